@@ -1,0 +1,5 @@
+import sys
+
+from cdcbridge.cli import main
+
+sys.exit(main())

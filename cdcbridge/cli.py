@@ -1,0 +1,48 @@
+"""The ``cdcbridge`` console script: one entry point, subcommands registered by each package.
+
+Each package that offers commands has a ``commands`` module with
+``register(subparsers) -> None``; every parser it adds sets ``handler`` (a callable taking the
+parsed namespace and returning an exit code) with ``set_defaults``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from cdcbridge import __version__
+from cdcbridge.logs import configure_logging
+
+COMMAND_MODULES = (
+    "local_stack.commands",
+    "streams.commands",
+    "webhook_bridge.commands",
+    "sandbox_platform.commands",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cdcbridge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"cdcbridge {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""sandbox_platform package of cdcbridge."""

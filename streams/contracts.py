@@ -1,0 +1,159 @@
+"""The typed contracts of the outbound path, shared by decoding/mapping, the platform layer and
+the sync service. Nothing here does I/O.
+
+Flow: Kafka record -> ``decode_change`` -> ``CustomerUpsert | CustomerDelete | Skip``
+-> coalesce per ``source_id`` -> ``to_vendor`` -> ``VendorRecord``
+-> ``PlatformAdapter.upsert_batch`` -> ``RecordResult`` per record -> commit offsets.
+
+Failure classes (one vocabulary, see DESIGN.md):
+- ``InvalidRecord`` / ``RecordOutcome.INVALID``: can never succeed; dead-letter with the reason.
+- ``TransientPlatformError``: may succeed later; retry with backoff, pause partitions meanwhile.
+- ``FatalPlatformError``: configuration error or exhausted daily quota; stop loudly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+JsonScalar = str | int | float | bool | None
+PropertyValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class SyncMeta:
+    """Where a change came from. ``trace_id`` is stable across replays (see mapping)."""
+
+    source_table: str
+    ts_ms: int
+    trace_id: str
+    lsn: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerUpsert:
+    """A created/updated/snapshotted customer, in canonical field names.
+
+    ``fields`` holds only the fields this change sets; a field left out (e.g. Debezium's TOAST
+    placeholder) means "unchanged" and must not be written. ``previous_email`` is set when the
+    change moved the customer to a new email (same ``source_id``).
+    """
+
+    source_id: str
+    fields: Mapping[str, object]
+    meta: SyncMeta
+    previous_email: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerDelete:
+    """The customer row was deleted: an archival/deletion intent, never an empty contact."""
+
+    source_id: str
+    email: str | None
+    meta: SyncMeta
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record that carries no customer change (tombstone, heartbeat, other table)."""
+
+    reason: str
+
+
+CustomerChange = CustomerUpsert | CustomerDelete
+
+
+class InvalidRecord(Exception):
+    """A change that can never be mapped. Names the field, the rule and the offending value."""
+
+    def __init__(self, field: str, rule: str, value: object, message: str = "") -> None:
+        self.field = field
+        self.rule = rule
+        self.value = value
+        super().__init__(message or f"{field}: {rule} (value {value!r})")
+
+
+@dataclass(frozen=True)
+class VendorRecord:
+    """One record as the vendor wants it.
+
+    ``key`` is our stable source id (correlates results); ``id_value`` is the value of the
+    platform's unique lookup property (email); ``previous_id_value`` is the old email on an
+    email change so the adapter updates the existing contact instead of creating another.
+    """
+
+    key: str
+    id_value: str
+    properties: Mapping[str, PropertyValue]
+    trace_id: str = ""
+    previous_id_value: str | None = None
+
+
+class RecordOutcome(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"  # the vendor rejected this record for good: dead-letter it
+    RETRY = "retry"  # the vendor could not take it now: send it again later
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    key: str
+    outcome: RecordOutcome
+    platform_id: str | None = None
+    created: bool | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class TransientPlatformError(Exception):
+    """The whole call may succeed later (5xx, timeout, 429, 606/615). ``retry_after`` in s."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalPlatformError(Exception):
+    """Retrying cannot help: credentials rejected, daily quota exhausted, access denied."""
+
+
+@dataclass(frozen=True)
+class PublishedLimits:
+    requests_per_window: int
+    window_s: float
+    max_batch_size: int
+    max_concurrency: int | None = None
+    daily_requests: int | None = None
+
+
+class PlatformAdapter(Protocol):
+    """One marketing platform behind one interface.
+
+    ``upsert_batch``/``archive_batch`` take at most ``limits.max_batch_size`` records and return
+    one ``RecordResult`` per input record, in input order. They raise
+    ``TransientPlatformError`` when the whole call failed but may succeed later, and
+    ``FatalPlatformError`` when it never will. Partial failures are per-record results, never
+    exceptions. Both are idempotent: sending the same records twice leaves the same state.
+    """
+
+    name: str
+    limits: PublishedLimits
+
+    def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
+
+    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
+
+    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Current properties of the contacts with these lookup values (missing ones absent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class KafkaPosition:
+    topic: str
+    partition: int
+    offset: int
+    headers: Mapping[str, bytes] = field(default_factory=dict)
