@@ -1,0 +1,279 @@
+"""Webhook signature verification and signing: pure, clock-injected, raw bytes only.
+
+Schemes (facts in ``shared/reference/webhook_signatures.md``):
+
+- ``standard-webhooks``: ``webhook-id``/``webhook-timestamp``/``webhook-signature`` headers,
+  HMAC-SHA256 over ``{id}.{timestamp}.{body}``, base64, keys ``whsec_<base64>``.
+- ``hubspot-v3``: ``X-HubSpot-Signature-v3`` = base64 HMAC-SHA256 over
+  ``method + uri + body + timestamp`` (timestamp header in milliseconds).
+- ``hmac-sha256-hex``: GitHub style ``X-Hub-Signature-256: sha256=<hex>`` over the body; the
+  header name is configurable.
+
+Every secret of a source is tried (rotation); comparisons use ``hmac.compare_digest``. Errors
+carry a reason code and never the expected signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, Literal, get_args
+
+from pydantic import SecretStr
+
+Scheme = Literal["standard-webhooks", "hubspot-v3", "hmac-sha256-hex"]
+SCHEMES: Final[tuple[str, ...]] = get_args(Scheme)
+
+Reason = Literal[
+    "unknown_scheme",
+    "no_secrets",
+    "missing_header",
+    "malformed_header",
+    "timestamp_too_old",
+    "timestamp_in_future",
+    "no_match",
+]
+
+Secret = str | bytes | SecretStr
+
+DEFAULT_HEX_HEADER: Final = "x-hub-signature-256"
+SW_ID: Final = "webhook-id"
+SW_TIMESTAMP: Final = "webhook-timestamp"
+SW_SIGNATURE: Final = "webhook-signature"
+HUBSPOT_SIGNATURE: Final = "x-hubspot-signature-v3"
+HUBSPOT_TIMESTAMP: Final = "x-hubspot-request-timestamp"
+_WHSEC_PREFIX: Final = "whsec_"
+# HubSpot decodes these percent-encodings in the request URI before signing.
+_HUBSPOT_URI_DECODES: Final = (
+    ("%3A", ":"), ("%2F", "/"), ("%3F", "?"), ("%40", "@"), ("%21", "!"), ("%24", "$"),
+    ("%27", "'"), ("%28", "("), ("%29", ")"), ("%2A", "*"), ("%2C", ","), ("%3B", ";"),
+)  # fmt: skip
+
+
+class InvalidSignature(Exception):
+    """The request is not authentic (or not verifiable). ``reason`` is a stable code."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        self.reason: Reason = reason
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def _raw(secret: Secret) -> str | bytes:
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def standard_webhooks_key(secret: Secret) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (``whsec_`` prefix optional, padding lax).
+
+    Raises ``ValueError`` when a text secret is not base64. Bytes are used as the key as-is.
+    """
+    raw = _raw(secret)
+    if isinstance(raw, bytes):
+        return raw
+    text = raw.removeprefix(_WHSEC_PREFIX).strip()
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("standard-webhooks secret is not base64") from exc
+
+
+def _utf8_key(secret: Secret) -> bytes:
+    raw = _raw(secret)
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8")
+
+
+def hubspot_uri(url: str) -> str:
+    """The request URI as HubSpot signs it: its listed percent-encodings decoded."""
+    for encoded, char in _HUBSPOT_URI_DECODES:
+        url = url.replace(encoded, char).replace(encoded.lower(), char)
+    return url
+
+
+def _hmac(key: bytes, content: bytes) -> bytes:
+    return hmac.new(key, content, hashlib.sha256).digest()
+
+
+def _lower(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {k.lower(): v for k, v in items}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name.lower(), "").strip()
+    if not value:
+        raise InvalidSignature("missing_header", name)
+    return value
+
+
+def _check_age(sent_at: float, now: float, tolerance_s: float) -> None:
+    if now - sent_at > tolerance_s:
+        raise InvalidSignature("timestamp_too_old")
+    if sent_at - now > tolerance_s:
+        raise InvalidSignature("timestamp_in_future")
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int:
+    value = _header(headers, name)
+    if not value.isascii() or not value.isdigit() or len(value) > 16:
+        raise InvalidSignature("malformed_header", name)
+    return int(value)
+
+
+def _b64_candidates(value: str) -> set[bytes]:
+    """Decoded forms of a base64 signature, also reading spaces as ``+`` (form-decoded proxy)."""
+    found: set[bytes] = set()
+    for text in {value, value.replace(" ", "+")}:
+        try:
+            found.add(base64.b64decode(text, validate=True))
+        except binascii.Error:
+            continue
+    return found
+
+
+def _standard_webhooks_signatures(header: str) -> set[bytes]:
+    """``v1`` signatures of the header. Tokens without a comma continue the previous one (a
+    ``+`` that a proxy turned into a space); both readings are kept."""
+    plain = [tok for tok in header.split() if tok.startswith("v1,")]
+    repaired: list[str] = []
+    for token in header.split(" "):
+        if "," in token or not repaired:
+            repaired.append(token)
+        else:
+            repaired[-1] += "+" + token
+    found: set[bytes] = set()
+    for token in [*plain, *(t for t in repaired if t.startswith("v1,"))]:
+        found |= _b64_candidates(token[3:])
+    return found
+
+
+def _verify_standard(
+    secrets: Sequence[Secret], headers: Mapping[str, str], body: bytes, now: float, tol: float
+) -> None:
+    msg_id = _header(headers, SW_ID)
+    timestamp = _int_header(headers, SW_TIMESTAMP)
+    given = _standard_webhooks_signatures(_header(headers, SW_SIGNATURE))
+    _check_age(timestamp, now, tol)
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    expected = [_hmac(standard_webhooks_key(s), content) for s in secrets]
+    if not _any_equal(given, expected):
+        raise InvalidSignature("no_match")
+
+
+def _verify_hubspot(
+    secrets: Sequence[Secret],
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    url: str,
+    now: float,
+    tol: float,
+) -> None:
+    given = _b64_candidates(_header(headers, HUBSPOT_SIGNATURE))
+    ts_text = _header(headers, HUBSPOT_TIMESTAMP)
+    _check_age(_int_header(headers, HUBSPOT_TIMESTAMP) / 1000.0, now, tol)
+    content = _hubspot_content(method, url, body, ts_text)
+    expected = [_hmac(_utf8_key(s), content) for s in secrets]
+    if not _any_equal(given, expected):
+        raise InvalidSignature("no_match")
+
+
+def _hubspot_content(method: str, url: str, body: bytes, timestamp_ms: str) -> bytes:
+    return method.upper().encode() + hubspot_uri(url).encode() + body + timestamp_ms.encode()
+
+
+def _verify_hex(
+    secrets: Sequence[Secret], headers: Mapping[str, str], body: bytes, header_name: str
+) -> None:
+    value = _header(headers, header_name)
+    prefix, _, hex_sig = value.partition("=")
+    if prefix.strip().lower() != "sha256":
+        raise InvalidSignature("malformed_header", header_name)
+    try:
+        given = {bytes.fromhex(hex_sig.strip())}
+    except ValueError as exc:
+        raise InvalidSignature("malformed_header", header_name) from exc
+    expected = [_hmac(_utf8_key(s), body) for s in secrets]
+    if not _any_equal(given, expected):
+        raise InvalidSignature("no_match")
+
+
+def _any_equal(given: Iterable[bytes], expected: Sequence[bytes]) -> bool:
+    matched = False
+    for candidate in given:
+        for digest in expected:
+            matched |= hmac.compare_digest(candidate, digest)
+    return matched
+
+
+def verify(
+    scheme: str,
+    *,
+    secrets: Sequence[Secret],
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes,
+    method: str = "POST",
+    url: str = "",
+    now: float | None = None,
+    tolerance_s: float = 300,
+    header_name: str | None = None,
+) -> None:
+    """Return if ``body`` + ``headers`` carry a valid signature by any of ``secrets``.
+
+    ``now`` is epoch seconds (``time.time()`` when None); timestamps further than
+    ``tolerance_s`` from it either way are rejected. ``url`` (full public URL) and ``method``
+    matter for ``hubspot-v3`` only; ``header_name`` for ``hmac-sha256-hex`` only.
+    Raises ``InvalidSignature``; ``ValueError`` if a configured secret is unusable.
+    """
+    if scheme not in SCHEMES:
+        raise InvalidSignature("unknown_scheme", scheme)
+    if not secrets:
+        raise InvalidSignature("no_secrets")
+    lowered = _lower(headers)
+    current = time.time() if now is None else now
+    if scheme == "standard-webhooks":
+        _verify_standard(secrets, lowered, body, current, tolerance_s)
+    elif scheme == "hubspot-v3":
+        _verify_hubspot(secrets, lowered, body, method, url, current, tolerance_s)
+    else:
+        _verify_hex(secrets, lowered, body, header_name or DEFAULT_HEX_HEADER)
+
+
+def sign(
+    scheme: str,
+    *,
+    secret: Secret,
+    body: bytes,
+    msg_id: str = "",
+    timestamp: float | None = None,
+    method: str = "POST",
+    url: str = "",
+    header_name: str | None = None,
+) -> dict[str, str]:
+    """The headers a sender sets for ``body``. ``timestamp`` is epoch seconds (now if None).
+
+    ``msg_id`` is the Standard Webhooks message id (a random ``msg_...`` one when empty).
+    Raises ``ValueError`` for an unknown scheme or an unusable secret.
+    """
+    sent_at = time.time() if timestamp is None else timestamp
+    if scheme == "standard-webhooks":
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+        ts = str(int(sent_at))
+        digest = _hmac(standard_webhooks_key(secret), f"{msg_id}.{ts}.".encode() + body)
+        signature = "v1," + base64.b64encode(digest).decode()
+        return {SW_ID: msg_id, SW_TIMESTAMP: ts, SW_SIGNATURE: signature}
+    if scheme == "hubspot-v3":
+        ts_ms = str(int(sent_at * 1000))
+        digest = _hmac(_utf8_key(secret), _hubspot_content(method, url, body, ts_ms))
+        return {
+            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+            "X-HubSpot-Request-Timestamp": ts_ms,
+        }
+    if scheme == "hmac-sha256-hex":
+        name = header_name or "X-Hub-Signature-256"
+        return {name: "sha256=" + _hmac(_utf8_key(secret), body).hex()}
+    raise ValueError(f"unknown signature scheme {scheme!r}")
