@@ -1,0 +1,135 @@
+"""Per-key coalescing and batch planning. Pure: no threads, no I/O, time passed in.
+
+A customer's waiting changes collapse into one ``PendingChange``: the newest state wins,
+fields a later change left out (Debezium's TOAST placeholder) keep their earlier value, a
+delete replaces everything before it, and a change after a delete starts afresh. A key whose
+batch is in flight is held back until that batch completes, so one customer's changes reach
+the platform in source order while different customers go in parallel batches.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from streams.contracts import CustomerChange, CustomerDelete, CustomerUpsert, KafkaPosition
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One consumed Kafka record, kept until it is confirmed or dead-lettered."""
+
+    position: KafkaPosition
+    key: bytes | None
+    value: bytes | None
+    trace_id: str
+    ts_ms: int | None = None
+
+
+class BatchKind(enum.Enum):
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+@dataclass
+class PendingChange:
+    """The coalesced change of one customer and every source record folded into it."""
+
+    key: str
+    change: CustomerChange
+    records: list[SourceRecord]
+    first_seen: float
+    kind: BatchKind = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kind = kind_of(self.change)
+
+    @property
+    def trace_id(self) -> str:
+        return self.records[-1].trace_id
+
+
+def kind_of(change: CustomerChange) -> BatchKind:
+    return BatchKind.DELETE if isinstance(change, CustomerDelete) else BatchKind.UPSERT
+
+
+def merge(older: CustomerChange, newer: CustomerChange) -> CustomerChange:
+    """The one change equivalent to applying ``older`` then ``newer``."""
+    if isinstance(newer, CustomerDelete):
+        if newer.email is None and isinstance(older, CustomerUpsert):
+            email = older.fields.get("email")
+            return replace(newer, email=email if isinstance(email, str) else None)
+        return newer
+    if isinstance(older, CustomerDelete):
+        return newer
+    return CustomerUpsert(
+        source_id=newer.source_id,
+        fields={**older.fields, **newer.fields},
+        meta=newer.meta,
+        previous_email=older.previous_email or newer.previous_email,
+    )
+
+
+class Coalescer:
+    """Waiting changes per key, in first-seen order, plus the keys whose batch is in flight."""
+
+    def __init__(self) -> None:
+        self.__pending: dict[str, PendingChange] = {}
+        self.__in_flight: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.__pending)
+
+    @property
+    def in_flight_keys(self) -> frozenset[str]:
+        return frozenset(self.__in_flight)
+
+    def add(self, change: CustomerChange, record: SourceRecord, now: float) -> None:
+        entry = self.__pending.get(change.source_id)
+        if entry is None:
+            self.__pending[change.source_id] = PendingChange(
+                change.source_id, change, [record], now
+            )
+            return
+        entry.change = merge(entry.change, change)
+        entry.kind = kind_of(entry.change)
+        entry.records.append(record)
+
+    def take_batch(
+        self, max_size: int, now: float, linger_s: float, force: bool = False
+    ) -> list[PendingChange] | None:
+        """The next batch to send, or None when nothing should go yet.
+
+        A batch goes when ``max_size`` eligible changes of one kind wait, when the oldest
+        eligible change waited ``linger_s``, or when ``force`` (drain). Its keys become in
+        flight until ``complete`` is called for them.
+        """
+        batch: list[PendingChange] = []
+        for entry in self.__pending.values():
+            if entry.key in self.__in_flight:
+                continue
+            if batch and entry.kind is not batch[0].kind:
+                continue
+            batch.append(entry)
+            if len(batch) >= max_size:
+                break
+        if not batch:
+            return None
+        if len(batch) < max_size and not force and now - batch[0].first_seen < linger_s:
+            return None
+        for entry in batch:
+            del self.__pending[entry.key]
+            self.__in_flight.add(entry.key)
+        return batch
+
+    def next_due(self, linger_s: float) -> float | None:
+        """When the oldest eligible change's linger ends (None when nothing is eligible)."""
+        for entry in self.__pending.values():
+            if entry.key not in self.__in_flight:
+                return entry.first_seen + linger_s
+        return None
+
+    def complete(self, keys: Sequence[str]) -> None:
+        """The batch holding these keys finished (confirmed, dead-lettered or abandoned)."""
+        self.__in_flight.difference_update(keys)

@@ -1,0 +1,156 @@
+"""Deliver one planned batch to the platform adapter, retrying what may succeed later.
+
+Runs on a worker thread, never on the poll loop: waiting out a backoff here is fine, and while
+it lasts the engine's outstanding count grows until the consumer pauses its partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from cdcbridge.logs import trace_context
+from streams.contracts import (
+    CustomerChange,
+    CustomerDelete,
+    InvalidRecord,
+    PlatformAdapter,
+    PropertyValue,
+    RecordOutcome,
+    RecordResult,
+    TransientPlatformError,
+    VendorRecord,
+)
+from streams.sync.coalesce import BatchKind, PendingChange
+from streams.sync.settings import DeletePolicy
+
+log = logging.getLogger(__name__)
+
+VendorMapper = Callable[[CustomerChange], VendorRecord]
+"""Canonical change -> vendor record for the configured platform; raises ``InvalidRecord``."""
+
+Waiter = Callable[[float], bool]
+"""Waits up to the given seconds; returns True when the service is stopping (give up)."""
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """How one coalesced change ended: confirmed (``error_class`` None) or invalid."""
+
+    entry: PendingChange
+    error_class: str | None = None
+    error_message: str = ""
+
+
+class DeliveryAbandoned(Exception):
+    """The service is stopping while the batch still could not be delivered. Nothing commits."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter, never shorter than Retry-After."""
+
+    base_s: float = 0.2
+    cap_s: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        jittered = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+        return max(jittered, min(retry_after or 0.0, self.cap_s))
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    policy: DeletePolicy
+    unsubscribe_properties: dict[str, PropertyValue]
+
+
+class BatchDeliverer:
+    """Maps a batch to vendor records and sends it; per-record results, retries included.
+
+    ``deliver`` raises ``FatalPlatformError`` (from the adapter) and ``DeliveryAbandoned``.
+    """
+
+    def __init__(
+        self,
+        adapter: PlatformAdapter,
+        to_vendor: VendorMapper,
+        deletes: DeletePlan,
+        retry: RetryPolicy,
+        wait: Waiter,
+    ) -> None:
+        self.__adapter = adapter
+        self.__to_vendor = to_vendor
+        self.__deletes = deletes
+        self.__retry = retry
+        self.__wait = wait
+
+    def validate(self, change: CustomerChange) -> None:
+        """Raises ``InvalidRecord`` when this change can never map to a vendor record."""
+        if not isinstance(change, CustomerDelete):
+            self.__to_vendor(change)
+
+    def vendor_record(self, entry: PendingChange) -> VendorRecord:
+        """The record to send for this entry. Raises ``InvalidRecord``."""
+        change = entry.change
+        if isinstance(change, CustomerDelete):
+            if not change.email:
+                raise InvalidRecord("email", "required to archive a contact", None)
+            properties = (
+                self.__deletes.unsubscribe_properties
+                if self.__deletes.policy is DeletePolicy.UNSUBSCRIBE
+                else {}
+            )
+            return VendorRecord(change.source_id, change.email, properties, entry.trace_id)
+        return replace(self.__to_vendor(change), trace_id=entry.trace_id)
+
+    def deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
+        results: list[EntryResult] = []
+        todo: dict[str, tuple[PendingChange, VendorRecord]] = {}
+        for entry in batch:
+            try:
+                todo[entry.key] = (entry, self.vendor_record(entry))
+            except InvalidRecord as exc:
+                results.append(EntryResult(entry, "InvalidRecord", str(exc)))
+        archive = (
+            batch[0].kind is BatchKind.DELETE and self.__deletes.policy is DeletePolicy.ARCHIVE
+        )
+        attempt = 0
+        while todo:
+            records = [record for _, record in todo.values()]
+            try:
+                answers = self.__call(records, archive)
+            except TransientPlatformError as exc:
+                self.__back_off(attempt, exc.retry_after, str(exc))
+                attempt += 1
+                continue
+            for answer in answers:
+                entry, _ = todo[answer.key]
+                if answer.outcome is RecordOutcome.RETRY:
+                    continue
+                del todo[answer.key]
+                if answer.outcome is RecordOutcome.OK:
+                    results.append(EntryResult(entry))
+                else:
+                    message = f"{answer.error_code or ''} {answer.error_message or ''}".strip()
+                    results.append(EntryResult(entry, "VendorRejected", message))
+            if todo:
+                self.__back_off(attempt, None, f"{len(todo)} records to retry")
+                attempt += 1
+        return results
+
+    def __call(self, records: list[VendorRecord], archive: bool) -> list[RecordResult]:
+        if archive:
+            return self.__adapter.archive_batch(records)
+        return self.__adapter.upsert_batch(records)
+
+    def __back_off(self, attempt: int, retry_after: float | None, reason: str) -> None:
+        delay = self.__retry.delay(attempt, retry_after)
+        with trace_context("-"):
+            log.warning(
+                "platform call failed transiently, retrying",
+                extra={"attempt": attempt + 1, "delay_s": round(delay, 3), "reason": reason},
+            )
+        if self.__wait(delay):
+            raise DeliveryAbandoned(f"stopping while retrying: {reason}")

@@ -1,0 +1,257 @@
+"""The sync engine: decode -> coalesce -> batch -> deliver -> mark done, thread-safe.
+
+The poll loop calls ``submit`` (never blocks; raises ``Backpressure`` when too much is
+outstanding) and ``take_committable``; a dispatcher thread (``run_dispatcher``) sends batches
+to a worker pool; workers report back through ``__finish``. Offsets become committable only
+when every record at or below them was confirmed by the platform, dead-lettered (write
+confirmed) or needed no delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+from cdcbridge.clock import Clock
+from cdcbridge.logs import trace_context
+from cdcbridge.metrics import Metrics
+from streams.contracts import (
+    CustomerChange,
+    CustomerDelete,
+    FatalPlatformError,
+    InvalidRecord,
+    KafkaPosition,
+    Skip,
+)
+from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
+from streams.sync.coalesce import Coalescer, PendingChange, SourceRecord
+from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, EntryResult
+from streams.sync.dlq import DeadLetter, DeadLetterSink, DeadLetterWriteFailed
+from streams.sync.offsets import OffsetTracker, TopicPartition
+from streams.sync.settings import DeletePolicy
+from streams.sync.trace import fallback_trace_id, header_trace_id
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[str, bytes | None, bytes | None], CustomerChange | Skip]
+"""``decode_change``: returns CustomerUpsert | CustomerDelete | Skip, raises InvalidRecord."""
+Validator = Callable[[CustomerChange], None]
+"""Checks a decoded change maps to a vendor record; raises InvalidRecord."""
+
+
+class Backpressure(Exception):
+    """Too many records outstanding: hold this one and pause consumption; retry later."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    max_batch_size: int
+    linger_s: float
+    concurrency: int
+    max_outstanding: int
+    delete_policy: DeletePolicy
+    platform: str
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        config: EngineConfig,
+        decode: Decoder,
+        validate: Validator,
+        deliverer: BatchDeliverer,
+        dead_letters: DeadLetterSink,
+        breaker: InvalidRatioBreaker,
+        executor: Executor,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> None:
+        self.__config = config
+        self.__decode = decode
+        self.__validate = validate
+        self.__deliverer = deliverer
+        self.__dead_letters = dead_letters
+        self.__breaker = breaker
+        self.__executor = executor
+        self.__clock = clock
+        self.__metrics = metrics
+        self.__lock = threading.RLock()
+        self.__wake = threading.Condition(self.__lock)
+        self.__coalescer = Coalescer()
+        self.__offsets = OffsetTracker()
+        self.__batches_in_flight = 0
+        self.__draining = False
+        self.__failure: BaseException | None = None
+
+    # -- poll-loop side ---------------------------------------------------------------------
+    def submit(self, position: KafkaPosition, key: bytes | None, value: bytes | None) -> None:
+        """Take one consumed record. Raises ``Backpressure`` (retry later) or a stored failure."""
+        self.check()
+        with self.__lock:
+            if self.__offsets.outstanding >= self.__config.max_outstanding:
+                raise Backpressure(f"{self.__offsets.outstanding} records outstanding")
+            tp = (position.topic, position.partition)
+            self.__offsets.track(tp, position.offset)
+            trace_id = header_trace_id(position.headers)
+            try:
+                change = self.__decode(position.topic, key, value)
+                if not isinstance(change, Skip):
+                    self.__validate(change)
+            except InvalidRecord as exc:
+                trace_id = trace_id or fallback_trace_id(tp[0], tp[1], position.offset, key)
+                record = SourceRecord(position, key, value, trace_id)
+                self.__dead_letter(DeadLetter(record, "InvalidRecord", str(exc)))
+                return
+            if isinstance(change, Skip):
+                self.__done([SourceRecord(position, key, value, trace_id or "-")], False)
+                return
+            meta = change.meta
+            record = SourceRecord(position, key, value, trace_id or meta.trace_id, meta.ts_ms)
+            ignored = self.__config.delete_policy is DeletePolicy.IGNORE
+            if isinstance(change, CustomerDelete) and ignored:
+                self.__done([record], False)
+                return
+            self.__coalescer.add(change, record, self.__clock.monotonic())
+            self.__wake.notify()
+
+    def take_committable(self) -> dict[TopicPartition, int]:
+        """Offsets safe to commit now (none once the engine failed)."""
+        with self.__lock:
+            if self.__failure is not None:
+                return {}
+            return self.__offsets.take_committable()
+
+    def check(self) -> None:
+        """Re-raise a failure from a worker: fatal platform error, breaker, DLQ write failure."""
+        if self.__failure is not None:
+            raise self.__failure
+
+    @property
+    def idle(self) -> bool:
+        with self.__lock:
+            return self.__offsets.outstanding == 0
+
+    # -- dispatcher side --------------------------------------------------------------------
+    def dispatch(self) -> int:
+        """Send every batch that is due while worker slots are free; returns batches sent."""
+        sent = 0
+        with self.__lock:
+            while self.__batches_in_flight < self.__config.concurrency and self.__failure is None:
+                batch = self.__coalescer.take_batch(
+                    self.__config.max_batch_size,
+                    self.__clock.monotonic(),
+                    self.__config.linger_s,
+                    force=self.__draining,
+                )
+                if batch is None:
+                    break
+                self.__batches_in_flight += 1
+                sent += 1
+                future = self.__executor.submit(self.__deliverer.deliver, batch)
+                future.add_done_callback(self.__on_done(batch))
+        return sent
+
+    def run_dispatcher(self, stop: threading.Event) -> None:
+        """Dispatcher thread body: dispatch when batches are due, until ``stop`` is set."""
+        with self.__wake:
+            while not stop.is_set():
+                self.dispatch()
+                timeout = 0.2
+                if self.__batches_in_flight < self.__config.concurrency:
+                    due = self.__coalescer.next_due(self.__config.linger_s)
+                    if due is not None:
+                        timeout = min(timeout, max(due - self.__clock.monotonic(), 0.001))
+                self.__wake.wait(timeout)
+
+    def drain(self, stop: threading.Event, timeout_s: float) -> bool:
+        """Send everything waiting, ignoring linger; True when all is done before the deadline."""
+        deadline = self.__clock.monotonic() + timeout_s
+        with self.__wake:
+            self.__draining = True
+            self.__wake.notify_all()
+            while self.__offsets.outstanding and self.__failure is None:
+                remaining = deadline - self.__clock.monotonic()
+                if remaining <= 0 or stop.is_set():
+                    return False
+                self.__dead_letters.flush(0)
+                self.dispatch()
+                self.__wake.wait(min(remaining, 0.05))
+            return self.__offsets.outstanding == 0
+
+    # -- worker side ------------------------------------------------------------------------
+    def __on_done(
+        self, batch: Sequence[PendingChange]
+    ) -> Callable[[Future[list[EntryResult]]], None]:
+        return lambda future: self.__finish(batch, future)
+
+    def __finish(self, batch: Sequence[PendingChange], future: Future[list[EntryResult]]) -> None:
+        with self.__lock:
+            self.__batches_in_flight -= 1
+            self.__wake.notify_all()
+            keys = [entry.key for entry in batch]
+            error = future.exception()
+            if isinstance(error, DeliveryAbandoned):
+                self.__coalescer.complete(keys)  # not done: re-read after restart/rebalance
+                return
+            if error is not None:
+                self.__fail(error)
+                return
+            for result in future.result():
+                if result.error_class is None:
+                    self.__done(result.entry.records, False)
+                else:
+                    for record in result.entry.records:
+                        self.__dead_letter(
+                            DeadLetter(record, result.error_class, result.error_message)
+                        )
+            self.__coalescer.complete(keys)
+
+    def __dead_letter(self, letter: DeadLetter) -> None:
+        def settled(error: str | None) -> None:
+            if error is not None:
+                self.__fail(DeadLetterWriteFailed(f"DLQ write failed: {error}"))
+            else:
+                self.__done([letter.record], True, letter.error_class)
+
+        with trace_context(letter.record.trace_id):
+            log.warning(
+                "dead-lettering record",
+                extra={"error_class": letter.error_class, "error": letter.error_message},
+            )
+        self.__dead_letters.send(letter, settled)
+
+    def __done(self, records: Sequence[SourceRecord], invalid: bool, error: str = "") -> None:
+        with self.__lock:
+            now = self.__clock.time()
+            tags: Mapping[str, str] = {"platform": self.__config.platform}
+            for record in records:
+                position = record.position
+                self.__offsets.done((position.topic, position.partition), position.offset)
+                if invalid:
+                    self.__metrics.increment(
+                        "cdcbridge_sync_records_dead_lettered_total", tags={"error_class": error}
+                    )
+                elif record.ts_ms is not None:
+                    self.__metrics.increment(
+                        "cdcbridge_sync_records_delivered_total", tags=dict(tags)
+                    )
+                    latency = max(now - record.ts_ms / 1000.0, 0.0)
+                    self.__metrics.timing("cdcbridge_sync_end_to_end_seconds", latency)
+                try:
+                    self.__breaker.record(invalid, self.__clock.monotonic())
+                except BreakerTripped as exc:  # stored, re-raised on the poll loop
+                    self.__fail(exc)
+
+    def __fail(self, error: BaseException) -> None:
+        with self.__lock:
+            if self.__failure is None:
+                log.error(
+                    "sync engine failed: %s", error, extra={"error_class": type(error).__name__}
+                )
+                if isinstance(error, FatalPlatformError):
+                    self.__metrics.increment("cdcbridge_fatal_errors_total")
+                self.__failure = error
+            self.__wake.notify_all()

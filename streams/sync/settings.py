@@ -1,0 +1,67 @@
+"""Settings of the sync service (environment variables prefixed ``CDCBRIDGE_SYNC_``).
+
+Delete policy (``CDCBRIDGE_SYNC_DELETE_POLICY``), per platform, default safe:
+
+- ``archive`` (default): archive the contact (HubSpot batch/archive; the adapter decides what
+  "archive" means for its vendor). Nothing is ever hard-deleted without an explicit opt-in,
+  and no policy here hard-deletes.
+- ``unsubscribe``: keep the contact but mark it unsubscribed (an upsert of
+  ``unsubscribe_properties``, default ``{"unsubscribed": true}``; Marketo's field name).
+- ``ignore``: drop the delete (the offset is still committed).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.contracts import PropertyValue
+
+
+class DeletePolicy(enum.Enum):
+    ARCHIVE = "archive"
+    UNSUBSCRIBE = "unsubscribe"
+    IGNORE = "ignore"
+
+
+DLQ_TOPIC = "cdcbridge.sync.dlq"
+CONSUMER_GROUP = "cdcbridge-sync"
+
+
+def _default_unsubscribe_properties() -> dict[str, PropertyValue]:
+    return {"unsubscribed": True}
+
+
+class SyncSettings(BaseSettings):
+    """Everything ``cdcbridge sync`` needs besides the platform's own settings."""
+
+    model_config = SettingsConfigDict(env_prefix="CDCBRIDGE_SYNC_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "cdc.public.customers"
+    group_id: str = CONSUMER_GROUP
+    dlq_topic: str = DLQ_TOPIC
+    platform: str = "hubspot"
+    # Batching: a batch goes when it is full or its oldest record waited ``linger_s``.
+    linger_s: float = Field(default=0.02, ge=0.0, le=10.0)
+    max_batch_size: int | None = Field(default=None, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    # Backpressure: at most this many consumed-but-unfinished records; beyond, partitions pause.
+    max_outstanding: int = Field(default=20_000, ge=1)
+    # Retries of a batch whose call failed transiently, before giving up (then: stop loudly).
+    retry_base_s: float = Field(default=0.2, gt=0.0)
+    retry_cap_s: float = Field(default=30.0, gt=0.0)
+    retry_attempts: int = Field(default=12, ge=1)
+    # Shutdown/rebalance drain deadline.
+    drain_timeout_s: float = Field(default=10.0, gt=0.0)
+    # Breaker: stop when more than ``breaker_ratio`` of a window's records are invalid.
+    breaker_window_s: float = Field(default=60.0, gt=0.0)
+    breaker_min_records: int = Field(default=50, ge=1)
+    breaker_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
+    delete_policy: DeletePolicy = DeletePolicy.ARCHIVE
+    unsubscribe_properties: dict[str, PropertyValue] = Field(
+        default_factory=_default_unsubscribe_properties
+    )
+    commit_interval_s: float = Field(default=0.5, ge=0.0)

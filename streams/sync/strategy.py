@@ -1,0 +1,137 @@
+"""The sync engine as an arroyo processing step, ending in ``CommitOffsets``.
+
+arroyo's ``StreamProcessor`` owns the poll loop and rebalances: it builds one
+``SyncStrategy`` per assignment (``create_with_partitions``), pauses the partitions when
+``submit`` raises ``MessageRejected`` (our backpressure) and, on revocation or shutdown, calls
+``close`` + ``join(timeout)``: the strategy drains what it can within the deadline, forwards
+the offsets that are done to ``CommitOffsets`` (which commits them) and drops the rest, which
+the next owner of the partition re-reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+from arroyo.backends.kafka import KafkaPayload
+from arroyo.processing.strategies import CommitOffsets, MessageRejected, ProcessingStrategy
+from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
+from arroyo.types import Commit, Message, Partition, Topic, Value
+
+from streams.contracts import KafkaPosition
+from streams.sync.dlq import DeadLetterSink
+from streams.sync.engine import Backpressure, SyncEngine
+
+log = logging.getLogger(__name__)
+
+EngineBuilder = Callable[[Executor, threading.Event], SyncEngine]
+"""Builds a fresh engine for one assignment, given its worker pool and stop flag."""
+AssignmentListener = Callable[[int], None]
+"""Told how many partitions this instance now owns (for the rate-limit share)."""
+
+
+class SyncStrategy(ProcessingStrategy[KafkaPayload]):
+    def __init__(
+        self,
+        engine: SyncEngine,
+        next_step: ProcessingStrategy[None],
+        dead_letters: DeadLetterSink,
+        executor: ThreadPoolExecutor,
+        stop: threading.Event,
+        drain_timeout_s: float,
+    ) -> None:
+        self.__engine = engine
+        self.__next_step = next_step
+        self.__dead_letters = dead_letters
+        self.__executor = executor
+        self.__stop = stop
+        self.__drain_timeout_s = drain_timeout_s
+        self.__dispatcher = threading.Thread(
+            target=engine.run_dispatcher, args=(stop,), name="sync-dispatcher", daemon=True
+        )
+        self.__dispatcher.start()
+
+    def submit(self, message: Message[KafkaPayload]) -> None:
+        """Hand one record to the engine; ``MessageRejected`` when too much is outstanding."""
+        ((partition, offset),) = message.committable.items()
+        payload = message.payload
+        position = KafkaPosition(
+            partition.topic.name, partition.index, offset - 1, dict(payload.headers)
+        )
+        try:
+            self.__engine.submit(position, payload.key, payload.value)
+        except Backpressure as exc:
+            raise MessageRejected(str(exc)) from exc
+
+    def poll(self) -> None:
+        """Serve DLQ confirmations, forward committable offsets. Raises a stored failure."""
+        self.__dead_letters.flush(0)
+        self.__engine.check()
+        self.__forward()
+        self.__next_step.poll()
+
+    def __forward(self) -> None:
+        committable = self.__engine.take_committable()
+        if committable:
+            offsets: Mapping[Partition, int] = {
+                Partition(Topic(topic), index): offset
+                for (topic, index), offset in committable.items()
+            }
+            self.__next_step.submit(Message(Value(None, offsets)))
+
+    def close(self) -> None:
+        return None
+
+    def terminate(self) -> None:
+        self.__stop.set()
+        self.__executor.shutdown(wait=False, cancel_futures=True)
+        self.__next_step.terminate()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Drain within the deadline, commit what is done, drop the rest."""
+        deadline = (
+            self.__drain_timeout_s if timeout is None else min(timeout, self.__drain_timeout_s)
+        )
+        complete = self.__engine.drain(threading.Event(), deadline)
+        self.__dead_letters.flush(0)
+        if not complete:
+            log.warning("drain deadline reached; uncommitted records will be re-read")
+        self.__stop.set()
+        self.__executor.shutdown(wait=False, cancel_futures=True)
+        self.__forward()
+        self.__next_step.close()
+        self.__next_step.join(timeout)
+
+
+class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
+    def __init__(
+        self,
+        build_engine: EngineBuilder,
+        dead_letters: DeadLetterSink,
+        concurrency: int,
+        drain_timeout_s: float,
+        on_assignment: AssignmentListener,
+    ) -> None:
+        self.__build_engine = build_engine
+        self.__dead_letters = dead_letters
+        self.__concurrency = concurrency
+        self.__drain_timeout_s = drain_timeout_s
+        self.__on_assignment = on_assignment
+
+    def create_with_partitions(
+        self, commit: Commit, partitions: Mapping[Partition, int]
+    ) -> ProcessingStrategy[KafkaPayload]:
+        self.__on_assignment(len(partitions))
+        executor = ThreadPoolExecutor(self.__concurrency, thread_name_prefix="sync-deliver")
+        stop = threading.Event()
+        engine = self.__build_engine(executor, stop)
+        return SyncStrategy(
+            engine,
+            CommitOffsets(commit),
+            self.__dead_letters,
+            executor,
+            stop,
+            self.__drain_timeout_s,
+        )

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import pytest
+
+from streams.contracts import CustomerDelete, CustomerUpsert, KafkaPosition, SyncMeta
+from streams.sync.coalesce import BatchKind, Coalescer, SourceRecord, merge
+
+pytestmark = pytest.mark.unit
+
+META = SyncMeta("customers", 1, "t")
+
+
+def upsert(source_id: str, previous_email: str | None = None, **fields: object) -> CustomerUpsert:
+    return CustomerUpsert(source_id, fields, META, previous_email)
+
+
+def record(offset: int) -> SourceRecord:
+    return SourceRecord(KafkaPosition("t", 0, offset), None, None, f"trace-{offset}")
+
+
+def test_newest_state_wins_and_toast_omitted_fields_keep_earlier_values() -> None:
+    merged = merge(upsert("1", email="a@x", notes="long"), upsert("1", email="b@x"))
+    assert isinstance(merged, CustomerUpsert)
+    assert dict(merged.fields) == {"email": "b@x", "notes": "long"}
+
+
+def test_email_change_keeps_the_oldest_previous_email() -> None:
+    first = upsert("1", previous_email="a@x", email="b@x")
+    merged = merge(first, upsert("1", previous_email="b@x", email="c@x"))
+    assert isinstance(merged, CustomerUpsert)
+    assert merged.previous_email == "a@x"
+
+
+def test_delete_replaces_and_takes_the_last_known_email() -> None:
+    merged = merge(upsert("1", email="a@x"), CustomerDelete("1", None, META))
+    assert merged == CustomerDelete("1", "a@x", META)
+
+
+def test_upsert_after_delete_starts_afresh() -> None:
+    merged = merge(CustomerDelete("1", "a@x", META), upsert("1", email="b@x"))
+    assert isinstance(merged, CustomerUpsert)
+    assert dict(merged.fields) == {"email": "b@x"}
+
+
+def test_fifty_updates_to_one_key_become_one_entry() -> None:
+    coalescer = Coalescer()
+    for offset in range(50):
+        coalescer.add(upsert("1", email="a@x", n=offset), record(offset), now=0.0)
+    batch = coalescer.take_batch(10, now=1.0, linger_s=0.5)
+    assert batch is not None and len(batch) == 1
+    assert batch[0].change.fields["n"] == 49  # type: ignore[union-attr]
+    assert [r.position.offset for r in batch[0].records] == list(range(50))
+    assert batch[0].trace_id == "trace-49"
+
+
+def test_batch_waits_for_linger_unless_full() -> None:
+    coalescer = Coalescer()
+    for key in "abc":
+        coalescer.add(upsert(key), record(0), now=0.0)
+    assert coalescer.take_batch(10, now=0.01, linger_s=0.05) is None
+    assert coalescer.next_due(0.05) == pytest.approx(0.05)
+    full = coalescer.take_batch(3, now=0.01, linger_s=0.05)
+    assert full is not None and [e.key for e in full] == ["a", "b", "c"]
+
+
+def test_in_flight_key_is_held_back_until_complete() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("a", n=1), record(0), now=0.0)
+    first = coalescer.take_batch(10, now=1.0, linger_s=0.0)
+    assert first is not None
+    coalescer.add(upsert("a", n=2), record(1), now=1.0)
+    coalescer.add(upsert("b", n=1), record(2), now=1.0)
+    second = coalescer.take_batch(10, now=2.0, linger_s=0.0)
+    assert second is not None and [e.key for e in second] == ["b"]
+    coalescer.complete(["a"])
+    third = coalescer.take_batch(10, now=2.0, linger_s=0.0)
+    assert third is not None and [e.key for e in third] == ["a"]
+
+
+def test_a_batch_holds_one_kind() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("a"), record(0), now=0.0)
+    coalescer.add(CustomerDelete("b", "b@x", META), record(1), now=0.0)
+    coalescer.add(upsert("c"), record(2), now=0.0)
+    first = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    second = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    assert first is not None and [e.key for e in first] == ["a", "c"]
+    assert second is not None and second[0].kind is BatchKind.DELETE
