@@ -1,0 +1,50 @@
+"""Health probes of each stack component. Each returns True/False and never raises."""
+
+from __future__ import annotations
+
+import requests
+from confluent_kafka.admin import AdminClient
+
+from local_stack import postgres
+from local_stack.layout import StackLayout
+
+DEBEZIUM_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def postgres_up(layout: StackLayout) -> bool:
+    return postgres.is_up(layout)
+
+
+def kafka_up(layout: StackLayout) -> bool:
+    admin = AdminClient({"bootstrap.servers": layout.bootstrap_servers, "log_level": 0})
+    try:
+        metadata = admin.list_topics(timeout=2)
+    except Exception:  # noqa: BLE001 - confluent-kafka raises KafkaException or its cause
+        return False
+    return len(metadata.brokers) > 0
+
+
+def connect_up(layout: StackLayout) -> bool:
+    """Connect answers and has loaded the Debezium PostgreSQL plugin."""
+    try:
+        response = requests.get(f"{layout.connect_url}/connector-plugins", timeout=2)
+    except requests.RequestException:
+        return False
+    if response.status_code != 200:
+        return False
+    return any(p.get("class") == DEBEZIUM_CLASS for p in response.json())
+
+
+def sqs_up(layout: StackLayout) -> bool:
+    return _http_ok(f"{layout.sqs_endpoint}/?Action=ListQueues")
+
+
+def sandbox_up(layout: StackLayout) -> bool:
+    return _http_ok(f"{layout.sandbox_url}/admin/health")

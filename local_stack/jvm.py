@@ -1,0 +1,188 @@
+"""The JVM components: Kafka (KRaft, one node), Kafka Connect (distributed) with Debezium, and
+ElasticMQ. Each runs as ``java -cp <resolved jars> <main class>`` with its config generated in
+the state folder, its log in the logs folder and its pid recorded."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_stack import jars
+from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, PROJECT_ROOT, StackLayout
+from local_stack.processes import StackError, spawn
+
+LOG4J = PROJECT_ROOT / "local_stack" / "config" / "log4j2.properties"
+
+
+@dataclass(frozen=True)
+class JvmService:
+    name: str
+    main_class: str
+    heap: str
+
+    def pid_file(self, layout: StackLayout) -> Path:
+        return layout.run / f"{self.name}.pid"
+
+    def log_file(self, layout: StackLayout) -> Path:
+        return layout.logs / f"{self.name}.log"
+
+
+KAFKA = JvmService("kafka", "kafka.Kafka", "768m")
+CONNECT = JvmService("connect", "org.apache.kafka.connect.cli.ConnectDistributed", "768m")
+ELASTICMQ = JvmService("elasticmq", "org.elasticmq.server.Main", "256m")
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise StackError("java is not installed (a JDK 17+ is needed for Kafka and Debezium)")
+    return java
+
+
+def _jvm_argv(service: JvmService, layout: StackLayout, classpath: str) -> list[str]:
+    return [
+        _java(), f"-Xms{service.heap}", f"-Xmx{service.heap}", "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={LOG4J}",
+        f"-Dcdcbridge.log.file={service.log_file(layout)}",
+        f"-Dkafka.logs.dir={layout.logs}", "-cp", classpath, service.main_class,
+    ]
+
+
+def kafka_properties(layout: StackLayout) -> str:
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@{HOST}:{layout.controller_port}",
+        f"listeners=PLAINTEXT://{HOST}:{layout.kafka_port},CONTROLLER://{HOST}:{layout.controller_port}",
+        f"advertised.listeners=PLAINTEXT://{HOST}:{layout.kafka_port}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={layout.root / 'kafka' / 'data'}",
+        "num.partitions=3",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=10",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "auto.create.topics.enable=true",
+        "log.retention.hours=168",
+        "",
+    ])
+
+
+def start_kafka(layout: StackLayout) -> int:
+    """Format the KRaft storage once, then start the broker. Returns its pid."""
+    base = layout.root / "kafka"
+    base.mkdir(parents=True, exist_ok=True)
+    props = base / "server.properties"
+    props.write_text(kafka_properties(layout))
+    classpath = jars.classpath(layout, "kafka")
+    if not (base / "data" / "meta.properties").exists():
+        cluster_id = (base / "cluster.id")
+        if not cluster_id.exists():
+            cluster_id.write_text(_random_cluster_id())
+        argv = _jvm_argv(JvmService("kafka-format", "kafka.tools.StorageTool", "256m"),
+                         layout, classpath)
+        argv += ["format", "-t", cluster_id.read_text().strip(), "-c", str(props),
+                 "--ignore-formatted"]
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"kafka storage format failed: {result.stdout}{result.stderr}")
+    argv = [*_jvm_argv(KAFKA, layout, classpath), str(props)]
+    return spawn(argv, pid_file=KAFKA.pid_file(layout), log_file=layout.logs / "kafka.out",
+                 cwd=base)
+
+
+def _random_cluster_id() -> str:
+    # KRaft wants a base64url-encoded 16-byte UUID (22 characters).
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def connect_properties(layout: StackLayout) -> str:
+    return "\n".join([
+        f"bootstrap.servers={layout.bootstrap_servers}",
+        "group.id=cdcbridge-connect",
+        "key.converter=org.apache.kafka.connect.json.JsonConverter",
+        "value.converter=org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable=false",
+        "value.converter.schemas.enable=false",
+        "config.storage.topic=_cdcbridge_connect_configs",
+        "offset.storage.topic=_cdcbridge_connect_offsets",
+        "status.storage.topic=_cdcbridge_connect_status",
+        "config.storage.replication.factor=1",
+        "offset.storage.replication.factor=1",
+        "status.storage.replication.factor=1",
+        "offset.flush.interval.ms=2000",
+        f"listeners=http://{HOST}:{layout.connect_port}",
+        f"rest.advertised.host.name={HOST}",
+        f"rest.advertised.port={layout.connect_port}",
+        f"plugin.path={layout.plugins}",
+        "plugin.discovery=hybrid_warn",
+        "config.providers=env,file",
+        "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+        "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
+        "producer.linger.ms=5",
+        "",
+    ])
+
+
+def connect_env(layout: StackLayout) -> dict[str, str]:
+    """What the connector config's ``${env:...}`` placeholders resolve to on this stack."""
+    return {
+        "CDCBRIDGE_PG_HOST": HOST,
+        "CDCBRIDGE_PG_PORT": str(layout.pg_port),
+        "CDCBRIDGE_PG_USER": PG_USER,
+        "CDCBRIDGE_PG_PASSWORD": PG_PASSWORD,
+        "CDCBRIDGE_PG_DATABASE": PG_DATABASE,
+    }
+
+
+def start_connect(layout: StackLayout) -> int:
+    base = layout.root / "connect"
+    base.mkdir(parents=True, exist_ok=True)
+    props = base / "connect-distributed.properties"
+    props.write_text(connect_properties(layout))
+    argv = [*_jvm_argv(CONNECT, layout, jars.classpath(layout, "kafka")), str(props)]
+    return spawn(argv, pid_file=CONNECT.pid_file(layout), log_file=layout.logs / "connect.out",
+                 cwd=base, env=connect_env(layout))
+
+
+def elasticmq_conf(layout: StackLayout) -> str:
+    queues = """
+queues {
+  engagement {
+    defaultVisibilityTimeout = 30 seconds
+    receiveMessageWait = 0 seconds
+    deadLettersQueue { name = "engagement-dlq", maxReceiveCount = 5 }
+  }
+  engagement-dlq { }
+}"""
+    return f"""include classpath("application.conf")
+node-address {{ protocol = http, host = {HOST}, port = {layout.sqs_port}, context-path = "" }}
+rest-sqs {{
+  enabled = true, bind-port = {layout.sqs_port}, bind-hostname = "{HOST}", sqs-limits = strict
+}}
+rest-stats {{ enabled = false }}
+aws {{ region = us-east-1, accountId = 000000000000 }}
+{queues}
+"""
+
+
+def start_elasticmq(layout: StackLayout) -> int:
+    base = layout.root / "elasticmq"
+    base.mkdir(parents=True, exist_ok=True)
+    conf = base / "elasticmq.conf"
+    conf.write_text(elasticmq_conf(layout))
+    argv = _jvm_argv(ELASTICMQ, layout, jars.classpath(layout, "elasticmq"))
+    argv.insert(1, f"-Dconfig.file={conf}")
+    return spawn(argv, pid_file=ELASTICMQ.pid_file(layout),
+                 log_file=ELASTICMQ.log_file(layout), cwd=base)

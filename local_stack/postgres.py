@@ -1,0 +1,147 @@
+"""PostgreSQL from Debian's package: our own cluster in the state folder, logical WAL, loopback.
+
+``initdb`` refuses to run as root, so as root the cluster belongs to the ``postgres`` system
+user and every server command runs as that user; as anyone else it runs as that user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, PROJECT_ROOT, StackLayout
+from local_stack.processes import StackError, wait_until
+
+MIGRATIONS = PROJECT_ROOT / "local_stack" / "sql"
+SERVER_OPTIONS = (
+    "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
+    "-c listen_addresses={host} -c port={port} -c unix_socket_directories={sockets} "
+    "-c fsync=on -c max_connections=100 -c shared_buffers=128MB"
+)
+
+
+def _bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4]))
+    if candidates:
+        return Path(candidates[-1])
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    raise StackError("PostgreSQL server binaries not found; install Debian's `postgresql` package")
+
+
+def _as_owner(argv: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *argv]
+    return argv
+
+
+def _data_dir(layout: StackLayout) -> Path:
+    return layout.root / "postgres" / "data"
+
+
+def _run(argv: list[str], log: Path) -> None:
+    with log.open("ab") as out:
+        result = subprocess.run(_as_owner(argv), stdout=out, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise StackError(f"{Path(argv[0]).name} failed; see {log}")
+
+
+def is_up(layout: StackLayout) -> bool:
+    try:
+        with psycopg.connect(layout.pg_dsn, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _server_is_running(layout: StackLayout) -> bool:
+    data = _data_dir(layout)
+    argv = _as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(data), "status"])
+    return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def start(layout: StackLayout) -> None:
+    """Create the cluster once, start it, create role and database, apply migrations."""
+    data = _data_dir(layout)
+    base = data.parent
+    base.mkdir(parents=True, exist_ok=True)
+    log = layout.logs / "postgres.log"
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        shutil.chown(layout.logs, "postgres", "postgres")
+        log.touch()
+        shutil.chown(log, "postgres", "postgres")
+    if not (data / "PG_VERSION").exists():
+        pwfile = base / "superuser.pw"
+        pwfile.write_text(PG_PASSWORD + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres", "postgres")
+        _run([str(_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+              "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], log)
+        pwfile.unlink()
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host replication all {HOST}/32 scram-sha-256\n")
+    if not _server_is_running(layout):
+        options = SERVER_OPTIONS.format(host=HOST, port=layout.pg_port, sockets=base)
+        _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+              "-w", "-t", "60", "start"], log)
+    _bootstrap(layout)
+    wait_until(lambda: is_up(layout), 60, "PostgreSQL to accept connections")
+    apply_migrations(layout.pg_dsn)
+
+
+def _bootstrap(layout: StackLayout) -> None:
+    admin = f"postgresql://postgres:{PG_PASSWORD}@{HOST}:{layout.pg_port}/postgres"
+    wait_until(lambda: _can_connect(admin), 60, "PostgreSQL to start")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (PG_USER,)).fetchone()
+        if role is None:
+            conn.execute(
+                f"CREATE ROLE {PG_USER} LOGIN REPLICATION PASSWORD '{PG_PASSWORD}'"
+            )
+        db = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
+        if db is None:
+            conn.execute(f"CREATE DATABASE {PG_DATABASE} OWNER {PG_USER}")
+
+
+def _can_connect(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def apply_migrations(dsn: str) -> list[str]:
+    """Apply ``local_stack/sql/*.sql`` in name order, each once. Returns the ones applied now."""
+    applied: list[str] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS cdcbridge_migrations "
+            "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM cdcbridge_migrations")}
+        for path in sorted(MIGRATIONS.glob("*.sql")):
+            if path.name in done:
+                continue
+            with conn.transaction():
+                conn.execute(path.read_text().encode())
+                conn.execute("INSERT INTO cdcbridge_migrations (name) VALUES (%s)", (path.name,))
+            applied.append(path.name)
+    return applied
+
+
+def stop(layout: StackLayout) -> bool:
+    """Fast shutdown of our cluster (pg_ctl signals the pid in its own postmaster.pid)."""
+    data = _data_dir(layout)
+    if not (data / "PG_VERSION").exists() or not _server_is_running(layout):
+        return False
+    _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+         layout.logs / "postgres.log")
+    return True
