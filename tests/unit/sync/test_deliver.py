@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import pytest
+from sync_fakes import FakeAdapter, fake_to_vendor
+
+from streams.contracts import (
+    CustomerDelete,
+    CustomerUpsert,
+    FatalPlatformError,
+    KafkaPosition,
+    SyncMeta,
+    TransientPlatformError,
+)
+from streams.sync.coalesce import PendingChange, SourceRecord
+from streams.sync.deliver import BatchDeliverer, DeletePlan, DeliveryAbandoned, RetryPolicy
+from streams.sync.settings import DeletePolicy
+
+pytestmark = pytest.mark.unit
+
+META = SyncMeta("customers", 1, "meta-trace")
+
+
+def entry(key: str, change: CustomerUpsert | CustomerDelete | None = None) -> PendingChange:
+    change = change or CustomerUpsert(key, {"email": f"{key}@x"}, META)
+    record = SourceRecord(KafkaPosition("t", 0, 1), None, None, f"trace-{key}")
+    return PendingChange(key, change, [record], 0.0)
+
+
+class Waits:
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.delays: list[float] = []
+        self.stop_after = stop_after
+
+    def __call__(self, delay: float) -> bool:
+        self.delays.append(delay)
+        return self.stop_after is not None and len(self.delays) >= self.stop_after
+
+
+def deliverer(
+    adapter: FakeAdapter, waits: Waits, policy: DeletePolicy = DeletePolicy.ARCHIVE
+) -> BatchDeliverer:
+    plan = DeletePlan(policy, {"unsubscribed": True})
+    return BatchDeliverer(adapter, fake_to_vendor, plan, RetryPolicy(0.1, 5.0), waits)
+
+
+def test_records_carry_the_entry_trace_id_to_the_adapter() -> None:
+    adapter = FakeAdapter()
+    results = deliverer(adapter, Waits()).deliver([entry("a"), entry("b")])
+    assert [r.error_class for r in results] == [None, None]
+    assert [r.trace_id for r in adapter.calls[0][1]] == ["trace-a", "trace-b"]
+
+
+def test_transient_failure_retries_honouring_retry_after() -> None:
+    adapter = FakeAdapter()
+    adapter.failures = [TransientPlatformError("429", retry_after=2.0)]
+    waits = Waits()
+    results = deliverer(adapter, waits).deliver([entry("a")])
+    assert results[0].error_class is None
+    assert len(adapter.calls) == 2
+    assert waits.delays[0] >= 2.0
+
+
+def test_only_records_answered_retry_are_sent_again() -> None:
+    adapter = FakeAdapter()
+    adapter.retry_once_keys = {"b"}
+    deliverer(adapter, Waits()).deliver([entry("a"), entry("b")])
+    assert [[r.key for r in records] for _, records in adapter.calls] == [["a", "b"], ["b"]]
+
+
+def test_vendor_reject_and_mapping_error_are_invalid_results() -> None:
+    adapter = FakeAdapter()
+    adapter.reject_keys = {"a"}
+    bad = entry("c", CustomerUpsert("c", {"email": "unmappable"}, META))
+    results = {r.entry.key: r for r in deliverer(adapter, Waits()).deliver([entry("a"), bad])}
+    assert results["a"].error_class == "VendorRejected"
+    assert "400" in results["a"].error_message
+    assert results["c"].error_class == "InvalidRecord"
+
+
+def test_stop_while_retrying_abandons_the_batch() -> None:
+    adapter = FakeAdapter()
+    adapter.failures = [TransientPlatformError("503")] * 3
+    with pytest.raises(DeliveryAbandoned):
+        deliverer(adapter, Waits(stop_after=1)).deliver([entry("a")])
+
+
+def test_fatal_error_propagates() -> None:
+    adapter = FakeAdapter()
+    adapter.failures = [FatalPlatformError("401 with a well-formed token")]
+    with pytest.raises(FatalPlatformError):
+        deliverer(adapter, Waits()).deliver([entry("a")])
+
+
+def test_delete_policy_archive_calls_archive() -> None:
+    adapter = FakeAdapter()
+    deliverer(adapter, Waits()).deliver([entry("a", CustomerDelete("a", "a@x", META))])
+    assert adapter.calls[0][0] == "archive"
+    assert adapter.archived == {"a"}
+
+
+def test_delete_policy_unsubscribe_upserts_the_unsubscribe_properties() -> None:
+    adapter = FakeAdapter()
+    waits = Waits()
+    deliverer(adapter, waits, DeletePolicy.UNSUBSCRIBE).deliver(
+        [entry("a", CustomerDelete("a", "a@x", META))]
+    )
+    assert adapter.calls[0][0] == "upsert"
+    assert adapter.contacts["a"] == {"unsubscribed": True}
+
+
+def test_delete_without_email_is_invalid() -> None:
+    results = deliverer(FakeAdapter(), Waits()).deliver(
+        [entry("a", CustomerDelete("a", None, META))]
+    )
+    assert results[0].error_class == "InvalidRecord"
+
+
+def test_backoff_is_capped_with_jitter() -> None:
+    policy = RetryPolicy(base_s=1.0, cap_s=4.0)
+    delays = [policy.delay(attempt, None) for attempt in range(10) for _ in range(20)]
+    assert max(delays) <= 4.0
+    assert policy.delay(0, 100.0) == 4.0

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+import pytest
+from sync_fakes import (
+    FakeAdapter,
+    FakeDeadLetters,
+    InlineExecutor,
+    change_bytes,
+    fake_decode,
+    fake_to_vendor,
+)
+
+from cdcbridge.clock import MockedClock
+from cdcbridge.metrics import RecordingMetrics
+from streams.contracts import KafkaPosition
+from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
+from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy
+from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
+from streams.sync.settings import DeletePolicy
+
+pytestmark = pytest.mark.unit
+
+TOPIC = "cdc.public.customers"
+
+
+class Harness:
+    def __init__(
+        self,
+        executor: Executor | None = None,
+        adapter: FakeAdapter | None = None,
+        policy: DeletePolicy = DeletePolicy.ARCHIVE,
+        max_outstanding: int = 10_000,
+        concurrency: int = 2,
+        linger_s: float = 0.05,
+    ) -> None:
+        self.clock = MockedClock()
+        self.adapter = adapter or FakeAdapter(max_batch_size=10)
+        self.dlq = FakeDeadLetters()
+        self.metrics = RecordingMetrics()
+        self.stop = threading.Event()
+        deliverer = BatchDeliverer(
+            self.adapter,
+            fake_to_vendor,
+            DeletePlan(policy, {"unsubscribed": True}),
+            RetryPolicy(0.001, 0.01),
+            self.stop.wait,
+        )
+        config = EngineConfig(10, linger_s, concurrency, max_outstanding, policy, "fake")
+        self.engine = SyncEngine(
+            config,
+            fake_decode,
+            deliverer.validate,
+            deliverer,
+            self.dlq,
+            InvalidRatioBreaker(60.0, 20, 0.5),
+            executor or InlineExecutor(),
+            self.clock,
+            self.metrics,
+        )
+        self.offsets: dict[int, int] = {}
+
+    def feed(
+        self, value: bytes | None, partition: int = 0, headers: dict[str, bytes] | None = None
+    ) -> None:
+        offset = self.offsets.get(partition, 0)
+        self.offsets[partition] = offset + 1
+        position = KafkaPosition(TOPIC, partition, offset, headers or {})
+        self.engine.submit(position, b"key", value)
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    h = Harness()
+    yield h
+    h.stop.set()
+
+
+def test_nothing_commits_before_the_platform_confirms(harness: Harness) -> None:
+    harness.feed(change_bytes("1", 1, email="a@x"))
+    harness.feed(change_bytes("2", 2, email="b@x"))
+    harness.engine.dispatch()
+    assert harness.adapter.calls == []  # still lingering
+    assert harness.engine.take_committable() == {}
+    harness.clock.advance(0.06)
+    harness.engine.dispatch()
+    assert len(harness.adapter.calls) == 1
+    assert harness.engine.take_committable() == {(TOPIC, 0): 2}
+
+
+def test_burst_of_updates_to_one_row_costs_one_api_record(harness: Harness) -> None:
+    harness.feed(change_bytes("1", 0, email="a@x", notes="toasted"))
+    for seq in range(1, 50):
+        harness.feed(change_bytes("1", seq, email="a@x"))
+    harness.clock.advance(1.0)
+    harness.engine.dispatch()
+    [(kind, records)] = harness.adapter.calls
+    assert kind == "upsert"
+    assert len(records) == 1
+    assert harness.adapter.contacts["1"]["seq"] == 49
+    assert harness.adapter.contacts["1"]["notes"] == "toasted"
+    assert harness.engine.take_committable() == {(TOPIC, 0): 50}
+    assert len(harness.metrics.timings["cdcbridge_sync_end_to_end_seconds"]) == 50
+
+
+def test_poison_record_goes_to_the_dlq_and_the_rest_flows(harness: Harness) -> None:
+    harness.feed(change_bytes("1", 1, email="a@x"))
+    harness.feed(b'{"poison": "not-an-email"}', headers={"trace_id": b"from-header"})
+    harness.feed(change_bytes("2", 3, email="b@x"))
+    harness.clock.advance(1.0)
+    harness.engine.dispatch()
+    [letter] = harness.dlq.letters
+    assert letter.record.position.offset == 1
+    assert letter.record.trace_id == "from-header"
+    assert letter.error_class == "InvalidRecord"
+    assert set(harness.adapter.contacts) == {"1", "2"}
+    assert harness.engine.take_committable() == {(TOPIC, 0): 3}
+
+
+def test_offset_waits_for_the_dlq_write_confirmation() -> None:
+    h = Harness()
+    h.dlq.settle_immediately = False
+    h.feed(b'{"poison": 1}')
+    assert h.engine.take_committable() == {}
+    h.dlq.flush(0)
+    assert h.engine.take_committable() == {(TOPIC, 0): 1}
+
+
+def test_vendor_rejected_records_are_dead_lettered_with_every_source_record() -> None:
+    h = Harness()
+    h.adapter.reject_keys = {"1"}
+    h.feed(change_bytes("1", 1, email="a@x"))
+    h.feed(change_bytes("1", 2, email="a@x"))
+    h.clock.advance(1.0)
+    h.engine.dispatch()
+    assert [letter.record.position.offset for letter in h.dlq.letters] == [0, 1]
+    assert {letter.error_class for letter in h.dlq.letters} == {"VendorRejected"}
+    assert h.engine.take_committable() == {(TOPIC, 0): 2}
+
+
+def test_trace_id_comes_from_the_header_else_from_the_source(harness: Harness) -> None:
+    harness.feed(change_bytes("1", 1, email="a@x"), headers={"trace_id": b"abc"})
+    harness.feed(change_bytes("2", 2, email="b@x"))
+    harness.clock.advance(1.0)
+    harness.engine.dispatch()
+    assert [r.trace_id for r in harness.adapter.calls[0][1]] == ["abc", "t-2-2"]
+
+
+def test_backpressure_when_too_much_is_outstanding() -> None:
+    h = Harness(max_outstanding=3)
+    for seq in range(3):
+        h.feed(change_bytes(str(seq), seq, email="a@x"))
+    with pytest.raises(Backpressure):
+        h.feed(change_bytes("9", 9, email="a@x"))
+    h.clock.advance(1.0)
+    h.engine.dispatch()
+    h.feed(change_bytes("9", 9, email="a@x"))  # accepted again once delivered
+
+
+def test_breaker_stops_and_nothing_more_commits() -> None:
+    h = Harness()
+    with pytest.raises(BreakerTripped):
+        for _ in range(25):
+            h.feed(b'{"poison": 1}')
+    assert len(h.dlq.letters) == 20
+    with pytest.raises(BreakerTripped):
+        h.engine.check()
+    assert h.engine.take_committable() == {}
+
+
+def test_ignored_deletes_commit_without_a_call() -> None:
+    h = Harness(policy=DeletePolicy.IGNORE)
+    h.feed(change_bytes("1", 1, op="d", email="a@x"))
+    h.clock.advance(1.0)
+    h.engine.dispatch()
+    assert h.adapter.calls == []
+    assert h.engine.take_committable() == {(TOPIC, 0): 1}
+
+
+def test_tombstones_are_skipped_and_committed(harness: Harness) -> None:
+    harness.feed(None)
+    assert harness.engine.take_committable() == {(TOPIC, 0): 1}
+
+
+def test_per_key_order_holds_with_concurrent_batches_and_random_latency() -> None:
+    adapter = FakeAdapter(max_batch_size=10, latency_s=0.005)
+    with ThreadPoolExecutor(4) as pool:
+        h = Harness(executor=pool, adapter=adapter, concurrency=4, linger_s=0.0)
+        dispatcher = threading.Thread(target=h.engine.run_dispatcher, args=(h.stop,))
+        dispatcher.start()
+        try:
+            for seq in range(400):
+                h.feed(change_bytes(str(seq % 10), seq, email="a@x"), partition=seq % 3)
+            assert h.engine.drain(threading.Event(), timeout_s=1e9)
+        finally:
+            h.stop.set()
+            dispatcher.join()
+    for key, seqs in adapter.seen_seq.items():
+        assert seqs == sorted(seqs), key
+        assert seqs[-1] == max(s for s in range(400) if s % 10 == int(key))
+    assert h.engine.idle
