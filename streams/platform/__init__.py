@@ -1,0 +1,91 @@
+"""The marketing-platform layer: resilient HTTP, auth, rate limiting and vendor adapters.
+
+``build_adapter(settings)`` returns a ``streams.contracts.PlatformAdapter`` for
+``settings.platform`` (HubSpot CRM v3 contacts or Marketo leads). Its rate limiter is the
+process-wide one for that platform (``adapter.limiter``, also returned by
+``shared_limiter(settings.platform, effective_limits(settings))``), e.g. to call
+``set_share(fraction)``). See ``settings`` for the configuration keys.
+"""
+
+from __future__ import annotations
+
+from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.metrics import Metrics, NoOpMetrics
+from streams.contracts import PlatformAdapter, PublishedLimits
+from streams.platform.auth import ClientCredentialsAuth, StaticBearer
+from streams.platform.exchange import Exchange
+from streams.platform.http import build_session
+from streams.platform.hubspot import HubSpotAdapter, hubspot_limits
+from streams.platform.marketo import MARKETO_LIMITS, MarketoAdapter
+from streams.platform.ratelimit import RateLimiter, shared_limiter
+from streams.platform.settings import PlatformSettings
+
+__all__ = [
+    "HubSpotAdapter",
+    "MarketoAdapter",
+    "PlatformSettings",
+    "RateLimiter",
+    "build_adapter",
+    "effective_limits",
+    "shared_limiter",
+]
+
+
+def effective_limits(settings: PlatformSettings) -> PublishedLimits:
+    """The vendor's published limits with the settings' overrides applied."""
+    if settings.platform == "hubspot":
+        base = hubspot_limits(settings.hubspot_tier)
+    else:
+        base = MARKETO_LIMITS
+    return PublishedLimits(
+        requests_per_window=settings.rate_limit_requests or base.requests_per_window,
+        window_s=settings.rate_limit_window_s or base.window_s,
+        max_batch_size=min(settings.batch_size or base.max_batch_size, base.max_batch_size),
+        max_concurrency=base.max_concurrency,
+        daily_requests=base.daily_requests,
+    )
+
+
+def build_adapter(
+    settings: PlatformSettings,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    metrics: Metrics | None = None,
+    limiter: RateLimiter | None = None,
+) -> PlatformAdapter:
+    """Wire session, auth, the shared limiter and the adapter for ``settings.platform``.
+
+    ``limiter`` defaults to the process-wide one for the platform. Raises ``ValueError`` when
+    the settings are incomplete (pydantic validates them on construction).
+    """
+    metrics = metrics or NoOpMetrics()
+    limits = effective_limits(settings)
+    limiter = limiter or shared_limiter(settings.platform, limits, clock)
+    session = build_session(clock=clock, backoff_max=settings.backoff_max_s)
+    timeout = (settings.connect_timeout_s, settings.read_timeout_s)
+    if settings.platform == "hubspot":
+        assert settings.hubspot_token is not None  # checked by PlatformSettings
+        exchange = Exchange(session, settings.hubspot_base_url, "hubspot", timeout, clock, metrics)
+        return HubSpotAdapter(
+            exchange,
+            StaticBearer(settings.hubspot_token),
+            limiter,
+            limits,
+            clock=clock,
+            metrics=metrics,
+        )
+    assert settings.marketo_base_url and settings.marketo_client_id
+    assert settings.marketo_client_secret is not None
+    auth = ClientCredentialsAuth(
+        session,
+        settings.marketo_token_url,
+        settings.marketo_client_id,
+        settings.marketo_client_secret,
+        style=settings.marketo_token_request,
+        clock=clock,
+        timeout=timeout,
+        metrics=metrics,
+        platform="marketo",
+    )
+    exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock, metrics)
+    return MarketoAdapter(exchange, auth, limiter, limits, clock=clock, metrics=metrics)

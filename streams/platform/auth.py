@@ -1,0 +1,149 @@
+"""Authentication: static bearer tokens (HubSpot private apps) and the OAuth 2.0
+client-credentials grant (RFC 6749 §4.4; Marketo's GET variant).
+
+``ClientCredentialsAuth`` caches the token, refreshes it once ``refresh_fraction`` (80%) of
+``expires_in`` has elapsed, and again when the server rejects it (``refresh_after_rejection``).
+One lock guarantees a single in-flight refresh: eight callers that saw the same rejected token
+cause exactly one token request. Secrets are ``SecretStr`` and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import requests
+from pydantic import SecretStr
+
+from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.metrics import Metrics, NoOpMetrics
+from streams.contracts import FatalPlatformError, TransientPlatformError
+
+log = logging.getLogger(__name__)
+
+TokenRequestStyle = Literal["get_query", "post_basic", "post_body"]
+
+
+class TokenProvider(Protocol):
+    """Gives the bearer token to send. May raise ``FatalPlatformError`` (credentials rejected)
+    or ``TransientPlatformError`` (identity service unavailable)."""
+
+    def token(self) -> str: ...
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        """The server rejected ``rejected``: return a fresh token (fetched at most once for
+        all callers that saw the same rejected token)."""
+        ...
+
+
+class StaticBearer:
+    """A long-lived token (HubSpot private app). A rejection is fatal: nothing to refresh."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self.__token = token
+
+    def token(self) -> str:
+        return self.__token.get_secret_value()
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        raise FatalPlatformError("the static access token was rejected (401): check it")
+
+
+@dataclass(frozen=True)
+class _Cached:
+    value: str
+    refresh_at: float
+
+
+class ClientCredentialsAuth:
+    """OAuth 2.0 client-credentials tokens, cached and refreshed before expiry."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        *,
+        style: TokenRequestStyle = "post_basic",
+        clock: Clock = SYSTEM_CLOCK,
+        refresh_fraction: float = 0.8,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        metrics: Metrics | None = None,
+        platform: str = "oauth",
+    ) -> None:
+        self.__session = session
+        self.__url = token_url
+        self.__client_id = client_id
+        self.__secret = client_secret
+        self.__style = style
+        self.__clock = clock
+        self.__fraction = refresh_fraction
+        self.__timeout = timeout
+        self.__metrics = metrics or NoOpMetrics()
+        self.__platform = platform
+        self.__lock = threading.Lock()
+        self.__cached: _Cached | None = None
+
+    def token(self) -> str:
+        cached = self.__cached
+        if cached is not None and self.__clock.monotonic() < cached.refresh_at:
+            return cached.value
+        with self.__lock:
+            cached = self.__cached
+            if cached is not None and self.__clock.monotonic() < cached.refresh_at:
+                return cached.value
+            return self.__fetch().value
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        with self.__lock:
+            cached = self.__cached
+            if cached is not None and cached.value != rejected:
+                return cached.value  # another caller already refreshed
+            return self.__fetch().value
+
+    def __fetch(self) -> _Cached:
+        secret = self.__secret.get_secret_value()
+        form = {"grant_type": "client_credentials"}
+        try:
+            if self.__style == "get_query":
+                params = {**form, "client_id": self.__client_id, "client_secret": secret}
+                response = self.__session.get(self.__url, params=params, timeout=self.__timeout)
+            elif self.__style == "post_body":
+                body = {**form, "client_id": self.__client_id, "client_secret": secret}
+                response = self.__session.post(self.__url, data=body, timeout=self.__timeout)
+            else:
+                response = self.__session.post(
+                    self.__url,
+                    data=form,
+                    auth=(self.__client_id, secret),
+                    timeout=self.__timeout,
+                )
+        except requests.RequestException as exc:
+            raise TransientPlatformError(f"token endpoint unreachable: {exc}") from exc
+        self.__metrics.increment(
+            "cdcbridge_platform_token_refreshes_total", tags={"platform": self.__platform}
+        )
+        if response.status_code in (400, 401, 403):
+            raise FatalPlatformError(
+                f"client credentials rejected by the token endpoint (HTTP {response.status_code})"
+            )
+        if response.status_code != 200:
+            raise TransientPlatformError(f"token endpoint answered HTTP {response.status_code}")
+        doc = response.json()
+        value = str(doc["access_token"])
+        expires_in = float(doc.get("expires_in", 3600))
+        now = self.__clock.monotonic()
+        previous = self.__cached
+        if previous is not None and previous.value == value:
+            # Marketo hands back the same token with its remaining lifetime: use it to the end.
+            refresh_at = now + max(expires_in - 1.0, 0.0)
+        else:
+            refresh_at = now + expires_in * self.__fraction
+        self.__cached = _Cached(value, refresh_at)
+        log.info(
+            "access token fetched", extra={"platform": self.__platform, "expires_in": expires_in}
+        )
+        return self.__cached

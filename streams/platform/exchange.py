@@ -1,0 +1,72 @@
+"""One HTTP exchange with a vendor: bearer header, timeouts, metrics, and transport errors
+translated into ``TransientPlatformError``. The only module that calls ``session.request``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import requests
+
+from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.logs import current_trace_id
+from cdcbridge.metrics import Metrics, NoOpMetrics
+from streams.contracts import TransientPlatformError
+
+
+@dataclass
+class Exchange:
+    """Sends requests for one platform. ``timeout`` is (connect, read) seconds."""
+
+    session: requests.Session
+    base_url: str
+    platform: str
+    timeout: tuple[float, float] = (5.0, 95.0)
+    clock: Clock = SYSTEM_CLOCK
+    metrics: Metrics = field(default_factory=NoOpMetrics)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One request (the transport's urllib3 Retry may repeat it). Raises
+        ``TransientPlatformError`` on connection errors and timeouts."""
+        headers = {"Authorization": f"Bearer {token}", "X-Trace-Id": current_trace_id()}
+        started = self.clock.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                f"{self.base_url}{path}",
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.metrics.increment(
+                "cdcbridge_platform_requests_total",
+                tags={"platform": self.platform, "status": "error"},
+            )
+            raise TransientPlatformError(f"{self.platform} unreachable: {exc}") from exc
+        except requests.RequestException as exc:
+            raise TransientPlatformError(f"{self.platform} request failed: {exc}") from exc
+        tags = {"platform": self.platform, "status": str(response.status_code)}
+        self.metrics.increment("cdcbridge_platform_requests_total", tags=tags)
+        self.metrics.timing(
+            "cdcbridge_platform_request_seconds", self.clock.monotonic() - started, tags=tags
+        )
+        return response
+
+
+def json_body(response: requests.Response) -> dict[str, object]:
+    """The response's JSON object, or ``{}`` when the body is empty or not an object."""
+    try:
+        doc = response.json()
+    except requests.JSONDecodeError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -1,0 +1,234 @@
+"""HubSpot CRM v3 contacts behind ``PlatformAdapter``.
+
+Upsert: ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty=email`` (≤100 inputs,
+string values); 200 = all done, 207 = per-item ``errors`` (each names its inputs in
+``context.ids``). An email change (``previous_id_value``) reads both emails first and updates the
+old contact by record id (``batch/update``) unless the new email already exists; a ``CONFLICT``
+("Contact already exists") falls back to an upsert by the new email. A whole-batch 400 is
+bisected until the invalid records are isolated. Archive reads record ids, then
+``batch/archive``. Rate limits, auth and retries: ``retry_policy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import requests
+
+from cdcbridge.clock import Clock
+from cdcbridge.metrics import Metrics
+from streams.contracts import (
+    FatalPlatformError,
+    PublishedLimits,
+    RecordOutcome,
+    RecordResult,
+    TransientPlatformError,
+    VendorRecord,
+)
+from streams.platform.auth import TokenProvider
+from streams.platform.exchange import Exchange, json_body
+from streams.platform.hubspot_results import parse_batch, upsert_input
+from streams.platform.ratelimit import RateLimiter
+from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.retry_policy import (
+    DEFAULT_POLICY,
+    Action,
+    Decision,
+    PolicyLimits,
+    PolicySignal,
+    call_with_policy,
+    hubspot_429,
+)
+
+CONTACTS = "/crm/v3/objects/contacts"
+TIER_LIMITS = {
+    "free": 100,
+    "starter": 100,
+    "professional": 190,
+    "enterprise": 190,
+    "api_add_on": 250,
+}
+DEFAULT_READ_PROPERTIES = ("email", "firstname", "lastname", "phone", "company", "lifecyclestage")
+
+
+def hubspot_limits(tier: str, batch_size: int = 100) -> PublishedLimits:
+    """The published limits of a HubSpot tier (requests per 10 s, per app)."""
+    return PublishedLimits(TIER_LIMITS[tier], 10.0, min(batch_size, 100))
+
+
+class HubSpotAdapter:
+    """HubSpot contacts. See ``PlatformAdapter`` for what each method returns and raises."""
+
+    name = "hubspot"
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        auth: TokenProvider,
+        limiter: RateLimiter,
+        limits: PublishedLimits,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        read_properties: Sequence[str] = DEFAULT_READ_PROPERTIES,
+        policy: PolicyLimits = DEFAULT_POLICY,
+    ) -> None:
+        self.limits = limits
+        self.__exchange = exchange
+        self.__auth = auth
+        self.__limiter = self.limiter = limiter
+        self.__clock = clock
+        self.__metrics = metrics
+        self.__read_properties = list(read_properties)
+        self.__policy = policy
+
+    def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        unique = collapse_duplicates(records)
+        moves = [
+            r
+            for r in unique
+            if r.previous_id_value and lookup_key(r.previous_id_value) != lookup_key(r.id_value)
+        ]
+        plain = [r for r in unique if r not in moves]
+        by_lookup: dict[str, RecordResult] = {}
+        if moves:
+            wanted = [v for r in moves for v in (r.previous_id_value or "", r.id_value)]
+            existing = self.__record_ids(wanted)
+            updates: list[tuple[str | None, VendorRecord]] = []
+            for record in moves:
+                old_id = existing.get(lookup_key(record.previous_id_value or ""))
+                if old_id and lookup_key(record.id_value) not in existing:
+                    updates.append((old_id, record))
+                else:
+                    plain.append(record)
+            for update_batch in chunks(updates, self.limits.max_batch_size):
+                results = self.__write("/batch/update", update_batch)
+                for _, record in update_batch:
+                    result = results[lookup_key(record.id_value)]
+                    if result.error_code == "CONFLICT":
+                        plain.append(record)  # the new email exists: update that contact
+                    else:
+                        by_lookup[lookup_key(record.id_value)] = result
+        for batch in chunks(plain, self.limits.max_batch_size):
+            by_lookup.update(self.__write("/batch/upsert", [(None, r) for r in batch]))
+        self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
+        return fan_out(records, by_lookup)
+
+    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        unique = collapse_duplicates(records)
+        existing = self.__record_ids([r.id_value for r in unique])
+        ids = sorted(set(existing.values()))
+        for batch in chunks(ids, self.limits.max_batch_size):
+            body = {"inputs": [{"id": i} for i in batch]}
+            response = self.__call("POST", "/batch/archive", body)
+            if response.status_code != 204:
+                raise TransientPlatformError(f"archive answered HTTP {response.status_code}")
+        by_lookup = {
+            lookup_key(r.id_value): RecordResult(
+                r.key, RecordOutcome.OK, platform_id=existing.get(lookup_key(r.id_value))
+            )
+            for r in unique
+        }
+        return fan_out(records, by_lookup)
+
+    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+        wanted = {lookup_key(v): v for v in id_values}
+        found: dict[str, dict[str, str]] = {}
+        for batch in chunks(list(wanted), self.limits.max_batch_size):
+            for props in self.__read(batch, self.__read_properties):
+                original = wanted.get(lookup_key(props.get("email") or ""))
+                if original is not None:
+                    found[original] = props
+        return found
+
+    def __record_ids(self, emails: Sequence[str]) -> dict[str, str]:
+        """Lookup key → HubSpot record id, for the emails that exist."""
+        unique = sorted({lookup_key(e) for e in emails if e})
+        ids: dict[str, str] = {}
+        for batch in chunks(unique, self.limits.max_batch_size):
+            for props in self.__read(batch, ["email"]):
+                ids[lookup_key(props.get("email") or "")] = props["hs_object_id"]
+        return ids
+
+    def __read(self, emails: Sequence[str], properties: list[str]) -> list[dict[str, str]]:
+        body = {
+            "idProperty": "email",
+            "inputs": [{"id": e} for e in emails],
+            "properties": properties,
+            "propertiesWithHistory": [],
+        }
+        response = self.__call("POST", "/batch/read", body)
+        if response.status_code not in (200, 207):
+            raise TransientPlatformError(f"batch read answered HTTP {response.status_code}")
+        results = cast(list[dict[str, object]], json_body(response).get("results", []))
+        out = []
+        for item in results:
+            props = {k: str(v) for k, v in cast(dict[str, object], item["properties"]).items()}
+            props.setdefault("hs_object_id", str(item["id"]))
+            out.append(props)
+        return out
+
+    def __write(
+        self, path: str, batch: Sequence[tuple[str | None, VendorRecord]]
+    ) -> dict[str, RecordResult]:
+        """Send one upsert/update batch; bisect on a whole-batch 400."""
+        body = {"inputs": [upsert_input(record, record_id) for record_id, record in batch]}
+        response = self.__call("POST", path, body)
+        if response.status_code == 400:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                return {**self.__write(path, batch[:half]), **self.__write(path, batch[half:])}
+            record = batch[0][1]
+            doc = json_body(response)
+            return {
+                lookup_key(record.id_value): RecordResult(
+                    record.key,
+                    RecordOutcome.INVALID,
+                    error_code=str(doc.get("category", "VALIDATION_ERROR")),
+                    error_message=str(doc.get("message", "rejected")),
+                )
+            }
+        if response.status_code not in (200, 201, 207):
+            raise TransientPlatformError(f"{path} answered HTTP {response.status_code}")
+        return parse_batch(json_body(response), batch)
+
+    def __call(self, method: str, path: str, body: object) -> requests.Response:
+        def send(token: str) -> requests.Response:
+            response = self.__exchange.send(method, CONTACTS + path, token=token, json=body)
+            self.__observe(response)
+            if response.status_code == 429:
+                raise PolicySignal(
+                    hubspot_429(
+                        json_body(response),
+                        response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
+                    )
+                )
+            if response.status_code == 401:
+                raise PolicySignal(Decision(Action.REAUTH, 0.0, "HubSpot 401", "401"))
+            if response.status_code == 403:
+                raise FatalPlatformError(f"HubSpot denied access: {response.text[:300]}")
+            if response.status_code >= 500:
+                raise TransientPlatformError(f"HubSpot answered HTTP {response.status_code}")
+            return response
+
+        return call_with_policy(
+            send,
+            auth=self.__auth,
+            limiter=self.__limiter,
+            clock=self.__clock,
+            metrics=self.__metrics,
+            platform=self.name,
+            limits=self.__policy,
+        )
+
+    def __observe(self, response: requests.Response) -> None:
+        headers = response.headers
+        maximum = headers.get("X-HubSpot-RateLimit-Max")
+        interval = headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+        remaining = headers.get("X-HubSpot-RateLimit-Remaining")
+        self.__limiter.observe_limit(
+            int(maximum) if maximum and maximum.isdigit() else None,
+            int(interval) / 1000 if interval and interval.isdigit() else None,
+            int(remaining) if remaining and remaining.lstrip("-").isdigit() else None,
+        )

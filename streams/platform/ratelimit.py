@@ -1,0 +1,138 @@
+"""Proactive rate limiting, shared by every caller of one platform in the process.
+
+A token bucket sized so that no rolling window of ``window_s`` ever sees more than the vendor's
+``requests`` (a bucket of capacity ``B`` refilled at ``r``/s admits at most ``B + r·W`` calls in
+any window ``W``, so ``r = (requests - B - margin) / W``). It is corrected by what the server
+reports (``observe_limit``), paused for a vendor-imposed wait (``pause_for``), and scaled by
+``set_share`` when the sync service gives this instance a fraction of the app-wide budget.
+A semaphore caps concurrent calls where the vendor publishes a cap (Marketo: 10).
+
+Pure core with an injected clock: ``acquire`` computes its wait and sleeps on the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from streams.contracts import PublishedLimits
+
+
+class RateLimiter:
+    """Thread-safe token bucket + optional concurrency cap. ``acquire`` blocks (on the clock)
+    until a call may start; ``slot`` also holds a concurrency slot for the call's duration."""
+
+    def __init__(
+        self,
+        requests: int,
+        window_s: float,
+        *,
+        max_concurrency: int | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        margin: int = 1,
+    ) -> None:
+        self.__clock = clock
+        self.__lock = threading.Lock()
+        self.__margin = margin
+        self.__share = 1.0
+        self.__paused_until = 0.0
+        self.__concurrency = (
+            threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        )
+        self.__configure(requests, window_s)
+        self.__tokens = self.capacity
+        self.__stamp = clock.monotonic()
+
+    def __configure(self, requests: int, window_s: float) -> None:
+        self.requests = requests
+        self.window_s = window_s
+        budget = max(requests * self.__share, 1.0)
+        self.capacity = max(1.0, min(budget * 0.02, 10.0))
+        self.rate = max(budget - self.capacity - self.__margin, budget * 0.5) / window_s
+
+    @classmethod
+    def for_limits(cls, limits: PublishedLimits, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:
+        return cls(
+            limits.requests_per_window,
+            limits.window_s,
+            max_concurrency=limits.max_concurrency,
+            clock=clock,
+        )
+
+    def __refill(self, now: float) -> None:
+        self.__tokens = min(self.capacity, self.__tokens + (now - self.__stamp) * self.rate)
+        self.__stamp = now
+
+    def reserve(self) -> float:
+        """Take one token now and return how long the caller must wait before using it."""
+        with self.__lock:
+            now = self.__clock.monotonic()
+            self.__refill(now)
+            self.__tokens -= 1.0
+            wait = 0.0 if self.__tokens >= 0 else -self.__tokens / self.rate
+            return max(wait, self.__paused_until - now)
+
+    def acquire(self) -> None:
+        """Block until one call may start."""
+        self.__clock.sleep(self.reserve())
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Acquire a token and, where capped, a concurrency slot held until the block exits."""
+        if self.__concurrency is None:
+            self.acquire()
+            yield
+            return
+        with self.__concurrency:
+            self.acquire()
+            yield
+
+    def set_share(self, fraction: float) -> None:
+        """Use ``fraction`` (0 < f <= 1) of the published budget, e.g. this instance's share of
+        the partitions."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"share must be in (0, 1], got {fraction}")
+        with self.__lock:
+            self.__share = fraction
+            self.__configure(self.requests, self.window_s)
+            self.__tokens = min(self.__tokens, self.capacity)
+
+    def observe_limit(
+        self, requests: int | None, window_s: float | None, remaining: int | None
+    ) -> None:
+        """Correct the bucket from the server's rate-limit headers (max, interval, remaining)."""
+        with self.__lock:
+            # Adopt a reported limit only when it is stricter than ours (a lower tier, or
+            # another app sharing the budget); a laxer report never loosens an override.
+            if requests and window_s and requests / window_s < self.requests / self.window_s:
+                self.__configure(requests, window_s)
+                self.__tokens = min(self.__tokens, self.capacity)
+            if remaining is not None and remaining <= 0:
+                self.__tokens = min(self.__tokens, 0.0)
+
+    def pause_for(self, seconds: float) -> None:
+        """No call starts for ``seconds`` (a vendor told us to wait out its window)."""
+        with self.__lock:
+            now = self.__clock.monotonic()
+            self.__refill(now)
+            self.__paused_until = max(self.__paused_until, now + seconds)
+            # Refill restarts at the end of the pause, so waiters are spaced out, not released
+            # all at once.
+            self.__tokens = min(self.__tokens, 0.0)
+            self.__stamp = max(self.__stamp, self.__paused_until)
+
+
+_SHARED: dict[str, RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(name: str, limits: PublishedLimits, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:
+    """The process-wide limiter for platform ``name`` (created on first use): live sync,
+    backfill and audit all draw from it."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(name)
+        if limiter is None:
+            limiter = _SHARED[name] = RateLimiter.for_limits(limits, clock)
+        return limiter

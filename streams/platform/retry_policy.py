@@ -1,0 +1,141 @@
+"""Vendor retry policies on top of the transport's urllib3 ``Retry``.
+
+The transport retries 5xx and 429-with-Retry-After. What only a body can say is decided here:
+- HubSpot 429 ``TEN_SECONDLY_ROLLING`` → wait out the window (all callers: the shared limiter
+  pauses), ``secondly limit`` → wait 1 s, ``DAILY`` (or any other policy) → fatal, alert.
+- Marketo (errors inside HTTP 200): 601/602 → re-authenticate once; 606 (rate) → wait out the
+  20 s window; 615 (concurrency), 604/608/611/713 → back off; 607 (daily quota) and 603 (access
+  denied) → fatal; anything else (609, 610, 612, 7xx) is our bug → fatal.
+
+``call_with_policy`` runs one logical call through the limiter, the auth provider and these
+decisions, with an injected clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from cdcbridge.clock import Clock
+from cdcbridge.metrics import Metrics
+from streams.contracts import FatalPlatformError, TransientPlatformError
+from streams.platform.auth import TokenProvider
+from streams.platform.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Action(enum.Enum):
+    WAIT_WINDOW = "wait_window"  # every caller waits: pause the shared limiter
+    BACK_OFF = "back_off"  # this caller waits, exponentially
+    REAUTH = "reauth"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    wait_s: float
+    reason: str
+    code: str = ""
+
+
+class PolicySignal(Exception):
+    """Raised by a ``send`` function when the vendor answered with a policy signal."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def hubspot_429(body: Mapping[str, object], interval_ms: str | None) -> Decision:
+    """Decide on a HubSpot 429 from its body (``policyName``, ``message``)."""
+    policy = str(body.get("policyName", ""))
+    message = str(body.get("message", ""))
+    if policy == "TEN_SECONDLY_ROLLING":
+        window = float(interval_ms) / 1000 if interval_ms and interval_ms.isdigit() else 10.0
+        return Decision(Action.WAIT_WINDOW, window, f"HubSpot {policy}: {message}", policy)
+    if "secondly limit" in message:
+        return Decision(Action.WAIT_WINDOW, 1.0, f"HubSpot secondly limit: {message}", "SECONDLY")
+    return Decision(Action.FATAL, 0.0, f"HubSpot {policy or 'rate'} limit: {message}", policy)
+
+
+_MARKETO_BACK_OFF = frozenset({"604", "608", "611", "615", "713"})
+_MARKETO_FATAL_REASONS = {"603": "access denied", "607": "daily quota reached"}
+
+
+def marketo_error(code: str, message: str, window_s: float = 20.0) -> Decision:
+    """Decide on a Marketo ``errors[]`` entry of a ``success: false`` body."""
+    text = f"Marketo {code}: {message}"
+    if code in ("601", "602"):
+        return Decision(Action.REAUTH, 0.0, text, code)
+    if code == "606":
+        return Decision(Action.WAIT_WINDOW, window_s, text, code)
+    if code in _MARKETO_BACK_OFF:
+        return Decision(Action.BACK_OFF, 1.0, text, code)
+    reason = _MARKETO_FATAL_REASONS.get(code, "request rejected")
+    return Decision(Action.FATAL, 0.0, f"{text} ({reason})", code)
+
+
+@dataclass(frozen=True)
+class PolicyLimits:
+    """How many attempts one logical call makes before giving up with a transient error, and
+    the cap on any single wait."""
+
+    max_attempts: int = 3
+    max_wait_s: float = 30.0
+
+
+DEFAULT_POLICY = PolicyLimits()
+
+
+def call_with_policy(
+    send: Callable[[str], T],
+    *,
+    auth: TokenProvider,
+    limiter: RateLimiter,
+    clock: Clock,
+    metrics: Metrics,
+    platform: str,
+    limits: PolicyLimits = DEFAULT_POLICY,
+) -> T:
+    """Call ``send(token)`` under the limiter until it returns, following vendor decisions.
+
+    Raises ``FatalPlatformError`` (alert metric incremented) or ``TransientPlatformError``
+    (with ``retry_after``) when the attempts are used up. Re-authenticates at most once.
+    """
+    token = auth.token()
+    reauthenticated = False
+    decision: Decision | None = None
+    for attempt in range(1, limits.max_attempts + 1):
+        try:
+            with limiter.slot():
+                return send(token)
+        except PolicySignal as signal:
+            decision = signal.decision
+        tags = {"platform": platform, "code": decision.code or decision.action.value}
+        if decision.action is Action.FATAL:
+            metrics.increment("cdcbridge_fatal_errors_total", tags=tags)
+            raise FatalPlatformError(decision.reason)
+        if decision.action is Action.REAUTH:
+            if reauthenticated:
+                raise TransientPlatformError(f"token rejected after refresh: {decision.reason}")
+            token = auth.refresh_after_rejection(token)
+            reauthenticated = True
+            continue
+        metrics.increment("cdcbridge_platform_rate_limited_total", tags=tags)
+        wait = min(decision.wait_s, limits.max_wait_s)
+        if decision.action is Action.BACK_OFF:
+            wait = min(decision.wait_s * 2 ** (attempt - 1), limits.max_wait_s)
+        log.warning("platform asked us to wait", extra={"reason": decision.reason, "wait_s": wait})
+        if decision.action is Action.WAIT_WINDOW:
+            limiter.pause_for(wait)  # every caller of this platform waits, not just this one
+        elif attempt < limits.max_attempts:
+            clock.sleep(wait)
+    assert decision is not None
+    retry_after = min(decision.wait_s, limits.max_wait_s)
+    raise TransientPlatformError(decision.reason, retry_after=retry_after)
