@@ -1,0 +1,174 @@
+"""The SQS boundary (boto3): the only module that imports it.
+
+``SqsQueue`` implements ``QueueSender`` and ``QueueReceiver``. Every botocore error becomes
+``QueueUnavailable`` (the caller answers 503 or retries later); nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.queue import QueueMessage, QueueUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.type_defs import (
+        DeleteMessageBatchRequestEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
+
+_ERRORS = (BotoCoreError, ClientError)
+
+
+def sqs_client(
+    endpoint_url: str | None, region: str = "us-east-1", *, timeout_s: float = 5.0
+) -> SQSClient:
+    """A client with short timeouts and one retry. With an endpoint (ElasticMQ) and no AWS
+    credentials in the environment, dummy credentials are used."""
+    config = Config(
+        region_name=region,
+        connect_timeout=min(timeout_s, 2.0),
+        read_timeout=timeout_s + 21.0,  # long polls take up to 20 s
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=32,
+    )
+    session = boto3.session.Session()
+    if endpoint_url and session.get_credentials() is None:
+        session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")  # noqa: S106
+    return session.client("sqs", endpoint_url=endpoint_url, config=config)
+
+
+def ensure_queue(client: SQSClient, name: str, *, max_receive_count: int = 5,
+                 visibility_timeout_s: int = 30) -> str:  # fmt: skip
+    """Create ``name`` and ``name-dlq`` (redrive after ``max_receive_count`` receives) if
+    missing; return the main queue's URL. For the local stack and tests."""
+    try:
+        dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
+        redrive = {
+            "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+            "maxReceiveCount": str(max_receive_count),
+        }
+        created = client.create_queue(
+            QueueName=name,
+            Attributes={
+                "RedrivePolicy": json.dumps(redrive),
+                "VisibilityTimeout": str(visibility_timeout_s),
+            },
+        )
+        return created["QueueUrl"]
+    except _ERRORS as exc:
+        raise QueueUnavailable(f"creating queue {name}: {exc}") from exc
+
+
+class SqsQueue:
+    """One queue, addressed by URL."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self.__client = client
+        self.queue_url = queue_url
+
+    @classmethod
+    def by_name(cls, client: SQSClient, name: str) -> SqsQueue:
+        """Resolve ``name`` to its URL. Raises ``QueueUnavailable``."""
+        try:
+            return cls(client, client.get_queue_url(QueueName=name)["QueueUrl"])
+        except _ERRORS as exc:
+            raise QueueUnavailable(f"resolving queue {name}: {exc}") from exc
+
+    def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {
+                "Id": str(index),
+                "MessageBody": envelope.body,
+                "MessageAttributes": {
+                    key: {"DataType": "String", "StringValue": value}
+                    for key, value in envelope.attributes().items()
+                },
+            }
+            for index, envelope in enumerate(envelopes)
+        ]
+        try:
+            answer = self.__client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        results: list[str | None] = ["no_answer"] * len(envelopes)
+        for ok in answer.get("Successful", []):
+            results[int(ok["Id"])] = None
+        for failed in answer.get("Failed", []):
+            results[int(failed["Id"])] = failed.get("Code", "failed")
+        return results
+
+    def ping(self) -> None:
+        try:
+            self.__client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+
+    def receive(self, max_messages: int, wait_s: float) -> list[QueueMessage]:
+        try:
+            answer = self.__client.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=max(1, min(max_messages, 10)),
+                WaitTimeSeconds=int(wait_s),
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        return [
+            QueueMessage(
+                message_id=raw["MessageId"],
+                receipt_handle=raw["ReceiptHandle"],
+                body=raw.get("Body", ""),
+                attributes={
+                    key: value.get("StringValue", "")
+                    for key, value in raw.get("MessageAttributes", {}).items()
+                },
+                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
+            for raw in answer.get("Messages", [])
+        ]
+
+    def delete(self, receipt_handles: Sequence[str]) -> list[str]:
+        if not receipt_handles:
+            return []
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(receipt_handles)
+        ]
+        try:
+            answer = self.__client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        return [receipt_handles[int(failed["Id"])] for failed in answer.get("Failed", [])]
+
+    def release(self, receipt_handle: str) -> None:
+        try:
+            self.__client.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+
+    def send_one(self, envelope: WebhookEnvelope) -> None:
+        """One SendMessage call (the naive path, and Lambda). Raises ``QueueUnavailable``."""
+        try:
+            self.__client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=envelope.body,
+                MessageAttributes={
+                    key: {"DataType": "String", "StringValue": value}
+                    for key, value in envelope.attributes().items()
+                },
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
