@@ -1,0 +1,126 @@
+"""CLI: ``stack up|down|status``, ``connectors apply|status|restart|validate``,
+``demo`` and ``demo seed``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
+from local_stack import stack
+from local_stack.connector_setup import ensure_connector_running
+from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.processes import StackError
+
+DEFAULT_CONNECTOR = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _stack_up(args: argparse.Namespace) -> int:
+    layout = StackLayout.default()
+    try:
+        timings = stack.up(layout)
+    except StackError as exc:
+        print(f"stack up failed: {exc}", file=sys.stderr)
+        return 1
+    _print_status(layout)
+    print(json.dumps({"stack_up_seconds": {k: round(v, 2) for k, v in timings.items()}}))
+    return 0
+
+
+def _print_status(layout: StackLayout) -> bool:
+    rows = stack.status(layout)
+    for s in rows:
+        print(f"{s.name:<9} {'up' if s.up else 'down':<5} 127.0.0.1:{s.port:<6} "
+              f"pid={s.pid if s.pid else '-'}")
+    print(f"state and logs: {layout.root}")
+    return all(s.up for s in rows)
+
+
+def _stack_down(args: argparse.Namespace) -> int:
+    stopped = stack.down(StackLayout.default())
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _stack_status(args: argparse.Namespace) -> int:
+    return 0 if _print_status(StackLayout.default()) else 3
+
+
+def _connectors(args: argparse.Namespace) -> int:
+    url = args.connect_url or StackLayout.default().connect_url
+    client = ConnectClient(url)
+    connector = ConnectorFile.load(args.file)
+    try:
+        if args.action == "apply":
+            ensure_connector_running(url, args.file)
+            print(f"{connector.name}: applied, RUNNING")
+        elif args.action == "validate":
+            errors = client.validate(connector)
+            print("\n".join(errors) if errors else f"{connector.name}: valid")
+            return 1 if errors else 0
+        elif args.action == "restart":
+            client.restart(connector.name)
+            print(f"{connector.name}: restart requested")
+        state = client.status(connector.name)
+    except (ConnectError, StackError) as exc:
+        print(f"connectors {args.action} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{state.name}: {state.state}")
+    for task in state.tasks:
+        print(f"  task {task.task_id}: {task.state}")
+        if task.trace:
+            print("    " + task.trace.replace("\n", "\n    "))
+    return 0 if state.state == "RUNNING" and all(t.state == "RUNNING" for t in state.tasks) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from local_stack.demo import run_demo
+
+    try:
+        summary = run_demo(StackLayout.default(), args.rows, _say)
+    except (StackError, ConnectError) as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary))
+    return 1 if "error" in summary else 0
+
+
+def _demo_seed(args: argparse.Namespace) -> int:
+    from local_stack.seed import seed
+
+    result = seed(args.dsn or StackLayout.default().pg_dsn, args.rows, seed_value=args.seed)
+    print(json.dumps(result.__dict__))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stack_p = sub.add_parser("stack", help="the local stack of real components")
+    stack_sub = stack_p.add_subparsers(dest="stack_command", required=True)
+    stack_sub.add_parser("up", help="start (idempotent) and wait for health").set_defaults(
+        handler=_stack_up)
+    stack_sub.add_parser("down", help="stop the processes the stack started").set_defaults(
+        handler=_stack_down)
+    stack_sub.add_parser("status", help="each component up/down with its port").set_defaults(
+        handler=_stack_status)
+
+    conn_p = sub.add_parser("connectors", help="Kafka Connect connectors (REST API)")
+    conn_p.add_argument("action", choices=("apply", "status", "restart", "validate"))
+    conn_p.add_argument("--file", type=Path, default=DEFAULT_CONNECTOR)
+    conn_p.add_argument("--connect-url", default=None, help="default: the local stack's")
+    conn_p.set_defaults(handler=_connectors)
+
+    demo_p = sub.add_parser("demo", help="end-to-end demo on the local stack")
+    demo_p.add_argument("--rows", type=int, default=20)
+    demo_p.set_defaults(handler=_demo)
+    demo_sub = demo_p.add_subparsers(dest="demo_command")
+    seed_p = demo_sub.add_parser("seed", help="insert N generated customers")
+    seed_p.add_argument("--rows", type=int, default=100)
+    seed_p.add_argument("--seed", type=int, default=7)
+    seed_p.add_argument("--dsn", default=None)
+    seed_p.set_defaults(handler=_demo_seed)

@@ -1,0 +1,113 @@
+"""``cdcbridge demo``: the whole outbound path on the local stack, narrated.
+
+Brings the stack up, applies the Debezium connector, writes customers (insert, update, email
+change, delete) and shows each change event arriving on Kafka with its commit-to-Kafka latency.
+When the sync service is available it then runs it until the sandbox platform holds every
+customer, and prints what the platform stores.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from confluent_kafka import Consumer, TopicPartition
+
+from local_stack import seed, stack
+from local_stack.connector_setup import ensure_connector_running
+from local_stack.layout import PROJECT_ROOT, StackLayout
+
+TOPIC = "cdc.public.customers"
+CONNECTOR_FILE = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+Say = Callable[[str], None]
+
+
+@dataclass
+class DemoReport:
+    events: int = 0
+    ops: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        lat = sorted(self.latencies_ms)
+        return {
+            "events": self.events,
+            "ops": self.ops,
+            "latency_ms_p50": round(statistics.median(lat), 1) if lat else None,
+            "latency_ms_max": round(lat[-1], 1) if lat else None,
+        }
+
+
+def consumer_at_end(servers: str) -> Consumer:
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"demo-{uuid.uuid4()}",
+                         "enable.auto.commit": False, "auto.offset.reset": "latest"})
+    consumer.subscribe([TOPIC])
+    deadline = time.monotonic() + 30
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(0.2)
+    for tp in consumer.assignment():
+        _, high = consumer.get_watermark_offsets(tp, timeout=5)
+        consumer.seek(TopicPartition(tp.topic, tp.partition, high))
+    return consumer
+
+
+def _write_changes(dsn: str, rows: int, run: str) -> int:
+    """Insert ``rows`` customers, update two, change one email, delete one. Returns events due."""
+    result = seed.seed(dsn, rows, seed_value=len(run), run=run)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE customers SET plan = 'enterprise', lifecycle_stage = 'customer' "
+                     "WHERE id IN (%s, %s)", (result.first_id, result.first_id + 1))
+        conn.execute("UPDATE customers SET email = 'moved.' || email WHERE id = %s",
+                     (result.first_id + 2,))
+        conn.execute("DELETE FROM customers WHERE id = %s", (result.last_id,))
+    return rows + 4
+
+
+def watch(consumer: Consumer, expected: int, say: Say, timeout_s: float = 60) -> DemoReport:
+    report = DemoReport()
+    deadline = time.monotonic() + timeout_s
+    while report.events < expected and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error() or msg.value() is None:
+            continue
+        value = msg.value()
+        assert value is not None
+        doc = json.loads(value)
+        row = doc.get("after") or doc.get("before") or {}
+        op = doc.get("op", "?")
+        report.events += 1
+        report.ops[op] = report.ops.get(op, 0) + 1
+        latency = time.time() * 1000 - doc["source"]["ts_ms"]
+        report.latencies_ms.append(latency)
+        say(f"  op={op} id={row.get('id')} email={row.get('email')} "
+            f"lsn={doc['source'].get('lsn')} commit->kafka={latency:.0f} ms")
+    return report
+
+
+def run_demo(layout: StackLayout, rows: int, say: Say) -> dict[str, object]:
+    """Run the demo; returns a JSON-able summary. Raises StackError if the stack can't start."""
+    say("1/4 starting the local stack (PostgreSQL, Kafka, Kafka Connect + Debezium, "
+        "ElasticMQ, sandbox platform) ...")
+    timings = stack.up(layout)
+    say(f"    stack up in {timings['total']:.1f} s")
+    say("2/4 applying the Debezium connector ...")
+    name = ensure_connector_running(layout.connect_url, CONNECTOR_FILE)
+    say(f"    connector {name} RUNNING")
+    consumer = consumer_at_end(layout.bootstrap_servers)
+    try:
+        run = uuid.uuid4().hex[:6]
+        say(f"3/4 writing {rows} customers, 2 updates, 1 email change, 1 delete ...")
+        expected = _write_changes(layout.pg_dsn, rows, run)
+        say(f"4/4 change events arriving on {TOPIC}:")
+        report = watch(consumer, expected, say)
+    finally:
+        consumer.close()
+    summary: dict[str, object] = {"stack_up_s": round(timings["total"], 2), **report.summary()}
+    if report.events < expected:
+        summary["error"] = f"expected {expected} events, saw {report.events}"
+    return summary
