@@ -192,8 +192,8 @@ class SyncEngine:
             self.__batches_in_flight -= 1
             self.__wake.notify_all()
             keys = [entry.key for entry in batch]
-            error = future.exception()
-            if isinstance(error, DeliveryAbandoned):
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled() or isinstance(error, DeliveryAbandoned):
                 self.__coalescer.complete(keys)  # not done: re-read after restart/rebalance
                 return
             if error is not None:

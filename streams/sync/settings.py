@@ -43,17 +43,16 @@ class SyncSettings(BaseSettings):
     topic: str = "cdc.public.customers"
     group_id: str = CONSUMER_GROUP
     dlq_topic: str = DLQ_TOPIC
-    platform: str = "hubspot"
     # Batching: a batch goes when it is full or its oldest record waited ``linger_s``.
     linger_s: float = Field(default=0.02, ge=0.0, le=10.0)
+    # None: the adapter's published maximum (itself capped by CDCBRIDGE_BATCH_SIZE).
     max_batch_size: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=64)
     # Backpressure: at most this many consumed-but-unfinished records; beyond, partitions pause.
     max_outstanding: int = Field(default=20_000, ge=1)
-    # Retries of a batch whose call failed transiently, before giving up (then: stop loudly).
+    # Backoff for a batch whose call failed transiently; retried until it succeeds or we stop.
     retry_base_s: float = Field(default=0.2, gt=0.0)
     retry_cap_s: float = Field(default=30.0, gt=0.0)
-    retry_attempts: int = Field(default=12, ge=1)
     # Shutdown/rebalance drain deadline.
     drain_timeout_s: float = Field(default=10.0, gt=0.0)
     # Breaker: stop when more than ``breaker_ratio`` of a window's records are invalid.

@@ -1,0 +1,174 @@
+"""``cdcbridge sync``: wiring of the sync service (Kafka consumer, engine, adapter, DLQ).
+
+Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop; the strategy drains
+in-flight batches within ``drain_timeout_s``, commits what is done and the process exits 0. A
+crash (or ``kill -9``) loses nothing: uncommitted records are re-read and re-sent, and the
+upserts are idempotent. Several instances in one group share the partitions; each takes a
+share of the vendor's per-app rate budget proportional to its partitions.
+
+Exit codes: 0 after a clean stop; 2 when stopped by the breaker, a fatal platform error or a
+failed DLQ write (the message says which and what to do).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import partial
+from types import FrameType
+
+from arroyo.commit import CommitPolicy
+from arroyo.processing import StreamProcessor
+from arroyo.types import Topic
+
+from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.metrics import Metrics, NoOpMetrics
+from streams import kafka_io
+from streams.contracts import FatalPlatformError, PlatformAdapter
+from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
+from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy, VendorMapper
+from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
+from streams.sync.engine import Decoder, EngineConfig, SyncEngine
+from streams.sync.settings import SyncSettings
+from streams.sync.share import partition_share
+from streams.sync.strategy import SyncStrategyFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncParts:
+    """What the service needs from the rest of the project (real ones from ``default_parts``)."""
+
+    adapter: PlatformAdapter
+    decode: Decoder
+    to_vendor: VendorMapper
+    on_share: Callable[[float], None]
+
+
+def default_parts(metrics: Metrics) -> SyncParts:
+    """The real decoder, mapping and adapter (imported here, so tests can use fakes)."""
+    from streams.decoding import decode_change
+    from streams.platform import PlatformSettings, build_adapter
+    from streams.vendor_mapping import to_vendor
+
+    platform_settings = PlatformSettings()
+    adapter = build_adapter(platform_settings, metrics=metrics)
+    limiter = getattr(adapter, "limiter", None)
+    on_share: Callable[[float], None] = (
+        limiter.set_share if limiter is not None else (lambda _fraction: None)
+    )
+    return SyncParts(
+        adapter, decode_change, partial(to_vendor, platform_settings.platform), on_share
+    )
+
+
+def build_factory(
+    settings: SyncSettings,
+    parts: SyncParts,
+    dead_letters: DeadLetterSink,
+    total_partitions: Callable[[], int],
+    clock: Clock,
+    metrics: Metrics,
+) -> SyncStrategyFactory:
+    limits = parts.adapter.limits
+    config = EngineConfig(
+        max_batch_size=min(settings.max_batch_size or limits.max_batch_size, limits.max_batch_size),
+        linger_s=settings.linger_s,
+        concurrency=settings.concurrency,
+        max_outstanding=settings.max_outstanding,
+        delete_policy=settings.delete_policy,
+        platform=parts.adapter.name,
+    )
+
+    def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
+        deliverer = BatchDeliverer(
+            parts.adapter,
+            parts.to_vendor,
+            DeletePlan(settings.delete_policy, dict(settings.unsubscribe_properties)),
+            RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
+            stop.wait,
+        )
+        breaker = InvalidRatioBreaker(
+            settings.breaker_window_s, settings.breaker_min_records, settings.breaker_ratio
+        )
+        return SyncEngine(
+            config,
+            parts.decode,
+            deliverer.validate,
+            deliverer,
+            dead_letters,
+            breaker,
+            executor,
+            clock,
+            metrics,
+        )
+
+    def on_assignment(assigned: int) -> None:
+        share = partition_share(assigned, total_partitions())
+        log.info("partitions assigned", extra={"assigned": assigned, "rate_share": share})
+        if share > 0:
+            parts.on_share(share)
+
+    return SyncStrategyFactory(
+        build_engine, dead_letters, settings.concurrency, settings.drain_timeout_s, on_assignment
+    )
+
+
+def run_sync(
+    settings: SyncSettings,
+    parts: SyncParts | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    metrics: Metrics | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
+    metrics = metrics or NoOpMetrics()
+    parts = parts or default_parts(metrics)
+    dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
+    factory = build_factory(
+        settings,
+        parts,
+        dead_letters,
+        partial(kafka_io.partition_count, settings.bootstrap_servers, settings.topic),
+        clock,
+        metrics,
+    )
+    consumer = kafka_io.build_sync_consumer(settings.bootstrap_servers, settings.group_id)
+    processor = StreamProcessor(
+        consumer,
+        Topic(settings.topic),
+        factory,
+        commit_policy=CommitPolicy(settings.commit_interval_s, None),
+        join_timeout=settings.drain_timeout_s,
+    )
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        processor.signal_shutdown()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    if stop is not None:
+
+        def stop_when_set(event: threading.Event) -> None:
+            event.wait()
+            processor.signal_shutdown()
+
+        threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()
+    log.info("sync starting", extra={"topic": settings.topic, "group": settings.group_id})
+    try:
+        processor.run()
+    except (BreakerTripped, FatalPlatformError, DeadLetterWriteFailed) as exc:
+        log.error("sync stopped: %s", exc, extra={"error_class": type(exc).__name__})
+        return 2
+    finally:
+        dead_letters.flush(settings.drain_timeout_s)
+    log.info("sync stopped cleanly")
+    return 0
