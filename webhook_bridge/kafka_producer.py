@@ -1,0 +1,77 @@
+"""The Kafka boundary of the forwarder (confluent-kafka): the only module that imports it.
+
+An idempotent producer (``enable.idempotence``, ``acks=all``); each record's delivery report is
+handed to the caller's callback as ``None`` (durable on all in-sync replicas) or an error text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Message, Producer
+
+DeliveryCallback = Callable[[str | None], None]
+
+
+class ProducerFull(Exception):
+    """The local producer queue is full; poll and retry."""
+
+
+@dataclass(frozen=True)
+class OutRecord:
+    """One record to produce."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+def producer_config(
+    bootstrap_servers: str, overrides: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """The librdkafka settings: idempotent, all replicas, short linger."""
+    config: dict[str, object] = {
+        "bootstrap.servers": bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": 30_000,
+        "client.id": "cdcbridge-forwarder",
+    }
+    config.update(overrides or {})
+    return config
+
+
+class KafkaRecordSink:
+    """Implements the forwarder's ``RecordSink``."""
+
+    def __init__(
+        self, bootstrap_servers: str, overrides: Mapping[str, object] | None = None
+    ) -> None:
+        self.__producer = Producer(producer_config(bootstrap_servers, overrides))
+
+    def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None:
+        """Queue ``record``; ``on_delivery`` runs inside a later ``poll``/``flush``.
+        Raises ``ProducerFull``."""
+
+        def report(error: KafkaError | None, _message: Message) -> None:
+            on_delivery(None if error is None else str(error))
+
+        try:
+            self.__producer.produce(
+                record.topic, value=record.value, key=record.key,
+                headers=list(record.headers), on_delivery=report,
+            )  # fmt: skip
+        except BufferError as exc:
+            raise ProducerFull(str(exc)) from exc
+
+    def poll(self, timeout_s: float) -> None:
+        """Serve delivery reports for up to ``timeout_s``."""
+        self.__producer.poll(timeout_s)
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait for outstanding deliveries; returns how many are still outstanding."""
+        remaining: int = self.__producer.flush(timeout_s)
+        return remaining
