@@ -7,4 +7,5 @@ import argparse
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this package's subcommands. Nothing yet."""
+    __import__("streams.sync_commands", fromlist=["register_sync"]).register_sync(sub)
     return None
