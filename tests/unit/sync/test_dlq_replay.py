@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from streams.sync.dlq_replay import LetterFilter, parse_since, replay_record
+
+pytestmark = pytest.mark.unit
+
+HEADERS = {
+    "source": b"pg",
+    "trace_id": b"trace-7",
+    "error_class": b"InvalidRecord",
+    "error_message": b"email: must be an email (value 'x')",
+    "original_topic": b"cdc.public.customers",
+    "original_partition": b"1",
+    "original_offset": b"42",
+}
+
+
+def test_since_accepts_durations_and_zoned_iso_times() -> None:
+    assert parse_since("15m", now_s=10_000.0) == 9_100_000
+    assert parse_since("2026-11-30T04:00:00+00:00", 0.0) == 1_796_011_200_000
+    with pytest.raises(ValueError):
+        parse_since("2026-11-30T04:00:00", 0.0)
+
+
+def test_filter_matches_header_terms_and_text() -> None:
+    assert LetterFilter.parse(["error_class=InvalidRecord"]).matches(HEADERS, b"{}")
+    assert not LetterFilter.parse(["error_class=VendorRejected"]).matches(HEADERS, b"{}")
+    assert LetterFilter.parse(["must be an email"]).matches(HEADERS, b"{}")
+    assert LetterFilter.parse(["alice"]).matches(HEADERS, b'{"email": "alice"}')
+    assert not LetterFilter.parse(["bob"]).matches(HEADERS, b'{"email": "alice"}')
+
+
+def test_replay_goes_to_the_original_topic_keeping_the_trace_id() -> None:
+    replay = replay_record(HEADERS, b"k", b"v", "cdcbridge.sync.dlq:0:3")
+    assert replay.topic == "cdc.public.customers"
+    assert (replay.key, replay.value) == (b"k", b"v")
+    assert dict(replay.headers) == {
+        "source": b"pg",
+        "trace_id": b"trace-7",
+        "replayed_from": b"cdcbridge.sync.dlq:0:3",
+    }
+
+
+def test_replay_needs_the_original_topic() -> None:
+    with pytest.raises(ValueError, match="original_topic"):
+        replay_record({}, None, b"v", "dlq:0:1")
