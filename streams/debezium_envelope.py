@@ -1,0 +1,138 @@
+"""Debezium change-event envelopes (JSON converter) parsed into a typed ``Envelope``. Pure.
+
+Accepts plain envelopes (``schemas.enable=false``) and schema-wrapped ones
+(``{"schema": ..., "payload": ...}``); for the latter the column logical types are read from the
+schema. Raises ``InvalidRecord`` for anything that is not a well-formed envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from streams.contracts import InvalidRecord
+from streams.table_mapping import ColumnEncodings
+
+OPS = frozenset({"c", "u", "d", "r", "t", "m"})
+
+# Debezium/Kafka Connect logical type name -> our encoding name.
+LOGICAL_ENCODINGS = {
+    "org.apache.kafka.connect.data.Decimal": "decimal_base64",
+    "io.debezium.data.VariableScaleDecimal": "variable_scale_decimal",
+    "io.debezium.time.Date": "date_days",
+    "org.apache.kafka.connect.data.Date": "date_days",
+    "io.debezium.time.Timestamp": "timestamp_millis",
+    "org.apache.kafka.connect.data.Timestamp": "timestamp_millis",
+    "io.debezium.time.MicroTimestamp": "timestamp_micros",
+    "io.debezium.time.NanoTimestamp": "timestamp_nanos",
+    "io.debezium.time.ZonedTimestamp": "zoned_timestamp",
+    "io.debezium.data.Json": "json_string",
+}
+# Connect primitive types that change how a column must be read (decimal.handling.mode=double).
+# Other primitive columns keep the encoding the mapping file declares.
+PRIMITIVE_ENCODINGS = {"double": "decimal_double", "float": "decimal_double"}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One decoded change event. ``encodings`` is set only for schema-wrapped envelopes."""
+
+    op: str
+    before: Mapping[str, object] | None
+    after: Mapping[str, object] | None
+    table: str
+    lsn: int | None
+    ts_ms: int
+    encodings: ColumnEncodings | None = None
+
+
+def parse_json(data: bytes | bytearray | memoryview | str, what: str) -> object:
+    """Parse one JSON document. Raises ``InvalidRecord`` naming ``what`` on bad JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        preview = bytes(data[:200]) if not isinstance(data, str) else data[:200]
+        raise InvalidRecord(what, "json", preview, f"{what} is not JSON: {exc}") from exc
+
+
+def _row(payload: Mapping[str, object], name: str) -> Mapping[str, object] | None:
+    row = payload.get(name)
+    if row is None or isinstance(row, dict):
+        return row
+    raise InvalidRecord(name, "object", row, f"{name} must be an object or null")
+
+
+def _int_or_none(source: Mapping[str, object], name: str) -> int | None:
+    value = source.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(f"source.{name}", "integer", value, f"source.{name} must be an int")
+    return value
+
+
+def _column_encodings(schema: object) -> ColumnEncodings | None:
+    """Column encodings from a Connect schema of the envelope (the ``after`` struct)."""
+    if not isinstance(schema, dict):
+        return None
+    for part in schema.get("fields") or ():
+        if isinstance(part, dict) and part.get("field") in ("after", "before"):
+            columns = part.get("fields")
+            if isinstance(columns, list):
+                pairs = (_column_encoding(c) for c in columns if isinstance(c, dict))
+                return dict(pair for pair in pairs if pair is not None)
+    return None
+
+
+def _column_encoding(column: dict[str, object]) -> tuple[str, tuple[str, int | None]] | None:
+    name = str(column.get("field"))
+    logical = column.get("name")
+    if isinstance(logical, str) and logical in LOGICAL_ENCODINGS:
+        scale: int | None = None
+        params = column.get("parameters")
+        if isinstance(params, dict) and "scale" in params:
+            try:
+                scale = int(str(params["scale"]))
+            except ValueError as exc:
+                raise InvalidRecord(name, "schema_scale", params["scale"], str(exc)) from exc
+        return name, (LOGICAL_ENCODINGS[logical], scale)
+    primitive = PRIMITIVE_ENCODINGS.get(str(column.get("type")))
+    return None if primitive is None else (name, (primitive, None))
+
+
+def parse_envelope(document: object) -> Envelope | None:
+    """A parsed JSON value -> ``Envelope``, or ``None`` for a tombstone-like null payload.
+    Raises ``InvalidRecord`` when the document is not a Debezium envelope."""
+    encodings: ColumnEncodings | None = None
+    if isinstance(document, dict) and "payload" in document and "schema" in document:
+        encodings = _column_encodings(document["schema"])
+        document = document["payload"]
+    if document is None:
+        return None
+    if not isinstance(document, dict):
+        raise InvalidRecord("$", "envelope", document, "envelope must be a JSON object")
+    op = document.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        raise InvalidRecord("op", "debezium_op", op, f"unknown Debezium op {op!r}")
+    source = document.get("source")
+    if not isinstance(source, dict):
+        raise InvalidRecord("source", "object", source, "envelope has no source block")
+    schema, table = source.get("schema"), source.get("table")
+    if not isinstance(table, str) or not table:
+        raise InvalidRecord("source.table", "string", table, "source.table missing")
+    ts_ms = _int_or_none(source, "ts_ms")
+    if ts_ms is None:
+        ts_ms = _int_or_none(document, "ts_ms")
+    if ts_ms is None:
+        raise InvalidRecord("source.ts_ms", "required", None, "no ts_ms in source or envelope")
+    return Envelope(
+        op=op,
+        before=_row(document, "before"),
+        after=_row(document, "after"),
+        table=f"{schema}.{table}" if isinstance(schema, str) and schema else table,
+        lsn=_int_or_none(source, "lsn"),
+        ts_ms=ts_ms,
+        encodings=encodings,
+    )

@@ -1,0 +1,127 @@
+"""Normalisers named in the mapping files (``normalise: [trim, email, ...]``). Pure, no I/O.
+
+A normaliser takes a non-null value and returns the normalised value (or ``None`` for
+``empty_to_null``). It raises ``ValueError``/``TypeError`` for a value it cannot normalise; the
+mapping layer names the field and the rule in the resulting ``InvalidRecord``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+import phonenumbers
+
+Normaliser = Callable[[object], object]
+
+# ISO 3166-1 alpha-2, officially assigned codes (249).
+_ISO_3166_ALPHA2_CODES = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC
+    EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK
+    HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB
+    LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
+    NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU
+    RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN
+    TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"""
+ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def trim(value: object) -> object:
+    return _text(value).strip()
+
+
+def lower(value: object) -> object:
+    return _text(value).lower()
+
+
+def upper(value: object) -> object:
+    return _text(value).upper()
+
+
+def empty_to_null(value: object) -> object:
+    return None if value == "" else value
+
+
+def email(value: object) -> object:
+    """Trimmed, lower-cased, shaped like ``local@domain.tld``."""
+    address = _text(value).strip().lower()
+    if len(address) > 254 or not _EMAIL.fullmatch(address):
+        raise ValueError(f"not an email address: {value!r}")
+    return address
+
+
+def domain(value: object) -> object:
+    """Lower-cased host name without scheme, ``www.`` or trailing dot."""
+    host = _text(value).strip().lower().removeprefix("https://").removeprefix("http://")
+    host = host.split("/", 1)[0].removeprefix("www.").rstrip(".")
+    if not _DOMAIN.fullmatch(host):
+        raise ValueError(f"not a domain name: {value!r}")
+    return host
+
+
+def country_alpha2(value: object) -> object:
+    code = _text(value).strip().upper()
+    if code not in ISO_3166_ALPHA2:
+        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+    return code
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_national(number: str, region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {number!r} ({exc})") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError(f"not a possible phone number for {region}: {number!r}")
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def e164(default_region: str) -> Normaliser:
+    """Phone numbers to E.164. International numbers (``+``/``00``) that are E.164-shaped once
+    separators are removed take a fast path (syntax only); anything else is parsed with
+    ``phonenumbers`` in ``default_region`` and must be a possible number there."""
+
+    def normalise(value: object) -> object:
+        text = _text(value)
+        compact = _PHONE_SEPARATORS.sub("", text)
+        if compact.startswith("00"):
+            compact = "+" + compact[2:]
+        if _E164.fullmatch(compact):
+            return compact
+        return _parse_national(text, default_region)
+
+    return normalise
+
+
+SIMPLE_NORMALISERS: dict[str, Normaliser] = {
+    "trim": trim,
+    "lower": lower,
+    "upper": upper,
+    "empty_to_null": empty_to_null,
+    "email": email,
+    "domain": domain,
+    "country_alpha2": country_alpha2,
+}
+
+
+def normaliser_for(name: str, default_region: str = "US") -> Normaliser:
+    """The normaliser called ``name`` in a mapping file. Raises ``ValueError`` if unknown."""
+    if name == "e164":
+        return e164(default_region)
+    if name in SIMPLE_NORMALISERS:
+        return SIMPLE_NORMALISERS[name]
+    raise ValueError(f"unknown normaliser {name!r}")
