@@ -1,0 +1,129 @@
+"""The sandbox's in-memory state: contacts/leads, tokens, rate windows and request counters.
+
+The app runs on one event loop, so handlers mutate this without locks (no ``await`` between a
+check and its update).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from sandbox_platform.knobs import Knobs
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+
+
+@dataclass
+class Contact:
+    """A HubSpot contact or a Marketo lead (one store per vendor)."""
+
+    id: int
+    properties: dict[str, str | None]
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+
+class ContactStore:
+    """Contacts keyed by id with a case-insensitive email index (Marketo may hold duplicates)."""
+
+    def __init__(self, first_id: int) -> None:
+        self.__next_id = first_id
+        self.by_id: dict[int, Contact] = {}
+
+    def find_by_email(self, email: str) -> list[Contact]:
+        key = email.strip().casefold()
+        return [
+            c for c in self.by_id.values() if (c.properties.get("email") or "").casefold() == key
+        ]
+
+    def create(self, properties: dict[str, str | None]) -> Contact:
+        contact = Contact(self.__next_id, dict(properties))
+        self.by_id[contact.id] = contact
+        self.__next_id += 1
+        return contact
+
+    def update(self, contact: Contact, properties: dict[str, str | None]) -> None:
+        contact.properties.update(properties)
+        contact.updated_at = now_iso()
+
+    def delete(self, contact_id: int) -> bool:
+        return self.by_id.pop(contact_id, None) is not None
+
+    def listing(self) -> list[dict[str, object]]:
+        return [
+            {
+                "id": str(c.id),
+                "properties": c.properties,
+                "createdAt": c.created_at,
+                "updatedAt": c.updated_at,
+            }
+            for c in sorted(self.by_id.values(), key=lambda c: c.id)
+        ]
+
+
+class SlidingWindow:
+    """Counts accepted calls in the last ``window_s`` seconds (a rolling window)."""
+
+    def __init__(self) -> None:
+        self.stamps: deque[float] = deque()
+
+    def count(self, now: float, window_s: float) -> int:
+        while self.stamps and self.stamps[0] <= now - window_s:
+            self.stamps.popleft()
+        return len(self.stamps)
+
+    def add(self, now: float) -> None:
+        self.stamps.append(now)
+
+
+@dataclass
+class Token:
+    value: str
+    expires_at: float
+
+
+@dataclass
+class SandboxState:
+    """Everything the sandbox remembers; ``reset`` empties it but keeps the knobs."""
+
+    knobs: Knobs
+    hubspot: ContactStore = field(default_factory=lambda: ContactStore(1001))
+    marketo: ContactStore = field(default_factory=lambda: ContactStore(5001))
+    tokens: dict[str, Token] = field(default_factory=dict)
+    hubspot_window: SlidingWindow = field(default_factory=SlidingWindow)
+    marketo_window: SlidingWindow = field(default_factory=SlidingWindow)
+    hubspot_daily: int = 0
+    marketo_daily: int = 0
+    marketo_in_flight: int = 0
+    outage_until: float = 0.0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_endpoint: dict[str, Counter[str]] = field(default_factory=dict)
+    marketo_errors: Counter[str] = field(default_factory=Counter)
+    log: deque[dict[str, object]] = field(default_factory=lambda: deque(maxlen=20_000))
+    webhooks_sent: Counter[str] = field(default_factory=Counter)
+
+    def record(self, endpoint: str, status: int, marketo_code: str = "") -> None:
+        label = f"{status}:{marketo_code}" if marketo_code else str(status)
+        self.by_status[str(status)] += 1
+        self.by_endpoint.setdefault(endpoint, Counter())[label] += 1
+        if marketo_code:
+            self.marketo_errors[marketo_code] += 1
+        self.log.append({"t": time.time(), "endpoint": endpoint, "status": label})
+
+    def issue_token(self, now: float) -> Token:
+        """Marketo-like: an unexpired token is handed out again with its remaining life."""
+        for token in self.tokens.values():
+            if token.expires_at > now:
+                return token
+        token = Token(f"{uuid.uuid4()}:sb", now + self.knobs.token_lifetime_s)
+        self.tokens[token.value] = token
+        return token
+
+    def reset(self) -> None:
+        knobs = self.knobs
+        self.__init__(knobs)  # type: ignore[misc]
