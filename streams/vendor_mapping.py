@@ -1,0 +1,175 @@
+"""Canonical customer <-> vendor properties, from ``schemas/mappings/<platform>.yaml``. Pure.
+
+``to_vendor`` builds the ``VendorRecord`` the platform adapters send; ``from_vendor`` reads
+vendor properties back into canonical fields (round-trip tests, the audit). Each mapping file
+is loaded and compiled once per process. Both raise ``InvalidRecord`` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from streams.contracts import (
+    CustomerDelete,
+    CustomerUpsert,
+    InvalidRecord,
+    PropertyValue,
+    VendorRecord,
+)
+from streams.mapping_spec import Platform, PropertyRule, VendorMapping, load_vendor_mapping
+
+Encode = Callable[[object], PropertyValue]
+Decode = Callable[[object], object]
+_BOOL_TEXT = {"true": True, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledProperty:
+    property: str
+    field: str
+    encode: Encode
+    decode: Decode
+
+
+def _codec(rule: PropertyRule, strings: bool) -> tuple[Encode, Decode]:
+    """Encode (canonical -> vendor) and decode (vendor -> canonical) for one property."""
+    null: PropertyValue = "" if strings else None
+
+    def is_null(value: object) -> bool:
+        return value is None or (strings and value == "")
+
+    if rule.enum is not None:
+        forward, default = dict(rule.enum.map), rule.enum.default
+        backward = {v: k for k, v in forward.items()}
+        reverse_default = rule.enum.reverse_default
+
+        def encode_enum(value: object) -> PropertyValue:
+            return null if value is None else forward.get(str(value), default)
+
+        def decode_enum(value: object) -> object:
+            return None if is_null(value) else backward.get(str(value), reverse_default)
+
+        return encode_enum, decode_enum
+    if rule.codec in ("boolean", "negated_boolean"):
+        negate = rule.codec == "negated_boolean"
+
+        def encode_bool(value: object) -> PropertyValue:
+            if value is None:
+                return null
+            if not isinstance(value, bool):
+                raise TypeError(f"expected a boolean, got {type(value).__name__}")
+            flag = value != negate
+            return ("true" if flag else "false") if strings else flag
+
+        def decode_bool(value: object) -> object:
+            if is_null(value):
+                return None
+            flag = _BOOL_TEXT.get(value.lower()) if isinstance(value, str) else value
+            if not isinstance(flag, bool):
+                raise ValueError(f"not a boolean: {value!r}")
+            return flag != negate
+
+        return encode_bool, decode_bool
+    if rule.codec == "json":
+
+        def encode_json(value: object) -> PropertyValue:
+            if value is None:
+                return null
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+        def decode_json(value: object) -> object:
+            if is_null(value):
+                return None
+            if not isinstance(value, str):
+                raise TypeError(f"expected JSON text, got {type(value).__name__}")
+            return json.loads(value)
+
+        return encode_json, decode_json
+
+    def encode_text(value: object) -> PropertyValue:
+        if value is None:
+            return null
+        if isinstance(value, str | bool | int | float):
+            return str(value) if strings else value
+        raise TypeError(f"expected a scalar, got {type(value).__name__}")
+
+    def decode_text(value: object) -> object:
+        return None if is_null(value) else str(value)
+
+    return encode_text, decode_text
+
+
+class CompiledVendorMapping:
+    """One vendor mapping file compiled to per-property functions."""
+
+    def __init__(self, spec: VendorMapping) -> None:
+        self.spec = spec
+        strings = spec.value_style == "strings"
+        self.properties = tuple(
+            CompiledProperty(rule.property, rule.field, *_codec(rule, strings))
+            for rule in spec.properties
+        )
+        self.__codec_names = {
+            r.property: r.codec if r.enum is None else "enum" for r in spec.properties
+        }
+
+    def __fail(self, prop: CompiledProperty, value: object, exc: Exception) -> InvalidRecord:
+        rule = f"{self.spec.platform}:{prop.property}:{self.__codec_names[prop.property]}"
+        return InvalidRecord(prop.field, rule, value, f"{prop.field} -> {rule}: {exc}")
+
+    def encode(self, canonical: Mapping[str, object]) -> dict[str, PropertyValue]:
+        """Vendor properties for the canonical fields present (absent fields stay absent)."""
+        out: dict[str, PropertyValue] = {}
+        for prop in self.properties:
+            if prop.field in canonical:
+                value = canonical[prop.field]
+                try:
+                    out[prop.property] = prop.encode(value)
+                except (TypeError, ValueError) as exc:
+                    raise self.__fail(prop, value, exc) from exc
+        return out
+
+    def decode(self, properties: Mapping[str, object]) -> dict[str, object]:
+        """Canonical fields for the mapped vendor properties present."""
+        out: dict[str, object] = {}
+        for prop in self.properties:
+            if prop.property in properties:
+                value = properties[prop.property]
+                try:
+                    out[prop.field] = prop.decode(value)
+                except (TypeError, ValueError) as exc:
+                    raise self.__fail(prop, value, exc) from exc
+        return out
+
+
+@functools.cache
+def compiled_mapping(platform: Platform) -> CompiledVendorMapping:
+    """The compiled mapping of one platform (loaded from its file once)."""
+    return CompiledVendorMapping(load_vendor_mapping(platform))
+
+
+def to_vendor(platform: Platform, change: CustomerUpsert | CustomerDelete) -> VendorRecord:
+    """The vendor record for a change: ``key`` = source id, ``id_value`` = email,
+    ``previous_id_value`` = the old email on an email change. Only fields the change sets are
+    in ``properties`` (a TOAST-unchanged field is never written). A delete carries just the
+    lookup and source-id properties. Raises ``InvalidRecord`` (e.g. no email to look up by)."""
+    mapping = compiled_mapping(platform)
+    if isinstance(change, CustomerDelete):
+        if not change.email:
+            raise InvalidRecord("email", "required_for_delete", None, "delete without an email")
+        props = mapping.encode({"email": change.email, "source_id": change.source_id})
+        return VendorRecord(change.source_id, change.email, props, change.meta.trace_id)
+    email = change.fields.get("email")
+    if not isinstance(email, str) or not email:
+        raise InvalidRecord("email", "required", email, "an upsert needs the email lookup value")
+    props = mapping.encode({"source_id": change.source_id, **change.fields})
+    return VendorRecord(change.source_id, email, props, change.meta.trace_id, change.previous_email)
+
+
+def from_vendor(platform: Platform, properties: Mapping[str, object]) -> dict[str, object]:
+    """Canonical fields (``source_id`` included when mapped) from vendor properties; unmapped
+    properties are ignored. Raises ``InvalidRecord`` for a value the mapping cannot read."""
+    return compiled_mapping(platform).decode(properties)
