@@ -1,0 +1,116 @@
+"""``cdcbridge map``: debug the mappings from the shell.
+
+Reads Debezium envelopes, one JSON document per line, on stdin (a plain or schema-wrapped
+envelope, ``null`` for a tombstone, or a captured record ``{"topic", "key", "value"}``), and
+writes one JSON line per input line: ``{"ok": <canonical record>}`` (or the vendor payload with
+``--target hubspot|marketo``), ``{"skip": <reason>}``, or
+``{"error": {"field", "rule", "reason", "value"}}``. Exit code 0 when no line failed, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from typing import IO, Literal, cast
+
+import orjson
+
+from streams.canonical import canonical_document
+from streams.contracts import CustomerDelete, InvalidRecord, Skip
+from streams.decoding import decode_change
+from streams.mapping_spec import PLATFORMS, Platform
+from streams.vendor_mapping import to_vendor
+
+Target = Literal["canonical", "hubspot", "marketo"]
+DEFAULT_TOPIC = "cdc.public.customers"
+
+
+def register_map(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``map`` subcommand."""
+    parser = sub.add_parser(
+        "map",
+        help="map Debezium envelopes (JSON lines on stdin) to canonical records or vendor payloads",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--target", choices=["canonical", *PLATFORMS], default="canonical", help="output form"
+    )
+    parser.add_argument("--topic", default=DEFAULT_TOPIC, help="topic the envelopes came from")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return map_lines(sys.stdin.buffer, sys.stdout.buffer, cast(Target, args.target), args.topic)
+
+
+def _record(line: bytes, topic: str) -> tuple[str, bytes | None, bytes | None]:
+    """Topic, key and value of one input line (captured records carry their own)."""
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return topic, None, line  # let the decoder report the bad JSON
+    if document is None:
+        return topic, None, None
+    if isinstance(document, dict) and "value" in document and "topic" in document:
+        key, value = document.get("key"), document["value"]
+        return (
+            str(document["topic"]),
+            key.encode() if isinstance(key, str) else None,
+            value.encode() if isinstance(value, str) else orjson.dumps(value),
+        )
+    return topic, None, line
+
+
+def map_line(line: bytes, target: Target, topic: str = DEFAULT_TOPIC) -> dict[str, object]:
+    """The output document for one input line. Never raises for bad input."""
+    try:
+        decoded = decode_change(*_record(line, topic))
+        if isinstance(decoded, Skip):
+            return {"skip": decoded.reason}
+        if target == "canonical":
+            return {"ok": canonical_document(decoded)}
+        platform: Platform = target
+        record = to_vendor(platform, decoded)
+    except InvalidRecord as exc:
+        return {
+            "error": {"field": exc.field, "rule": exc.rule, "reason": str(exc), "value": exc.value}
+        }
+    return {
+        "ok": {
+            "platform": platform,
+            "action": "archive" if isinstance(decoded, CustomerDelete) else "upsert",
+            "key": record.key,
+            "id_value": record.id_value,
+            "previous_id_value": record.previous_id_value,
+            "properties": dict(record.properties),
+            "trace_id": record.trace_id,
+        }
+    }
+
+
+def map_lines(lines: Iterable[bytes], out: IO[bytes], target: Target, topic: str) -> int:
+    """Map every non-blank line to ``out``. Returns the exit code (0: no line failed)."""
+    failed = False
+    for line in lines:
+        if not line.strip():
+            continue
+        result = map_line(line.strip(), target, topic)
+        failed = failed or "error" in result
+        out.write(_dumps(result) + b"\n")
+    out.flush()
+    return 1 if failed else 0
+
+
+def _dumps(document: dict[str, object]) -> bytes:
+    try:
+        return orjson.dumps(document, default=_json_default)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in an offending value
+        return json.dumps(document, default=_json_default, ensure_ascii=False).encode()
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return repr(value)
