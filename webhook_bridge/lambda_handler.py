@@ -1,0 +1,112 @@
+"""AWS Lambda entry point behind API Gateway (REST proxy v1 and HTTP API v2 events).
+
+Same core and statuses as the ASGI receiver: 202 once SQS accepted the message, 400/401/404/413
+for bad requests, 503 + Retry-After when SQS is unreachable. One SendMessage per invocation
+(Lambda serves one request at a time). Configured from the environment:
+``CDCBRIDGE_WEBHOOKS_QUEUE_URL`` and ``CDCBRIDGE_WEBHOOKS_SOURCES_JSON``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from cdcbridge.clock import SYSTEM_CLOCK
+from cdcbridge.logs import configure_logging, trace_context
+from webhook_bridge.config import BridgeSettings
+from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.ingest import Accepted, IngestCore, WebhookRequest
+from webhook_bridge.queue import QueueUnavailable
+
+log = logging.getLogger(__name__)
+SendOne = Callable[[WebhookEnvelope], None]
+
+
+def _response(
+    status: int, doc: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(doc),
+        "isBase64Encoded": False,
+    }
+
+
+def _request(event: Mapping[str, Any]) -> WebhookRequest | None:
+    """The request in an API Gateway proxy event (None when the body cannot be decoded)."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    method = str(event.get("httpMethod") or http.get("method") or "POST")
+    path = str(context.get("path") or event.get("rawPath") or event.get("path") or "/")
+    query = event.get("rawQueryString") or "&".join(
+        f"{k}={v}" for k, v in (event.get("queryStringParameters") or {}).items()
+    )
+    url = f"https://{context.get('domainName', 'localhost')}{path}" + (f"?{query}" if query else "")
+    source = str((event.get("pathParameters") or {}).get("source", ""))
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    raw = event.get("body") or ""
+    try:
+        body = (
+            base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+        )
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    return WebhookRequest(source, method, url, headers, body)
+
+
+def handle_event(
+    event: Mapping[str, Any], core: IngestCore, send_one: SendOne, retry_after_s: int = 5
+) -> dict[str, Any]:
+    """Answer one API Gateway event. ``send_one`` raises ``QueueUnavailable`` on failure."""
+    request = _request(event)
+    if request is None:
+        return _response(400, {"error": "malformed_body"})
+    decision = core.admit(request)
+    if not isinstance(decision, Accepted):
+        log.info("webhook rejected", extra={"source": request.source, "reason": decision.reason})
+        return _response(decision.status, {"error": decision.reason})
+    envelope = decision.envelope
+    with trace_context(envelope.trace_id):
+        if not decision.duplicate:
+            try:
+                send_one(envelope)
+            except QueueUnavailable as exc:
+                log.warning("queue unavailable", extra={"error": str(exc)})
+                return _response(
+                    503, {"error": "queue_unavailable"}, {"Retry-After": str(retry_after_s)}
+                )
+            core.committed(envelope)
+    status = "duplicate" if decision.duplicate else "accepted"
+    return _response(
+        202, {"status": status, "webhook_id": envelope.webhook_id, "trace_id": envelope.trace_id}
+    )
+
+
+@cache
+def _wiring() -> tuple[IngestCore, SendOne, int]:
+    from webhook_bridge.sqs import SqsQueue, sqs_client  # boto3 only when running in Lambda
+
+    configure_logging()
+    settings = BridgeSettings()
+    dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
+    core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, dedupe)
+    client = sqs_client(settings.sqs_endpoint, settings.region, timeout_s=settings.send_timeout_s)
+    queue = (
+        SqsQueue(client, settings.queue_url)
+        if settings.queue_url
+        else SqsQueue.by_name(client, settings.queue_name)
+    )
+    return core, queue.send_one, settings.retry_after_s
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """The Lambda handler (``webhook_bridge.lambda_handler.handler``)."""
+    core, send_one, retry_after_s = _wiring()
+    return handle_event(event, core, send_one, retry_after_s)

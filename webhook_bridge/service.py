@@ -1,0 +1,78 @@
+"""Wiring: settings -> receiver app / forwarder. No logic of its own."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+
+from cdcbridge.clock import SYSTEM_CLOCK
+from webhook_bridge.avro_codec import EngagementCodec
+from webhook_bridge.config import BridgeSettings
+from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.forwarder import TOPIC, Forwarder
+from webhook_bridge.ingest import IngestCore
+from webhook_bridge.kafka_producer import KafkaRecordSink
+from webhook_bridge.normalise import EngagementMapping
+from webhook_bridge.receiver import Receiver
+from webhook_bridge.sqs import SqsQueue, sqs_client
+
+
+class ForwarderSettings(BaseSettings):
+    """Forwarder settings (env prefix ``CDCBRIDGE_FORWARD_``); queue and sources come from
+    ``BridgeSettings``."""
+
+    model_config = SettingsConfigDict(env_prefix="CDCBRIDGE_FORWARD_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = TOPIC
+    wait_s: float = Field(default=20.0, ge=0, le=20)
+    delivery_timeout_s: float = Field(default=30.0, gt=0)
+
+
+def queue_from(settings: BridgeSettings) -> SqsQueue:
+    """The configured queue (by URL, else by name). Raises ``QueueUnavailable``."""
+    client = sqs_client(settings.sqs_endpoint, settings.region, timeout_s=settings.send_timeout_s)
+    if settings.queue_url:
+        return SqsQueue(client, settings.queue_url)
+    return SqsQueue.by_name(client, settings.queue_name)
+
+
+def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receiver:
+    """The receiver for ``settings``. Raises ``ValueError`` on bad source config."""
+    sources = settings.load_sources()
+    dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
+    core = IngestCore(sources, SYSTEM_CLOCK, dedupe)
+    return Receiver(
+        core,
+        queue_from(settings),
+        SYSTEM_CLOCK,
+        enqueue=enqueue,
+        linger_s=settings.batch_linger_ms / 1000,
+        max_in_flight=settings.max_in_flight_batches,
+        send_timeout_s=settings.send_timeout_s,
+        retry_after_s=settings.retry_after_s,
+    )
+
+
+def create_app() -> Starlette:
+    """uvicorn factory (``webhook_bridge.service:create_app``), configured from the env."""
+    return build_receiver(BridgeSettings()).app
+
+
+def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forwarder:
+    """The forwarder for the settings: one mapping per configured source."""
+    mappings = {
+        name: EngagementMapping.load(source.normaliser)
+        for name, source in bridge.load_sources().items()
+    }
+    return Forwarder(
+        queue_from(bridge),
+        KafkaRecordSink(settings.bootstrap_servers),
+        mappings,
+        EngagementCodec(),
+        SYSTEM_CLOCK,
+        topic=settings.topic,
+        wait_s=settings.wait_s,
+        delivery_timeout_s=settings.delivery_timeout_s,
+    )
