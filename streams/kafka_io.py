@@ -230,3 +230,32 @@ def group_lag(
         raise KafkaIOError(str(exc)) from exc
     finally:
         consumer.close()
+
+
+def commit_group_to_end(
+    bootstrap_servers: str, group_id: str, topic: str, timeout_s: float = 10.0
+) -> dict[int, int]:
+    """Set ``group_id``'s committed offsets on ``topic`` to the current end (skip the backlog).
+
+    Only for a group with no live members (Kafka refuses commits from outside an active
+    generation otherwise). Returns the committed offset per partition.
+    """
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "enable.auto.commit": False}
+    )
+    try:
+        described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if described is None or described.error is not None:
+            raise KafkaIOError(f"topic {topic} not found")
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout_s)[1]
+            for p in described.partitions
+        }
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, end) for p, end in ends.items()], asynchronous=False
+        )
+        return ends
+    except KafkaException as exc:
+        raise KafkaIOError(str(exc)) from exc
+    finally:
+        consumer.close()

@@ -50,9 +50,10 @@ class SyncParts:
     on_share: Callable[[float], None]
 
 
-def default_parts(metrics: Metrics) -> SyncParts:
+def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
     """The real decoder, mapping and adapter (imported here, so tests can use fakes)."""
-    from streams.decoding import decode_change
+    from streams.decoding import ChangeDecoder, decode_change
+    from streams.mapping_spec import load_table_mapping
     from streams.platform import PlatformSettings, build_adapter
     from streams.vendor_mapping import to_vendor
 
@@ -62,9 +63,10 @@ def default_parts(metrics: Metrics) -> SyncParts:
     on_share: Callable[[float], None] = (
         limiter.set_share if limiter is not None else (lambda _fraction: None)
     )
-    return SyncParts(
-        adapter, decode_change, partial(to_vendor, platform_settings.platform), on_share
-    )
+    decode: Decoder = decode_change
+    if settings.table_mapping_file is not None:
+        decode = ChangeDecoder([load_table_mapping(settings.table_mapping_file)]).decode
+    return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
 
 
 def build_factory(
@@ -129,7 +131,7 @@ def run_sync(
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
     metrics = metrics or NoOpMetrics()
-    parts = parts or default_parts(metrics)
+    parts = parts or default_parts(settings, metrics)
     dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
     factory = build_factory(
         settings,

@@ -13,6 +13,7 @@ Delete policy (``CDCBRIDGE_SYNC_DELETE_POLICY``), per platform, default safe:
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,3 +65,5 @@ class SyncSettings(BaseSettings):
         default_factory=_default_unsubscribe_properties
     )
     commit_interval_s: float = Field(default=0.5, ge=0.0)
+    # Internal-table mapping to decode with (default: schemas/mappings/customers.yaml).
+    table_mapping_file: Path | None = None

@@ -1,0 +1,193 @@
+"""Fixtures for the sync integration tests: a private sandbox, sync processes, Postgres.
+
+Each test gets its own sandbox (a free port, so contacts and request counts are its own) and
+its own consumer group, whose offsets start at the current end of the CDC topic.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from local_stack.endpoints import StackEndpoints
+from streams import kafka_io
+
+TOPIC = "cdc.public.customers"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``condition`` until true; fail with ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.1)  # polling interval of a deadline-bound wait
+
+
+class Sandbox:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def contacts(self) -> dict[str, dict[str, Any]]:
+        """HubSpot contacts by email (lower-case)."""
+        listing = httpx.get(f"{self.url}/admin/contacts?platform=hubspot", timeout=10).json()
+        return {
+            str(c["properties"].get("email", "")).lower(): c["properties"]
+            for c in listing["hubspot"]
+        }
+
+    def requests(self) -> dict[str, Any]:
+        result: dict[str, Any] = httpx.get(f"{self.url}/admin/requests", timeout=10).json()
+        return result
+
+    def knobs(self, **changes: object) -> None:
+        httpx.patch(f"{self.url}/admin/knobs", json=changes, timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    port = free_port()
+    log = (tmp_path / "sandbox.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox_platform",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--platform",
+            "hubspot",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    sandbox = Sandbox(f"http://127.0.0.1:{port}")
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{sandbox.url}/admin/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(healthy, 30, "the sandbox to answer")
+        yield sandbox
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+class SyncProcess:
+    """``cdcbridge sync`` as a child process (so it can be SIGTERMed or ``kill -9``ed)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SyncProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cdcbridge", "sync"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return self
+
+    def stop(self, timeout_s: float = 30) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout_s)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no drain, no commit
+        self.process.wait(10)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class SyncGroup:
+    """One consumer group starting at the topic's current end, and its processes."""
+
+    def __init__(self, stack: StackEndpoints, sandbox: Sandbox, tmp_path: Path) -> None:
+        self.stack = stack
+        self.group = f"it-sync-{uuid.uuid4().hex[:8]}"
+        self.dlq_topic = f"it-dlq-{self.group}"
+        self.tmp_path = tmp_path
+        self.processes: list[SyncProcess] = []
+        kafka_io.commit_group_to_end(stack.bootstrap_servers, self.group, TOPIC)
+        self.env = {
+            **os.environ,
+            "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+            "CDCBRIDGE_SYNC_GROUP_ID": self.group,
+            "CDCBRIDGE_SYNC_DLQ_TOPIC": self.dlq_topic,
+            "CDCBRIDGE_SYNC_DRAIN_TIMEOUT_S": "10",
+            "CDCBRIDGE_PLATFORM": "hubspot",
+            "CDCBRIDGE_HUBSPOT_BASE_URL": sandbox.url,
+            "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+            "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
+        }
+
+    def spawn(self, **env: str) -> SyncProcess:
+        log_path = self.tmp_path / f"sync-{len(self.processes)}.log"
+        process = SyncProcess({**self.env, **env}, log_path).start()
+        self.processes.append(process)
+        return process
+
+    def lag(self) -> int:
+        rows = kafka_io.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
+        return sum(row.lag for row in rows)
+
+    def cleanup(self) -> None:
+        for process in self.processes:
+            if process.alive():
+                process.kill()
+
+
+@pytest.fixture
+def sync_group(
+    stack: StackEndpoints, cdc_connector: str, sandbox: Sandbox, tmp_path: Path
+) -> Iterator[SyncGroup]:
+    group = SyncGroup(stack, sandbox, tmp_path)
+    try:
+        yield group
+    finally:
+        group.cleanup()
+
+
+@pytest.fixture
+def pg(stack: StackEndpoints) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+        yield conn
+
+
+def unique_email(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
