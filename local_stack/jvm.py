@@ -126,7 +126,7 @@ def connect_properties(layout: StackLayout) -> str:
         f"rest.advertised.host.name={HOST}",
         f"rest.advertised.port={layout.connect_port}",
         f"plugin.path={layout.plugins}",
-        "plugin.discovery=hybrid_warn",
+        "plugin.discovery=service_load",
         "config.providers=env,file",
         "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
         "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
