@@ -8,7 +8,7 @@ schema. Raises ``InvalidRecord`` for anything that is not a well-formed envelope
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -35,9 +35,9 @@ LOGICAL_ENCODINGS = {
 PRIMITIVE_ENCODINGS = {"double": "decimal_double", "float": "decimal_double"}
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One decoded change event. ``encodings`` is set only for schema-wrapped envelopes."""
+class Envelope(NamedTuple):
+    """One decoded change event. ``encodings`` is set only for schema-wrapped envelopes.
+    (A NamedTuple: immutable and cheap to build on the hot path.)"""
 
     op: str
     before: Mapping[str, object] | None

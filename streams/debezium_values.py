@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -39,7 +40,7 @@ ENCODINGS = (
 )
 
 _EPOCH = datetime(1970, 1, 1)  # naive UTC: isoformat() + "Z" is the canonical form
-_EPOCH_DATE = date(1970, 1, 1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _string(value: object) -> object:
@@ -69,9 +70,13 @@ def _format_decimal(number: Decimal, scale: int | None) -> str:
 
 
 def _decimal_string(scale: int | None) -> Decoder:
+    shaped = re.compile(r"-?(0|[1-9][0-9]*)" + (rf"\.[0-9]{{{scale}}}" if scale else ""))
+
     def decode(value: object) -> object:
         if not isinstance(value, str):
             raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+        if scale is not None and shaped.fullmatch(value):
+            return value  # already exact at the declared scale
         try:
             return _format_decimal(Decimal(value), scale)
         except InvalidOperation as exc:
@@ -123,9 +128,9 @@ def _variable_scale_decimal(value: object) -> object:
 
 
 def _date_days(value: object) -> object:
-    days = _integer(value)
-    assert isinstance(days, int)
-    return (_EPOCH_DATE + timedelta(days=days)).isoformat()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected days since epoch, got {type(value).__name__}")
+    return date.fromordinal(_EPOCH_ORDINAL + value).isoformat()
 
 
 def _timestamp(divisor_to_micros: int, multiplier_to_micros: int) -> Decoder:
@@ -146,7 +151,9 @@ def canonical_timestamp(moment: datetime) -> str:
 def _zoned_timestamp(value: object) -> object:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
-    moment = datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)  # validates
+    if len(value) in (20, 27) and value[-1] == "Z" and value[10] == "T":
+        return value  # UTC with 0 or 6 fraction digits: already canonical
     if moment.tzinfo is None:
         raise ValueError(f"timestamp without a zone offset: {value!r}")
     return canonical_timestamp(moment)

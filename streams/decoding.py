@@ -91,9 +91,16 @@ class ChangeDecoder:
         if env.op == "d":
             return CustomerDelete(source_id, mapper.email_of(row, env.encodings), meta)
         fields = mapper.map_row(row, env.encodings)
+        column = mapper.email_column
         previous = None
-        if env.before is not None and "email" in fields:
-            old = mapper.email_of(env.before, env.encodings)
+        before = env.before
+        if (
+            before is not None
+            and column is not None
+            and "email" in fields
+            and before.get(column) != row.get(column)  # cheap check before normalising
+        ):
+            old = mapper.email_of(before, env.encodings)
             if old is not None and old != fields["email"]:
                 previous = old
         return CustomerUpsert(source_id, fields, meta, previous)

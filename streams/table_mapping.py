@@ -21,6 +21,7 @@ Convert = Callable[[object], object]
 ColumnEncodings = Mapping[str, tuple[str, int | None]]
 
 _STEP_ERRORS = (ValueError, TypeError, ArithmeticError)
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,22 @@ class CompiledField:
     region_column: str | None
 
 
+def _chain(steps: list[Convert]) -> Convert:
+    """One function applying ``steps`` in order (no per-value loop on the fast path)."""
+    if len(steps) == 1:
+        return steps[0]
+    first, rest = steps[0], _chain(steps[1:])
+    return lambda value: rest(first(value))
+
+
 def compile_field(
     rule: FieldRule, encoding: str, scale: int | None, region: str | None = None
 ) -> Convert:
-    """Build the converter for one field with the given column encoding (and phone region)."""
+    """Build the converter for one field with the given column encoding (and phone region).
+
+    The fast path runs the whole chain at once; on any step error (or a null produced midway,
+    e.g. by ``empty_to_null``) the careful path re-runs it step by step to give the exact
+    result, or an ``InvalidRecord`` naming the failing step."""
     steps: list[tuple[str, Convert]] = [(f"encoding:{encoding}", decoder_for(encoding, scale))]
     region = region or rule.default_region
     steps += [(n, normaliser_for(n, region)) for n in rule.normalise]
@@ -50,8 +63,9 @@ def compile_field(
         steps.append(("enum", to_enum))
     null_value = enum.default if enum is not None else None
     name, column, required = rule.name, rule.column, rule.required
+    fast = _chain([step for _, step in steps])
 
-    def convert(raw: object) -> object:
+    def careful(raw: object) -> object:
         value = raw
         for step_name, step in steps:
             if value is None:
@@ -67,6 +81,15 @@ def compile_field(
                 raise InvalidRecord(name, "required", raw, f"{name} (column {column}) is null")
             return null_value
         return value
+
+    def convert(raw: object) -> object:
+        if raw is None:
+            return careful(raw)
+        try:
+            value = fast(raw)
+        except _STEP_ERRORS:
+            return careful(raw)
+        return careful(raw) if value is None else value
 
     return convert
 
@@ -90,6 +113,7 @@ class RowMapper:
         )
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
+        self.email_column = self.__email.column if self.__email is not None else None
 
     def __converter(
         self,
@@ -126,16 +150,19 @@ class RowMapper:
         (unchanged); nulls are kept (cleared). Raises ``InvalidRecord``."""
         fields: dict[str, object] = {}
         for field in self.__fields:
-            if field.column in row:
-                raw = row[field.column]
-                if raw == TOAST_PLACEHOLDER:
-                    continue
-                if encodings is None and field.region_column is None:
-                    fields[field.name] = field.convert(raw)
-                else:
-                    fields[field.name] = self.__converter(field, encodings, row)(raw)
-            elif field.required:
-                raise InvalidRecord(field.name, "required", None, f"column {field.column} absent")
+            raw = row.get(field.column, _ABSENT)
+            if raw is _ABSENT:
+                if field.required:
+                    raise InvalidRecord(
+                        field.name, "required", None, f"column {field.column} absent"
+                    )
+                continue
+            if raw == TOAST_PLACEHOLDER:
+                continue
+            if encodings is None and field.region_column is None:
+                fields[field.name] = field.convert(raw)
+            else:
+                fields[field.name] = self.__converter(field, encodings, row)(raw)
         return fields
 
     def email_of(
