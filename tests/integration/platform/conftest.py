@@ -1,0 +1,5 @@
+"""Fixtures of the platform integration tests (see ``sandbox_harness``)."""
+
+from sandbox_harness import sandbox, sandbox_server
+
+__all__ = ["sandbox", "sandbox_server"]
