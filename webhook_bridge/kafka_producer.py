@@ -75,3 +75,20 @@ class KafkaRecordSink:
         """Wait for outstanding deliveries; returns how many are still outstanding."""
         remaining: int = self.__producer.flush(timeout_s)
         return remaining
+
+
+def ensure_topic(
+    bootstrap_servers: str, topic: str, partitions: int = 3, timeout_s: float = 30.0
+) -> None:
+    """Create ``topic`` if it does not exist (local stack and tests). Raises ``KafkaException``
+    for anything but "already exists"."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    futures = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=timeout_s)
+    try:
+        futures[topic].result(timeout_s)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise

@@ -19,6 +19,7 @@ from webhook_bridge.queue import QueueMessage, QueueUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeFilterType
     from mypy_boto3_sqs.type_defs import (
         DeleteMessageBatchRequestEntryTypeDef,
         SendMessageBatchRequestEntryTypeDef,
@@ -113,6 +114,22 @@ class SqsQueue:
             )
         except _ERRORS as exc:
             raise QueueUnavailable(str(exc)) from exc
+
+    def depth(self) -> tuple[int, int]:
+        """(visible, in flight) message counts, approximate. Raises ``QueueUnavailable``."""
+        names: list[QueueAttributeFilterType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+        ]
+        try:
+            attrs = self.__client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=names
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        values = attrs.get("Attributes", {})
+        visible = values.get("ApproximateNumberOfMessages", "0")
+        return int(visible), int(values.get("ApproximateNumberOfMessagesNotVisible", "0"))
 
     def receive(self, max_messages: int, wait_s: float) -> list[QueueMessage]:
         try:
