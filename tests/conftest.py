@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.endpoints import StackEndpoints, from_env, from_layout
+from local_stack.containers import testcontainers_available
+from local_stack.endpoints import StackEndpoints, docker_engine_reachable, from_env, from_layout
 from local_stack.layout import PROJECT_ROOT, StackLayout
 
 CONNECTOR_FILE = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
@@ -25,6 +26,12 @@ def stack() -> Iterator[StackEndpoints]:
     supplied = from_env()
     if supplied is not None:
         yield supplied
+        return
+    if docker_engine_reachable() and testcontainers_available():
+        from local_stack.containers import container_stack
+
+        with container_stack() as endpoints:
+            yield endpoints
         return
     from local_stack import stack as local
 
