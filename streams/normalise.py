@@ -27,7 +27,9 @@ _ISO_3166_ALPHA2_CODES = """
     TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"""
 ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# local part: dot-separated atoms (no specials); domain: letter/digit labels, alphabetic TLD.
+_ATOM = r"[^@\s.()<>\[\]\\,;:\"]+"
+_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{{2,}}")
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")

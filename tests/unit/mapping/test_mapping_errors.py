@@ -40,6 +40,7 @@ def invalid(value: bytes, key: bytes | None = None) -> InvalidRecord:
         ("attributes", "{not json", "attributes", "encoding:json_string"),
         ("marketing_opt_in", "yes", "marketing_consent", "encoding:boolean"),
         ("first_name", ["Ana"], "first_name", "encoding:string"),
+        ("marketing_opt_in", None, "marketing_consent", "required"),
     ],
 )
 def test_bad_column_values_name_field_rule_and_value(
@@ -53,7 +54,6 @@ def test_bad_column_values_name_field_rule_and_value(
 @pytest.mark.parametrize(
     "overrides,field,rule",
     [
-        ({"marketing_opt_in": None}, "marketing_consent", "schema:type"),
         ({"attributes": "[1, 2]"}, "attributes", "schema:type"),
         ({"first_name": "x" * 300}, "first_name", "schema:maxLength"),
     ],
