@@ -199,7 +199,8 @@ class SyncEngine:
             if error is not None:
                 self.__fail(error)
                 return
-            for result in future.result():
+            results = future.result()
+            for result in results:
                 if result.error_class is None:
                     self.__done(result.entry.records, False)
                 else:
@@ -208,6 +209,17 @@ class SyncEngine:
                             DeadLetter(record, result.error_class, result.error_message)
                         )
             self.__coalescer.complete(keys)
+            with trace_context(batch[0].trace_id):
+                log.info(
+                    "batch delivered",
+                    extra={
+                        "kind": batch[0].kind.value,
+                        "api_records": len(batch),
+                        "source_records": sum(len(entry.records) for entry in batch),
+                        "invalid": sum(r.error_class is not None for r in results),
+                        "trace_ids": [entry.trace_id for entry in batch[:5]],
+                    },
+                )
 
     def __dead_letter(self, letter: DeadLetter) -> None:
         def settled(error: str | None) -> None:

@@ -60,8 +60,10 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         position = KafkaPosition(
             partition.topic.name, partition.index, offset - 1, dict(payload.headers)
         )
+        # arroyo turns a tombstone's null value into b"" (never a valid JSON document).
+        value = payload.value or None
         try:
-            self.__engine.submit(position, payload.key, payload.value)
+            self.__engine.submit(position, payload.key, value)
         except Backpressure as exc:
             raise MessageRejected(str(exc)) from exc
 

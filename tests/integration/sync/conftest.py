@@ -6,6 +6,7 @@ its own consumer group, whose offsets start at the current end of the CDC topic.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -33,13 +34,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.1
+) -> None:
     """Poll ``condition`` until true; fail with ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.1)  # polling interval of a deadline-bound wait
+        time.sleep(interval_s)  # polling interval of a deadline-bound wait
 
 
 class Sandbox:
@@ -54,6 +57,18 @@ class Sandbox:
             for c in listing["hubspot"]
         }
 
+    def tagged(self, tag: str) -> dict[str, dict[str, Any]]:
+        """Contacts whose email starts with ``tag``."""
+        return {e: p for e, p in self.contacts().items() if e.startswith(tag)}
+
+    def upsert_calls(self) -> int:
+        by_endpoint = self.requests()["by_endpoint"]
+        return sum(
+            sum(statuses.values())
+            for endpoint, statuses in by_endpoint.items()
+            if endpoint.endswith("/batch/upsert")
+        )
+
     def requests(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(f"{self.url}/admin/requests", timeout=10).json()
         return result
@@ -62,25 +77,24 @@ class Sandbox:
         httpx.patch(f"{self.url}/admin/knobs", json=changes, timeout=10).raise_for_status()
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def _start_sandbox(log_path: Path) -> tuple[subprocess.Popen[bytes], Sandbox]:
     port = free_port()
-    log = (tmp_path / "sandbox.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox_platform",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--platform",
-            "hubspot",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sandbox_platform",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--platform",
+                "hubspot",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     sandbox = Sandbox(f"http://127.0.0.1:{port}")
 
     def healthy() -> bool:
@@ -91,11 +105,33 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 
     try:
         wait_for(healthy, 30, "the sandbox to answer")
-        yield sandbox
+    except AssertionError:
+        process.kill()
+        raise
+    return process, sandbox
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path: Path) -> Iterator[Callable[[], Sandbox]]:
+    """Starts private sandboxes on free ports; stops them all at teardown."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> Sandbox:
+        process, sandbox = _start_sandbox(tmp_path / f"sandbox-{len(processes)}.log")
+        processes.append(process)
+        return sandbox
+
+    try:
+        yield start
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[[], Sandbox]) -> Sandbox:
+    return sandbox_factory()
 
 
 class SyncProcess:
@@ -133,6 +169,14 @@ class SyncProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def batches(self) -> list[dict[str, Any]]:
+        """The "batch delivered" log lines so far (JSON)."""
+        found = []
+        for line in self.log().splitlines():
+            if '"batch delivered"' in line:
+                found.append(json.loads(line))
+        return found
+
 
 class SyncGroup:
     """One consumer group starting at the topic's current end, and its processes."""
@@ -143,7 +187,9 @@ class SyncGroup:
         self.dlq_topic = f"it-dlq-{self.group}"
         self.tmp_path = tmp_path
         self.processes: list[SyncProcess] = []
-        kafka_io.commit_group_to_end(stack.bootstrap_servers, self.group, TOPIC)
+        self.start_offsets = kafka_io.commit_group_to_end(
+            stack.bootstrap_servers, self.group, TOPIC
+        )
         self.env = {
             **os.environ,
             "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
@@ -156,15 +202,20 @@ class SyncGroup:
             "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
         }
 
-    def spawn(self, **env: str) -> SyncProcess:
+    def spawn(self, sandbox: Sandbox | None = None, **env: str) -> SyncProcess:
+        """Start one more instance (optionally talking to another sandbox)."""
         log_path = self.tmp_path / f"sync-{len(self.processes)}.log"
+        if sandbox is not None:
+            env["CDCBRIDGE_HUBSPOT_BASE_URL"] = sandbox.url
         process = SyncProcess({**self.env, **env}, log_path).start()
         self.processes.append(process)
         return process
 
     def lag(self) -> int:
-        rows = kafka_io.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
-        return sum(row.lag for row in rows)
+        return sum(row.lag for row in self.lag_rows())
+
+    def lag_rows(self) -> list[kafka_io.PartitionLag]:
+        return kafka_io.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
 
     def cleanup(self) -> None:
         for process in self.processes:
