@@ -88,7 +88,7 @@ MARKETO_MESSAGES = {
 def marketo_message(code: str, state: SandboxState) -> str:
     template = MARKETO_MESSAGES.get(code, "Error")
     return template.format(
-        limit=state.knobs.marketo_limit, window=int(state.knobs.marketo_window_s)
+        limit=state.knobs.marketo_limit, window=f"{state.knobs.marketo_window_s:g}"
     )
 
 

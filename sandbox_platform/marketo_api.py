@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -33,9 +34,8 @@ Handler = Callable[[SandboxState, Request], Awaitable[Response]]
 async def token(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
     fields = dict(request.query_params)
-    if request.method == "POST":
-        form = await request.form()
-        fields.update({k: str(v) for k, v in form.items()})
+    if request.method == "POST":  # application/x-www-form-urlencoded (RFC 6749 §4.4.2)
+        fields.update(urllib.parse.parse_qsl((await request.body()).decode("latin-1")))
     basic = request.headers.get("authorization", "")
     if basic.startswith("Basic "):
         try:

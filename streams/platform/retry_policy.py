@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -64,6 +65,7 @@ def hubspot_429(body: Mapping[str, object], interval_ms: str | None) -> Decision
     return Decision(Action.FATAL, 0.0, f"HubSpot {policy or 'rate'} limit: {message}", policy)
 
 
+_MARKETO_WINDOW = re.compile(r"with ?in '([0-9]+(?:\.[0-9]+)?)' sec")
 _MARKETO_BACK_OFF = frozenset({"604", "608", "611", "615", "713"})
 _MARKETO_FATAL_REASONS = {"603": "access denied", "607": "daily quota reached"}
 
@@ -73,8 +75,9 @@ def marketo_error(code: str, message: str, window_s: float = 20.0) -> Decision:
     text = f"Marketo {code}: {message}"
     if code in ("601", "602"):
         return Decision(Action.REAUTH, 0.0, text, code)
-    if code == "606":
-        return Decision(Action.WAIT_WINDOW, window_s, text, code)
+    if code == "606":  # "Max rate limit '100' exceeded with in '20' secs": wait that window
+        stated = _MARKETO_WINDOW.search(message)
+        return Decision(Action.WAIT_WINDOW, float(stated[1]) if stated else window_s, text, code)
     if code in _MARKETO_BACK_OFF:
         return Decision(Action.BACK_OFF, 1.0, text, code)
     reason = _MARKETO_FATAL_REASONS.get(code, "request rejected")

@@ -50,6 +50,11 @@ class Sandbox:
         found: list[dict[str, object]] = self.admin.get("/admin/contacts").json()[platform]
         return found
 
+    def stored(self, platform: str) -> dict[str, dict[str, str | None]]:
+        """Stored properties by lower-cased email."""
+        listing = self.admin.get("/admin/contacts").json()[platform]
+        return {str(c["properties"]["email"]).lower(): c["properties"] for c in listing}
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[str]:
@@ -110,7 +115,9 @@ def hubspot_adapter(
     )
 
 
-def marketo_auth(sandbox: Sandbox, clock: Clock = SYSTEM_CLOCK, style: str = "get_query") -> ClientCredentialsAuth:
+def marketo_auth(
+    sandbox: Sandbox, clock: Clock = SYSTEM_CLOCK, style: str = "get_query"
+) -> ClientCredentialsAuth:
     return ClientCredentialsAuth(
         build_session(),
         f"{sandbox.url}/identity/oauth/token",

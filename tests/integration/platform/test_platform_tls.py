@@ -47,7 +47,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _serve(cert: tuple[Path, Path], maximum: ssl.TLSVersion) -> Iterator[str]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1  # noqa: S502 - the point of the test
+    context.minimum_version = ssl.TLSVersion.TLSv1
     context.maximum_version = maximum
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
     context.load_cert_chain(str(cert[0]), str(cert[1]))
@@ -73,9 +73,7 @@ def tls12_server(certificate: tuple[Path, Path]) -> Iterator[str]:
     yield from _serve(certificate, ssl.TLSVersion.TLSv1_2)
 
 
-def test_tls_1_1_only_server_is_refused(
-    tls11_server: str, certificate: tuple[Path, Path]
-) -> None:
+def test_tls_1_1_only_server_is_refused(tls11_server: str, certificate: tuple[Path, Path]) -> None:
     clock = MockedClock()  # the transport retries handshake failures: don't really wait
     session = build_session(clock=clock, context=tls_context(cafile=str(certificate[0])))
     with pytest.raises(requests.exceptions.SSLError, match=r"(?i)version|protocol"):
