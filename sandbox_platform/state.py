@@ -34,25 +34,39 @@ class ContactStore:
     def __init__(self, first_id: int) -> None:
         self.__next_id = first_id
         self.by_id: dict[int, Contact] = {}
+        self.__by_email: dict[str, list[int]] = {}
+
+    @staticmethod
+    def __key(contact: Contact) -> str:
+        return (contact.properties.get("email") or "").strip().casefold()
 
     def find_by_email(self, email: str) -> list[Contact]:
-        key = email.strip().casefold()
-        return [
-            c for c in self.by_id.values() if (c.properties.get("email") or "").casefold() == key
-        ]
+        ids = self.__by_email.get(email.strip().casefold(), [])
+        return [self.by_id[i] for i in ids]
 
     def create(self, properties: dict[str, str | None]) -> Contact:
         contact = Contact(self.__next_id, dict(properties))
         self.by_id[contact.id] = contact
+        self.__by_email.setdefault(self.__key(contact), []).append(contact.id)
         self.__next_id += 1
         return contact
 
     def update(self, contact: Contact, properties: dict[str, str | None]) -> None:
+        self.__unindex(contact)
         contact.properties.update(properties)
         contact.updated_at = now_iso()
+        self.__by_email.setdefault(self.__key(contact), []).append(contact.id)
 
     def delete(self, contact_id: int) -> bool:
-        return self.by_id.pop(contact_id, None) is not None
+        contact = self.by_id.pop(contact_id, None)
+        if contact is not None:
+            self.__unindex(contact)
+        return contact is not None
+
+    def __unindex(self, contact: Contact) -> None:
+        ids = self.__by_email.get(self.__key(contact), [])
+        if contact.id in ids:
+            ids.remove(contact.id)
 
     def listing(self) -> list[dict[str, object]]:
         return [
