@@ -31,7 +31,7 @@ ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
 _ATOM = r"[^@\s.()<>\[\]\\,;:\"]+"
 _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{{2,}}")
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
+_DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0().-/")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -99,7 +99,9 @@ def e164(default_region: str) -> Normaliser:
 
     def normalise(value: object) -> object:
         text = _text(value)
-        compact = _PHONE_SEPARATORS.sub("", text)
+        if _E164.fullmatch(text):
+            return text  # already E.164
+        compact = text.translate(_DROP_SEPARATORS)
         if compact.startswith("00"):
             compact = "+" + compact[2:]
         if _E164.fullmatch(compact):

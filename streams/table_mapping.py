@@ -22,6 +22,7 @@ ColumnEncodings = Mapping[str, tuple[str, int | None]]
 
 _STEP_ERRORS = (ValueError, TypeError, ArithmeticError)
 _ABSENT = object()
+_TEXT_CHECKING = frozenset({"trim", "lower", "upper", "email", "e164", "country_alpha2", "domain"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,17 @@ class CompiledField:
 
 
 def _chain(steps: list[Convert]) -> Convert:
-    """One function applying ``steps`` in order (no per-value loop on the fast path)."""
+    """One function applying ``steps`` in order, without a per-value loop (hot path)."""
     if len(steps) == 1:
         return steps[0]
-    first, rest = steps[0], _chain(steps[1:])
-    return lambda value: rest(first(value))
+    if len(steps) == 2:
+        a, b = steps
+        return lambda value: b(a(value))
+    if len(steps) == 3:
+        a, b, c = steps
+        return lambda value: c(b(a(value)))
+    a, rest = steps[0], _chain(steps[1:])
+    return lambda value: rest(a(value))
 
 
 def compile_field(
@@ -63,7 +70,11 @@ def compile_field(
         steps.append(("enum", to_enum))
     null_value = enum.default if enum is not None else None
     name, column, required = rule.name, rule.column, rule.required
-    fast = _chain([step for _, step in steps])
+    # Text normalisers check the type themselves: the plain string decoder adds nothing there.
+    fast_steps = [step for _, step in steps]
+    if encoding == "string" and rule.normalise and rule.normalise[0] in _TEXT_CHECKING:
+        fast_steps = fast_steps[1:]
+    fast = _chain(fast_steps)
 
     def careful(raw: object) -> object:
         value = raw
@@ -112,6 +123,7 @@ class RowMapper:
             for r in mapping.fields
         )
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
+        self.__by_country: dict[tuple[str, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
         self.email_column = self.__email.column if self.__email is not None else None
 
@@ -143,6 +155,18 @@ class RowMapper:
             self.__variants[key] = convert
         return convert
 
+    def __regional(self, field: CompiledField, row: Mapping[str, object]) -> Convert:
+        """The converter for the row's country (cached by the raw country value)."""
+        assert field.region_column is not None
+        country = row.get(field.region_column)
+        key = (field.name, country if isinstance(country, str) else None)
+        convert = self.__by_country.get(key)
+        if convert is None:
+            convert = self.__converter(field, None, row)
+            if len(self.__by_country) < 4096:
+                self.__by_country[key] = convert
+        return convert
+
     def map_row(
         self, row: Mapping[str, object], encodings: ColumnEncodings | None = None
     ) -> dict[str, object]:
@@ -161,6 +185,8 @@ class RowMapper:
                 continue
             if encodings is None and field.region_column is None:
                 fields[field.name] = field.convert(raw)
+            elif encodings is None:
+                fields[field.name] = self.__regional(field, row)(raw)
             else:
                 fields[field.name] = self.__converter(field, encodings, row)(raw)
         return fields
