@@ -42,15 +42,21 @@ def _text(value: object) -> str:
 
 
 def trim(value: object) -> object:
-    return _text(value).strip()
+    if isinstance(value, str):
+        return value.strip()
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def lower(value: object) -> object:
-    return _text(value).lower()
+    if isinstance(value, str):
+        return value.lower()
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def upper(value: object) -> object:
-    return _text(value).upper()
+    if isinstance(value, str):
+        return value.upper()
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def empty_to_null(value: object) -> object:

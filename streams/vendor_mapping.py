@@ -8,9 +8,10 @@ is loaded and compiled once per process. Both raise ``InvalidRecord`` only.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+import orjson
 
 from streams.contracts import (
     CustomerDelete,
@@ -78,14 +79,17 @@ def _codec(rule: PropertyRule, strings: bool) -> tuple[Encode, Decode]:
         def encode_json(value: object) -> PropertyValue:
             if value is None:
                 return null
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            try:  # compact, sorted keys, UTF-8: stable text for the same value
+                return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+            except orjson.JSONEncodeError as exc:  # e.g. integers beyond 64 bits
+                raise ValueError(str(exc)) from exc
 
         def decode_json(value: object) -> object:
             if is_null(value):
                 return None
             if not isinstance(value, str):
                 raise TypeError(f"expected JSON text, got {type(value).__name__}")
-            return json.loads(value)
+            return orjson.loads(value)
 
         return encode_json, decode_json
 
