@@ -1,8 +1,9 @@
 """Proactive rate limiting, shared by every caller of one platform in the process.
 
 A token bucket sized so that no rolling window of ``window_s`` ever sees more than the vendor's
-``requests`` (a bucket of capacity ``B`` refilled at ``r``/s admits at most ``B + r·W`` calls in
-any window ``W``, so ``r = (requests - B - margin) / W``). It is corrected by what the server
+``requests`` N: with capacity ``B`` and refill ``r``/s, the (N+1)-th call of any run starts
+``(N + 1 - B) / r`` after the first, so ``r = (N + 1 - B) / (W + jitter_s)`` keeps every N+1
+consecutive calls more than a window (plus a network-jitter allowance) apart. It is corrected by what the server
 reports (``observe_limit``), paused for a vendor-imposed wait (``pause_for``), and scaled by
 ``set_share`` when the sync service gives this instance a fraction of the app-wide budget.
 A semaphore caps concurrent calls where the vendor publishes a cap (Marketo: 10).
@@ -31,11 +32,11 @@ class RateLimiter:
         *,
         max_concurrency: int | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        margin: int = 1,
+        jitter_s: float | None = None,
     ) -> None:
         self.__clock = clock
         self.__lock = threading.Lock()
-        self.__margin = margin
+        self.__jitter_s = jitter_s
         self.__share = 1.0
         self.__paused_until = 0.0
         self.__concurrency = (
@@ -49,8 +50,9 @@ class RateLimiter:
         self.requests = requests
         self.window_s = window_s
         budget = max(requests * self.__share, 1.0)
+        jitter = self.__jitter_s if self.__jitter_s is not None else max(0.05, window_s * 0.01)
         self.capacity = max(1.0, min(budget * 0.02, 10.0))
-        self.rate = max(budget - self.capacity - self.__margin, budget * 0.5) / window_s
+        self.rate = (budget + 1.0 - self.capacity) / (window_s + jitter)
 
     @classmethod
     def for_limits(cls, limits: PublishedLimits, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:

@@ -29,8 +29,8 @@ def test_never_exceeds_the_rolling_window(requests: int, window: float) -> None:
     limiter = RateLimiter(requests, window, clock=clock)
     stamps = start_times(limiter, clock, requests * 5)
     assert max_in_any_window(stamps, window) <= requests
-    # and it still uses most of the budget (a small budget pays for its 1-call safety margin)
-    assert len(stamps) / (stamps[-1] + 1e-9) >= 0.8 * requests / window
+    # and it still uses most of the budget
+    assert len(stamps) / (stamps[-1] + 1e-9) >= 0.95 * requests / window
 
 
 def test_share_scales_the_rate() -> None:
