@@ -75,9 +75,10 @@ def _int_or_none(source: Mapping[str, object], name: str) -> int | None:
 
 def _column_encodings(schema: object) -> ColumnEncodings | None:
     """Column encodings from a Connect schema of the envelope (the ``after`` struct)."""
-    if not isinstance(schema, dict):
+    parts = schema.get("fields") if isinstance(schema, dict) else None
+    if not isinstance(parts, list):
         return None
-    for part in schema.get("fields") or ():
+    for part in parts:
         if isinstance(part, dict) and part.get("field") in ("after", "before"):
             columns = part.get("fields")
             if isinstance(columns, list):

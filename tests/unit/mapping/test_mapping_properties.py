@@ -39,9 +39,7 @@ COUNTRIES = sorted(ISO_3166_ALPHA2)
 META = SyncMeta("public.customers", 1796011331004, "0123456789abcdef0123456789abcdef", 1)
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-_text = st.text(
-    st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40
-)
+_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40)
 _names = _text.filter(lambda s: 1 <= len(s) <= 255)
 _label = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=12)
 _emails = st.builds(
@@ -226,4 +224,15 @@ def test_wrapped_envelopes_with_any_column_schema_never_crash(column: str, schem
         for index, spec in enumerate(part.get("fields", [])):
             if spec.get("field") == column:
                 part["fields"][index] = schema
+    _decode_never_crashes(TOPIC, None, json.dumps(doc).encode())
+
+
+@PROPS
+@given(schema=_json_values, fields=_json_values)
+def test_wrapped_envelopes_with_any_envelope_schema_never_crash(
+    schema: object, fields: object
+) -> None:
+    doc = fixture_doc("wrapped_create_precise_decimal")
+    _decode_never_crashes(TOPIC, None, json.dumps({**doc, "schema": schema}).encode())
+    doc["schema"]["fields"] = fields
     _decode_never_crashes(TOPIC, None, json.dumps(doc).encode())
