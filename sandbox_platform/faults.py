@@ -68,6 +68,8 @@ def marketo_failure(code: str, message: str) -> JSONResponse:
         "requestId": f"{uuid.uuid4().hex[:5]}#{uuid.uuid4().hex[:11]}",
         "success": False,
         "errors": [{"code": code, "message": message}],
+        "result": [],  # the swagger's ResponseOfLead requires result and warnings
+        "warnings": [],
     }
     return JSONResponse(body, status_code=200)
 

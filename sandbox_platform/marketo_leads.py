@@ -25,7 +25,14 @@ Json = dict[str, object]
 
 def success(result: list[Json]) -> JSONResponse:
     request_id = f"{uuid.uuid4().hex[:5]}#{uuid.uuid4().hex[:11]}"
-    return JSONResponse({"requestId": request_id, "result": result, "success": True})
+    body = {
+        "requestId": request_id,
+        "result": result,
+        "success": True,
+        "errors": [],
+        "warnings": [],
+    }
+    return JSONResponse(body)
 
 
 def _skipped(code: str, message: str) -> Json:
