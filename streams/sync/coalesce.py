@@ -97,13 +97,18 @@ class Coalescer:
         entry.records.append(record)
 
     def take_batch(
-        self, max_size: int, now: float, linger_s: float, force: bool = False
+        self,
+        max_size: int,
+        now: float,
+        linger_s: float,
+        force: bool = False,
+        allow_partial: bool = True,
     ) -> list[PendingChange] | None:
         """The next batch to send, or None when nothing should go yet.
 
-        A batch goes when ``max_size`` eligible changes of one kind wait, when the oldest
-        eligible change waited ``linger_s``, or when ``force`` (drain). Its keys become in
-        flight until ``complete`` is called for them.
+        A batch goes when ``max_size`` eligible changes of one kind wait, or, if
+        ``allow_partial``, when the oldest eligible change waited ``linger_s``; ``force``
+        (drain) sends whatever waits. Its keys become in flight until ``complete``.
         """
         batch: list[PendingChange] = []
         for entry in self.__pending.values():
@@ -116,7 +121,8 @@ class Coalescer:
                 break
         if not batch:
             return None
-        if len(batch) < max_size and not force and now - batch[0].first_seen < linger_s:
+        waiting = not allow_partial or now - batch[0].first_seen < linger_s
+        if len(batch) < max_size and not force and waiting:
             return None
         for entry in batch:
             del self.__pending[entry.key]

@@ -54,6 +54,10 @@ class EngineConfig:
     max_outstanding: int
     delete_policy: DeletePolicy
     platform: str
+    # A batch that is not full goes only while fewer batches than this are in flight: the
+    # rest accumulate meanwhile, so batches grow as the platform (or its rate limit) slows
+    # down, and stay small and fast when it is idle.
+    partial_batches_in_flight: int = 1
 
 
 class SyncEngine:
@@ -145,6 +149,9 @@ class SyncEngine:
                     self.__clock.monotonic(),
                     self.__config.linger_s,
                     force=self.__draining,
+                    allow_partial=(
+                        self.__batches_in_flight < self.__config.partial_batches_in_flight
+                    ),
                 )
                 if batch is None:
                     break
@@ -160,7 +167,7 @@ class SyncEngine:
             while not stop.is_set():
                 self.dispatch()
                 timeout = 0.2
-                if self.__batches_in_flight < self.__config.concurrency:
+                if self.__batches_in_flight < self.__config.partial_batches_in_flight:
                     due = self.__coalescer.next_due(self.__config.linger_s)
                     if due is not None:
                         timeout = min(timeout, max(due - self.__clock.monotonic(), 0.001))

@@ -85,6 +85,7 @@ def build_factory(
         max_outstanding=settings.max_outstanding,
         delete_policy=settings.delete_policy,
         platform=parts.adapter.name,
+        partial_batches_in_flight=settings.partial_batches_in_flight,
     )
 
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:

@@ -49,6 +49,8 @@ class SyncSettings(BaseSettings):
     # None: the adapter's published maximum (itself capped by CDCBRIDGE_BATCH_SIZE).
     max_batch_size: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=64)
+    # Batches that are not full may go only while fewer than this many batches are in flight.
+    partial_batches_in_flight: int = Field(default=1, ge=1, le=64)
     # Backpressure: at most this many consumed-but-unfinished records; beyond, partitions pause.
     max_outstanding: int = Field(default=20_000, ge=1)
     # Backoff for a batch whose call failed transiently; retried until it succeeds or we stop.

@@ -86,3 +86,12 @@ def test_a_batch_holds_one_kind() -> None:
     second = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
     assert first is not None and [e.key for e in first] == ["a", "c"]
     assert second is not None and second[0].kind is BatchKind.DELETE
+
+
+def test_a_partial_batch_waits_when_not_allowed_but_a_full_one_goes() -> None:
+    coalescer = Coalescer()
+    for key in "abc":
+        coalescer.add(upsert(key), record(0), now=0.0)
+    assert coalescer.take_batch(10, now=1.0, linger_s=0.0, allow_partial=False) is None
+    full = coalescer.take_batch(2, now=1.0, linger_s=0.0, allow_partial=False)
+    assert full is not None and len(full) == 2

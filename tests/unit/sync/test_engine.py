@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pytest
@@ -16,7 +16,7 @@ from sync_fakes import (
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import KafkaPosition
+from streams.contracts import KafkaPosition, RecordResult, VendorRecord
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy
 from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
@@ -202,3 +202,25 @@ def test_per_key_order_holds_with_concurrent_batches_and_random_latency() -> Non
         assert seqs == sorted(seqs), key
         assert seqs[-1] == max(s for s in range(400) if s % 10 == int(key))
     assert h.engine.idle
+
+
+def test_partial_batches_accumulate_while_one_is_in_flight() -> None:
+    gate = threading.Event()
+    adapter = FakeAdapter(max_batch_size=10)
+    answer = adapter.upsert_batch
+
+    def slow(records: Sequence[VendorRecord]) -> list[RecordResult]:
+        gate.wait(10)
+        return answer(records)
+
+    adapter.upsert_batch = slow  # type: ignore[method-assign]
+    with ThreadPoolExecutor(4) as pool:
+        h = Harness(executor=pool, adapter=adapter, concurrency=4, linger_s=0.0)
+        h.feed(change_bytes("a", 1, email="a@x"))
+        assert h.engine.dispatch() == 1  # partial batch: nothing else in flight
+        for seq in range(2, 7):
+            h.feed(change_bytes(str(seq), seq, email="b@x"))
+        assert h.engine.dispatch() == 0  # waits for the one in flight, growing meanwhile
+        gate.set()
+        assert h.engine.drain(threading.Event(), timeout_s=10)
+    assert [len(records) for _, records in adapter.calls] == [1, 5]

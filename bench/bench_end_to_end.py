@@ -1,0 +1,243 @@
+"""End-to-end benchmark of the outbound path: Postgres commit -> platform acknowledgement.
+
+Starts (or reuses) the local stack, a private sandbox at HubSpot's free-tier limit (100
+requests / 10 s, batches of 100), and the sync service in this process with a recording
+metrics backend. Phases:
+
+- ``rate_<N>``: inserts at a fixed N rows/s for ``--seconds`` (small transactions every 50 ms);
+  reports p50/p95/p99 of ``cdcbridge_sync_end_to_end_seconds`` (Debezium ``source.ts_ms``, the
+  database commit, to the platform's answer) and records/s delivered.
+- ``backlog``: ``--backlog`` rows inserted while the service is stopped, then drained;
+  reports records per API call (vs the maximum batch size) and records/s.
+
+Prints one JSON document. Usage: ``python bench/bench_end_to_end.py [--rates 200 1000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from cdcbridge.metrics import RecordingMetrics
+from local_stack import stack as local
+from local_stack.connector_setup import ensure_connector_running
+from local_stack.endpoints import StackEndpoints, from_layout
+from local_stack.layout import PROJECT_ROOT, StackLayout
+from streams import kafka_io
+from streams.sync.service import run_sync
+from streams.sync.settings import SyncSettings
+
+TOPIC = "cdc.public.customers"
+TIER_LIMITS = {"free": 100, "professional": 190}  # HubSpot requests per 10 s, per app
+TIER = ["professional"]
+E2E = "cdcbridge_sync_end_to_end_seconds"
+BATCH = "cdcbridge_platform_batch_size_records"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def sandbox(log_dir: Path) -> Iterator[str]:
+    """A private sandbox with the tier's request limit (``TIER_LIMITS``)."""
+    port = free_port()
+    with (log_dir / f"sandbox-{port}.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sandbox_platform",
+                "--port",
+                str(port),
+                "--platform",
+                "hubspot",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/admin/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(healthy, 30, "the sandbox")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def new_group(stack: StackEndpoints) -> str:
+    """A fresh consumer group whose offsets start at the topic's current end."""
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    kafka_io.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+    return group
+
+
+@contextmanager
+def sync_service(
+    stack: StackEndpoints, url: str, metrics: RecordingMetrics, group: str
+) -> Iterator[None]:
+    """The sync service in a thread of this process, until the block ends."""
+    os.environ.update(
+        CDCBRIDGE_PLATFORM="hubspot",
+        CDCBRIDGE_HUBSPOT_BASE_URL=url,
+        CDCBRIDGE_HUBSPOT_TOKEN="sandbox-token",
+        CDCBRIDGE_CONFIG_FILE="/nonexistent",
+        CDCBRIDGE_HUBSPOT_TIER=TIER[0],
+    )
+    settings = SyncSettings(
+        bootstrap_servers=stack.bootstrap_servers, group_id=group, dlq_topic=f"{group}-dlq"
+    )
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(
+        target=lambda: codes.append(run_sync(settings, metrics=metrics, stop=stop))
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(60)
+        if codes != [0]:
+            raise RuntimeError(f"sync exited with {codes}")
+
+
+def insert_at_rate(dsn: str, tag: str, rate: int, seconds: float) -> int:
+    """Insert ``rate`` rows/s for ``seconds``, one transaction every 50 ms. Returns rows."""
+    tick, per_tick, sent = 0.05, max(rate // 20, 1), 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        start = time.monotonic()
+        for n in range(int(seconds / tick)):
+            conn.execute(
+                "INSERT INTO customers (email, first_name, plan) "
+                "SELECT %s || g || '@example.com', 'n' || g, 'bench' "
+                "FROM generate_series(%s::int, %s::int) g",
+                (f"{tag}-", sent + 1, sent + per_tick),
+            )
+            sent += per_tick
+            pause = start + (n + 1) * tick - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)  # pacing the load generator, not waiting for a condition
+    return sent
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50_s": round(cuts[49], 3), "p95_s": round(cuts[94], 3), "p99_s": round(cuts[98], 3)}
+
+
+def rate_phase(stack: StackEndpoints, log_dir: Path, rate: int, seconds: float) -> dict[str, Any]:
+    metrics = RecordingMetrics()
+    with sandbox(log_dir) as url, sync_service(stack, url, metrics, new_group(stack)):
+        warm = insert_at_rate(stack.pg_dsn, f"warm-{uuid.uuid4().hex[:6]}", 20, 0.1)
+        wait_for(lambda: len(metrics.timings[E2E]) >= warm, 60, "the warm-up rows")
+        skip = len(metrics.timings[E2E])
+        calls_before = len(metrics.timings[BATCH])
+        started = time.monotonic()
+        rows = insert_at_rate(stack.pg_dsn, f"bench-{uuid.uuid4().hex[:6]}", rate, seconds)
+        wait_for(lambda: len(metrics.timings[E2E]) >= skip + rows, 300, "every row delivered")
+        elapsed = time.monotonic() - started
+        latencies = metrics.timings[E2E][skip : skip + rows]
+        sizes = metrics.timings[BATCH][calls_before:]
+    return {
+        "insert_rate_rows_per_s": rate,
+        "rows": rows,
+        **percentiles(latencies),
+        "max_s": round(max(latencies), 3),
+        "records_per_s": round(rows / elapsed, 1),
+        "api_calls": len(sizes),
+        "records_per_call": round(sum(sizes) / max(len(sizes), 1), 1),
+    }
+
+
+def backlog_phase(stack: StackEndpoints, log_dir: Path, rows: int) -> dict[str, Any]:
+    metrics = RecordingMetrics()
+    group = new_group(stack)
+    with sandbox(log_dir) as url:
+        with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO customers (email, first_name, plan) "
+                "SELECT %s || g || '@example.com', 'n' || g, 'backlog' "
+                "FROM generate_series(1, %s::int) g",
+                (f"backlog-{uuid.uuid4().hex[:6]}-", rows),
+            )
+        wait_for(lambda: lag(stack, group) >= rows, 120, "Debezium to publish the backlog")
+        started = time.monotonic()
+        with sync_service(stack, url, metrics, group):
+            wait_for(lambda: len(metrics.timings[E2E]) >= rows, 600, "the backlog to drain")
+            elapsed = time.monotonic() - started
+        sizes = metrics.timings[BATCH]
+    return {
+        "rows": rows,
+        "records_per_s": round(rows / elapsed, 1),
+        "api_calls": len(sizes),
+        "records_per_call": round(sum(sizes) / max(len(sizes), 1), 1),
+        "max_batch_size": 100,
+    }
+
+
+def lag(stack: StackEndpoints, group: str) -> int:
+    return sum(row.lag for row in kafka_io.group_lag(stack.bootstrap_servers, group, TOPIC))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backlog", type=int, default=5_000)
+    parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="professional")
+    args = parser.parse_args()
+    TIER[0] = args.tier
+    layout = StackLayout.default()
+    local.up(layout)
+    stack = from_layout(layout)
+    connector = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+    ensure_connector_running(stack.connect_url, connector)
+    log_dir = Path(tempfile.mkdtemp(prefix="cdcbridge-bench-"))
+    result: dict[str, Any] = {
+        "benchmark": "end_to_end",
+        "platform": f"sandbox hubspot, {args.tier} tier: {TIER_LIMITS[args.tier]} requests/10 s",
+        "seconds_per_rate": args.seconds,
+    }
+    for rate in args.rates:
+        result[f"rate_{rate}"] = rate_phase(stack, log_dir, rate, args.seconds)
+    result["backlog"] = backlog_phase(stack, log_dir, args.backlog)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
