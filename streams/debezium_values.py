@@ -160,7 +160,7 @@ def _zoned_timestamp(value: object) -> object:
 
 
 def _json_string(value: object) -> object:
-    if isinstance(value, dict | list):  # already parsed (some converters nest JSON)
+    if isinstance(value, (dict, list)):  # already parsed (some converters nest JSON)
         return value
     if not isinstance(value, str):
         raise TypeError(f"expected a JSON string, got {type(value).__name__}")

@@ -60,7 +60,7 @@ class ChangeDecoder:
         mapper = self.__by_topic.get(topic)
         if mapper is None:
             return Skip(f"no mapping for topic {topic}")
-        if not isinstance(value, bytes | bytearray | memoryview | str):
+        if not isinstance(value, (bytes, bytearray, memoryview, str)):
             raise InvalidRecord("$", "bytes", type(value).__name__, "record value must be bytes")
         envelope = parse_envelope(parse_json(value, "value"))
         if envelope is None:

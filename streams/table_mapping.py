@@ -213,6 +213,6 @@ class RowMapper:
         if row is None or self.mapping.primary_key not in row:
             return None
         value = row[self.mapping.primary_key]
-        if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
             raise InvalidRecord("source_id", "primary_key", value, "primary key must be set")
         return str(value)

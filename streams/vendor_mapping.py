@@ -96,7 +96,9 @@ def _codec(rule: PropertyRule, strings: bool) -> tuple[Encode, Decode]:
     def encode_text(value: object) -> PropertyValue:
         if value is None:
             return null
-        if isinstance(value, str | bool | int | float):
+        if value.__class__ is str:
+            return value
+        if isinstance(value, (bool, int, float)):
             return str(value) if strings else value
         raise TypeError(f"expected a scalar, got {type(value).__name__}")
 
