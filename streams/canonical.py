@@ -63,4 +63,7 @@ def validate_canonical(document: dict[str, object]) -> None:
         path = [str(part) for part in exc.instance_path]
         keyword = str(exc.schema_path[-1]) if len(exc.schema_path) else "invalid"
         value = exc.instance if path else None
+        missing = getattr(exc.kind, "property", None)  # "required": name the missing field
+        if keyword == "required" and isinstance(missing, str):
+            path.append(missing)
         raise InvalidRecord(".".join(path) or "$", f"schema:{keyword}", value, exc.message) from exc

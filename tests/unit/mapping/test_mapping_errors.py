@@ -7,6 +7,7 @@ import json
 import pytest
 from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
+from streams.canonical import validate_canonical
 from streams.contracts import InvalidRecord
 from streams.decoding import decode_change
 
@@ -160,3 +161,10 @@ def test_value_of_the_wrong_python_type_is_invalid() -> None:
     with pytest.raises(InvalidRecord) as caught:
         decode_change(TOPIC, None, 42)  # type: ignore[arg-type]
     assert caught.value.rule == "bytes"
+
+
+def test_a_live_record_without_email_names_the_missing_field() -> None:
+    sync = {"source_table": "public.customers", "ts_ms": 1, "trace_id": "t"}
+    with pytest.raises(InvalidRecord) as caught:
+        validate_canonical({"source_id": "1", "deleted": False, "sync": sync})
+    assert (caught.value.field, caught.value.rule) == ("email", "schema:required")
