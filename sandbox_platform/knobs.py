@@ -46,6 +46,9 @@ class Knobs(BaseModel):
     hubspot_max_batch: int = Field(default=100, ge=1)
     marketo_client_id: str = "sandbox-client"
     marketo_client_secret: str = "sandbox-secret"  # noqa: S105 - the sandbox's fake secret
+    marketo_fixed_token: str = Field(
+        default="", description="issue this access token value (deterministic, for pact replay)"
+    )
     marketo_limit: int = Field(default=100, ge=1, description="calls per marketo_window_s")
     marketo_window_s: float = Field(default=20.0, gt=0)
     marketo_concurrency: int = Field(default=10, ge=1)

@@ -134,7 +134,8 @@ class SandboxState:
         for token in self.tokens.values():
             if token.expires_at > now:
                 return token
-        token = Token(f"{uuid.uuid4()}:sb", now + self.knobs.token_lifetime_s)
+        value = self.knobs.marketo_fixed_token or f"{uuid.uuid4()}:sb"
+        token = Token(value, now + self.knobs.token_lifetime_s)
         self.tokens[token.value] = token
         return token
 
