@@ -88,6 +88,7 @@ class SyncEngine:
         self.__offsets = OffsetTracker()
         self.__batches_in_flight = 0
         self.__draining = False
+        self.__closed = False
         self.__failure: BaseException | None = None
 
     # -- poll-loop side ---------------------------------------------------------------------
@@ -143,7 +144,11 @@ class SyncEngine:
         """Send every batch that is due while worker slots are free; returns batches sent."""
         sent = 0
         with self.__lock:
-            while self.__batches_in_flight < self.__config.concurrency and self.__failure is None:
+            while (
+                self.__batches_in_flight < self.__config.concurrency
+                and self.__failure is None
+                and not self.__closed
+            ):
                 batch = self.__coalescer.take_batch(
                     self.__config.max_batch_size,
                     self.__clock.monotonic(),
@@ -187,6 +192,22 @@ class SyncEngine:
                 self.dispatch()
                 self.__wake.wait(min(remaining, 0.05))
             return self.__offsets.outstanding == 0
+
+    def quiesce(self, timeout_s: float) -> bool:
+        """Stop sending new batches and wait for the ones in flight (rebalance, shutdown).
+
+        Records not yet sent stay undone: they are dropped with the assignment and re-read by
+        the partition's next owner. True when no batch was left in flight at the deadline.
+        """
+        deadline = self.__clock.monotonic() + timeout_s
+        with self.__wake:
+            self.__closed = True
+            while self.__batches_in_flight and self.__failure is None:
+                remaining = deadline - self.__clock.monotonic()
+                if remaining <= 0:
+                    return False
+                self.__wake.wait(min(remaining, 0.05))
+            return self.__batches_in_flight == 0
 
     # -- worker side ------------------------------------------------------------------------
     def __on_done(

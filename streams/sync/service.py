@@ -1,7 +1,8 @@
 """``cdcbridge sync``: wiring of the sync service (Kafka consumer, engine, adapter, DLQ).
 
-Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop; the strategy drains
-in-flight batches within ``drain_timeout_s``, commits what is done and the process exits 0. A
+Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop; the strategy finishes the
+batches in flight within ``drain_timeout_s``, commits what is done and the process exits 0
+(records consumed but not yet sent are re-read on restart; a rebalance does the same). A
 crash (or ``kill -9``) loses nothing: uncommitted records are re-read and re-sent, and the
 upserts are idempotent. Several instances in one group share the partitions; each takes a
 share of the vendor's per-app rate budget proportional to its partitions.

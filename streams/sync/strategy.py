@@ -3,15 +3,16 @@
 arroyo's ``StreamProcessor`` owns the poll loop and rebalances: it builds one
 ``SyncStrategy`` per assignment (``create_with_partitions``), pauses the partitions when
 ``submit`` raises ``MessageRejected`` (our backpressure) and, on revocation or shutdown, calls
-``close`` + ``join(timeout)``: the strategy drains what it can within the deadline, forwards
-the offsets that are done to ``CommitOffsets`` (which commits them) and drops the rest, which
-the next owner of the partition re-reads.
+``close`` + ``join(timeout)``: the strategy sends no new batch, waits (within the deadline)
+for the batches in flight, forwards the offsets that are done to ``CommitOffsets`` (which
+commits them) and drops the rest, which the next owner of the partition re-reads.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -92,14 +93,15 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         self.__next_step.terminate()
 
     def join(self, timeout: float | None = None) -> None:
-        """Drain within the deadline, commit what is done, drop the rest."""
+        """Finish the batches in flight within the deadline, commit what is done, drop the
+        rest (it is re-read by whoever owns the partition next)."""
         deadline = (
             self.__drain_timeout_s if timeout is None else min(timeout, self.__drain_timeout_s)
         )
-        complete = self.__engine.drain(threading.Event(), deadline)
-        self.__dead_letters.flush(0)
-        if not complete:
-            log.warning("drain deadline reached; uncommitted records will be re-read")
+        started = time.monotonic()
+        if not self.__engine.quiesce(deadline):
+            log.warning("deadline reached with batches in flight; they will be re-sent")
+        self.__dead_letters.flush(max(deadline - (time.monotonic() - started), 0.0))
         self.__stop.set()
         self.__executor.shutdown(wait=False, cancel_futures=True)
         self.__forward()

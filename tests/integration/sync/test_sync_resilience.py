@@ -110,8 +110,11 @@ def test_a_thousand_updates_to_ten_customers_coalesce_in_order_under_random_late
     jitterer.start()
     try:
         started = time.monotonic()
-        for n in range(1_000):
-            pg.execute("UPDATE customers SET first_name = %s WHERE id = %s", (f"v{n}", ids[n % 10]))
+        with pg.cursor() as cursor:  # autocommit: 1,000 transactions, pipelined (a burst)
+            cursor.executemany(
+                "UPDATE customers SET first_name = %s WHERE id = %s",
+                [(f"v{n}", ids[n % 10]) for n in range(1_000)],
+            )
         update_s = time.monotonic() - started
         expected = database_rows(pg, tag)
         wait_for(lambda: as_synced(sandbox.tagged(tag)) == expected, 60, "the final state")
@@ -128,7 +131,7 @@ def test_a_thousand_updates_to_ten_customers_coalesce_in_order_under_random_late
         f"-> {api_records} API records ({api_records / 10:.1f} per customer)"
     )
     assert source_records == 1_000
-    assert api_records <= 10 * 20  # >= 5x fewer API records than updates
+    assert api_records <= 10 * 10  # >= 10x fewer API records than updates
     assert sync.stop() == 0
 
 

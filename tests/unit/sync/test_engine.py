@@ -224,3 +224,13 @@ def test_partial_batches_accumulate_while_one_is_in_flight() -> None:
         gate.set()
         assert h.engine.drain(threading.Event(), timeout_s=10)
     assert [len(records) for _, records in adapter.calls] == [1, 5]
+
+
+def test_quiesce_finishes_in_flight_batches_and_leaves_the_rest_undone() -> None:
+    h = Harness(linger_s=10.0)
+    h.feed(change_bytes("1", 1, email="a@x"))
+    assert h.engine.quiesce(timeout_s=1.0)
+    h.clock.advance(60.0)
+    assert h.engine.dispatch() == 0
+    assert h.adapter.calls == []
+    assert h.engine.take_committable() == {}
