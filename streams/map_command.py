@@ -4,7 +4,8 @@ Reads Debezium envelopes, one JSON document per line, on stdin (a plain or schem
 envelope, ``null`` for a tombstone, or a captured record ``{"topic", "key", "value"}``), and
 writes one JSON line per input line: ``{"ok": <canonical record>}`` (or the vendor payload with
 ``--target hubspot|marketo``), ``{"skip": <reason>}``, or
-``{"error": {"field", "rule", "reason", "value"}}``. Exit code 0 when no line failed, else 1.
+``{"error": {"field", "rule", "reason", "value"}}``. ``--mapping FILE`` tries another table
+mapping file. Exit code 0 when no line failed, 1 when one did, 2 for a broken mapping file.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, Literal, cast
 
 import orjson
 
 from streams.canonical import canonical_document
 from streams.contracts import CustomerDelete, InvalidRecord, Skip
-from streams.decoding import decode_change
-from streams.mapping_spec import PLATFORMS, Platform
+from streams.decoding import ChangeDecoder, Decoded, default_decoder
+from streams.mapping_spec import PLATFORMS, MappingFileError, Platform, load_table_mapping
 from streams.vendor_mapping import to_vendor
 
 Target = Literal["canonical", "hubspot", "marketo"]
@@ -38,11 +40,28 @@ def register_map(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--target", choices=["canonical", *PLATFORMS], default="canonical", help="output form"
     )
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="topic the envelopes came from")
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        default=None,
+        help="table mapping file to try (default: schemas/mappings/customers.yaml)",
+    )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    return map_lines(sys.stdin.buffer, sys.stdout.buffer, cast(Target, args.target), args.topic)
+    try:
+        decoder = default_decoder() if args.mapping is None else _decoder(args.mapping)
+    except MappingFileError as exc:
+        sys.stderr.write(f"cdcbridge map: {exc}\n")
+        return 2
+    target = cast(Target, args.target)
+    return map_lines(sys.stdin.buffer, sys.stdout.buffer, target, args.topic, decoder)
+
+
+def _decoder(path: Path) -> ChangeDecoder:
+    mapping = load_table_mapping(path)
+    return ChangeDecoder([mapping])
 
 
 def _record(line: bytes, topic: str) -> tuple[str, bytes | None, bytes | None]:
@@ -63,10 +82,12 @@ def _record(line: bytes, topic: str) -> tuple[str, bytes | None, bytes | None]:
     return topic, None, line
 
 
-def map_line(line: bytes, target: Target, topic: str = DEFAULT_TOPIC) -> dict[str, object]:
+def map_line(
+    line: bytes, target: Target, topic: str = DEFAULT_TOPIC, decoder: ChangeDecoder | None = None
+) -> dict[str, object]:
     """The output document for one input line. Never raises for bad input."""
     try:
-        decoded = decode_change(*_record(line, topic))
+        decoded: Decoded = (decoder or default_decoder()).decode(*_record(line, topic))
         if isinstance(decoded, Skip):
             return {"skip": decoded.reason}
         if target == "canonical":
@@ -90,13 +111,19 @@ def map_line(line: bytes, target: Target, topic: str = DEFAULT_TOPIC) -> dict[st
     }
 
 
-def map_lines(lines: Iterable[bytes], out: IO[bytes], target: Target, topic: str) -> int:
+def map_lines(
+    lines: Iterable[bytes],
+    out: IO[bytes],
+    target: Target,
+    topic: str,
+    decoder: ChangeDecoder | None = None,
+) -> int:
     """Map every non-blank line to ``out``. Returns the exit code (0: no line failed)."""
     failed = False
     for line in lines:
         if not line.strip():
             continue
-        result = map_line(line.strip(), target, topic)
+        result = map_line(line.strip(), target, topic, decoder)
         failed = failed or "error" in result
         out.write(_dumps(result) + b"\n")
     out.flush()

@@ -87,7 +87,7 @@ def country_alpha2(value: object) -> object:
     return code
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=65536)
 def _parse_national(number: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(number, region)

@@ -6,12 +6,14 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mapping_fixtures import CAPTURED, fixture_bytes
 
 from cdcbridge.cli import build_parser
 from streams.map_command import map_lines
+from streams.mapping_spec import MAPPINGS_DIR
 
 pytestmark = pytest.mark.unit
 
@@ -96,3 +98,29 @@ def test_cdcbridge_map_as_a_process_reads_stdin_and_sets_the_exit_code() -> None
     assert done.returncode == 1, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert "ok" in lines[0] and "error" in lines[1]
+
+
+def test_mapping_option_tries_another_mapping_file(tmp_path: Path) -> None:
+    edited = tmp_path / "customers.yaml"
+    text = (MAPPINGS_DIR / "customers.yaml").read_text()
+    edited.write_text(text.replace("normalise: [trim, lower, empty_to_null]", "normalise: [trim]"))
+    args = build_parser().parse_args(["map", "--mapping", str(edited)])
+    stdin = io.BytesIO(one_line("create") + b"\n")
+    out = io.BytesIO()
+    stdin_wrapper = io.TextIOWrapper(stdin)
+    stdout_wrapper = io.TextIOWrapper(out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", stdin_wrapper)
+        patch.setattr(sys, "stdout", stdout_wrapper)
+        assert args.handler(args) == 0
+    stdout_wrapper.flush()
+    [result] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert result["ok"]["plan"] == "Pro"  # not lower-cased by the edited mapping
+
+
+def test_broken_mapping_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "customers.yaml"
+    broken.write_text("version: 2")
+    args = build_parser().parse_args(["map", "--mapping", str(broken)])
+    assert args.handler(args) == 2
+    assert "customers.yaml" in capsys.readouterr().err
