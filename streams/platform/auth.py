@@ -10,6 +10,7 @@ cause exactly one token request. Secrets are ``SecretStr`` and never logged.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -51,6 +52,27 @@ class StaticBearer:
         raise FatalPlatformError("the static access token was rejected (401): check it")
 
 
+_SECRET_IN_URL = re.compile(r"(client_secret=)[^&\s\"']+")
+
+
+class RedactClientSecret(logging.Filter):
+    """Masks ``client_secret=...`` in log lines: Marketo's GET token request carries it in the
+    query string, which urllib3 logs at DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "client_secret=" in message:
+            record.msg, record.args = _SECRET_IN_URL.sub(r"\1***", message), ()
+        return True
+
+
+def _install_redaction() -> None:
+    for name in ("urllib3.connectionpool", "requests"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactClientSecret) for f in target.filters):
+            target.addFilter(RedactClientSecret())
+
+
 @dataclass(frozen=True)
 class _Cached:
     value: str
@@ -86,6 +108,8 @@ class ClientCredentialsAuth:
         self.__platform = platform
         self.__lock = threading.Lock()
         self.__cached: _Cached | None = None
+        if style == "get_query":
+            _install_redaction()
 
     def token(self) -> str:
         cached = self.__cached

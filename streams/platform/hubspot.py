@@ -38,6 +38,7 @@ from streams.platform.retry_policy import (
     PolicyLimits,
     PolicySignal,
     call_with_policy,
+    classify,
     hubspot_429,
 )
 
@@ -82,6 +83,8 @@ class HubSpotAdapter:
         self.__metrics = metrics
         self.__read_properties = list(read_properties)
         self.__policy = policy
+
+    classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)

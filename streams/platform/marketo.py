@@ -33,6 +33,7 @@ from streams.platform.retry_policy import (
     PolicyLimits,
     PolicySignal,
     call_with_policy,
+    classify,
     marketo_error,
 )
 
@@ -76,6 +77,8 @@ class MarketoAdapter:
         self.__metrics = metrics
         self.__read_fields = list(read_fields)
         self.__policy = policy
+
+    classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)

@@ -3,9 +3,10 @@
 A token bucket sized so that no rolling window of ``window_s`` ever sees more than the vendor's
 ``requests`` N: with capacity ``B`` and refill ``r``/s, the (N+1)-th call of any run starts
 ``(N + 1 - B) / r`` after the first, so ``r = (N + 1 - B) / (W + jitter_s)`` keeps every N+1
-consecutive calls more than a window (plus a network-jitter allowance) apart. It is corrected by what the server
-reports (``observe_limit``), paused for a vendor-imposed wait (``pause_for``), and scaled by
-``set_share`` when the sync service gives this instance a fraction of the app-wide budget.
+consecutive calls more than a window (plus a network-jitter allowance) apart. It is corrected
+by what the server reports (``observe_limit``), paused for a vendor-imposed wait
+(``pause_for``), and scaled by ``set_share`` when the sync service gives this instance a
+fraction of the app-wide budget.
 A semaphore caps concurrent calls where the vendor publishes a cap (Marketo: 10).
 
 Pure core with an injected clock: ``acquire`` computes its wait and sleeps on the clock.

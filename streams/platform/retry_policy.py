@@ -18,7 +18,9 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
+
+import requests
 
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
@@ -94,6 +96,19 @@ class PolicyLimits:
 
 
 DEFAULT_POLICY = PolicyLimits()
+
+FailureClass = Literal["transient", "fatal", "invalid"]
+
+
+def classify(error: BaseException) -> FailureClass:
+    """The failure class (DESIGN.md vocabulary) of an error raised by an adapter call:
+    ``FatalPlatformError`` → fatal, ``TransientPlatformError`` and transport errors →
+    transient, anything else (a value the vendor can never take) → invalid."""
+    if isinstance(error, FatalPlatformError):
+        return "fatal"
+    if isinstance(error, TransientPlatformError | requests.RequestException | TimeoutError):
+        return "transient"
+    return "invalid"
 
 
 def call_with_policy(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -14,6 +15,7 @@ from streams.platform.retry_policy import (
     PolicyLimits,
     PolicySignal,
     call_with_policy,
+    classify,
     hubspot_429,
     marketo_error,
 )
@@ -117,3 +119,12 @@ def test_fatal_is_raised_and_counted() -> None:
             metrics=metrics, platform="marketo",
         )  # fmt: skip
     assert metrics.total("cdcbridge_fatal_errors_total") == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [(FatalPlatformError("607"), "fatal"), (TransientPlatformError("5xx"), "transient"),
+     (requests.ConnectionError("reset"), "transient"), (ValueError("bad value"), "invalid")],
+)  # fmt: skip
+def test_classify(error: BaseException, expected: str) -> None:
+    assert classify(error) == expected
