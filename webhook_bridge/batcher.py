@@ -1,7 +1,8 @@
 """Coalesces concurrent enqueue requests into SendMessageBatch calls (up to 10 per call).
 
-A lone request is sent at once when nothing is in flight; under load, messages that arrive while
-batches are in flight, plus a short linger, fill the next batch. Each caller's ``send`` returns
+A lone request is sent at once when nothing is in flight; under load, the next batch lingers
+until it has 10 messages or a few milliseconds passed (whichever is first), and messages that
+arrive while a batch waits for a free sending slot join it. Each caller's ``send`` returns
 only once the queue accepted *its* message, so a 202 is never answered early.
 """
 
@@ -15,6 +16,7 @@ from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueSender, QueueUnavailable
 
 MAX_BATCH = 10
+MAX_BATCH_BYTES = 256 * 1024  # SendMessageBatch's limit on the sum of the message sizes
 
 _Item = tuple[WebhookEnvelope, "asyncio.Future[None]"]
 
@@ -28,7 +30,7 @@ class SendBatcher:
         self,
         sender: QueueSender,
         *,
-        linger_s: float = 0.002,
+        linger_s: float = 0.004,
         max_in_flight: int = 8,
         timeout_s: float = 5.0,
     ) -> None:
@@ -39,8 +41,12 @@ class SendBatcher:
         self.__in_flight = 0
         self.__pending: asyncio.Queue[_Item] = asyncio.Queue()
         self.__executor = ThreadPoolExecutor(max_in_flight, thread_name_prefix="sqs-send")
+        self.__more = asyncio.Event()
+        self.__want = 0  # messages the lingering dispatcher still waits for (0: not lingering)
         self.__dispatcher: asyncio.Task[None] | None = None
         self.__flushes: set[asyncio.Task[None]] = set()
+        self.batches_sent = 0
+        self.messages_sent = 0
 
     async def start(self) -> None:
         self.__dispatcher = asyncio.get_running_loop().create_task(self.__dispatch())
@@ -61,6 +67,8 @@ class SendBatcher:
         """Return once the queue durably holds ``envelope``. Raises ``QueueUnavailable``."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.__pending.put_nowait((envelope, future))
+        if self.__want and self.__pending.qsize() >= self.__want:
+            self.__more.set()
         await future
 
     def __drain(self, batch: list[_Item]) -> None:
@@ -73,20 +81,51 @@ class SendBatcher:
             batch = [await self.__pending.get()]
             self.__drain(batch)
             if len(batch) < MAX_BATCH and self.__in_flight > 0 and self.__linger_s > 0:
-                await asyncio.sleep(self.__linger_s)
+                await self.__linger(MAX_BATCH - len(batch))
                 self.__drain(batch)
             await self.__slots.acquire()
             self.__drain(batch)
             self.__in_flight += 1
+            self.batches_sent += 1
+            self.messages_sent += len(batch)
             task = loop.create_task(self.__flush(batch))
             self.__flushes.add(task)
             task.add_done_callback(self.__flushes.discard)
+
+    def __send_sized(self, envelopes: list[WebhookEnvelope]) -> list[str | None]:
+        """Send in as few calls as the batch byte limit allows (runs in a sender thread)."""
+        results: list[str | None] = []
+        chunk: list[WebhookEnvelope] = []
+        size = 0
+        for envelope in [*envelopes, None]:
+            envelope_size = envelope.size_bytes() if envelope is not None else 0
+            if chunk and (envelope is None or size + envelope_size > MAX_BATCH_BYTES):
+                try:
+                    results.extend(self.__sender.send_batch(chunk))
+                except QueueUnavailable as exc:
+                    if len(chunk) == len(envelopes):
+                        raise
+                    results.extend([str(exc)] * len(chunk))
+                chunk, size = [], 0
+            if envelope is not None:
+                chunk.append(envelope)
+                size += envelope_size
+        return results
+
+    async def __linger(self, want: int) -> None:
+        """Wait until ``want`` more messages are pending or the linger time is up."""
+        self.__want = want
+        self.__more.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.__linger_s):
+                await self.__more.wait()
+        self.__want = 0
 
     async def __flush(self, batch: list[_Item]) -> None:
         loop = asyncio.get_running_loop()
         envelopes = [envelope for envelope, _ in batch]
         try:
-            call = loop.run_in_executor(self.__executor, self.__sender.send_batch, envelopes)
+            call = loop.run_in_executor(self.__executor, self.__send_sized, envelopes)
             results = await asyncio.wait_for(call, self.__timeout_s)
             for (_, future), failure in zip(batch, results, strict=True):
                 if future.done():

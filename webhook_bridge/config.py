@@ -84,12 +84,13 @@ class BridgeSettings(BaseSettings):
     queue_url: str | None = None
     sqs_endpoint: str | None = None
     region: str = "us-east-1"
-    batch_linger_ms: float = Field(default=2.0, ge=0)
+    batch_linger_ms: float = Field(default=4.0, ge=0)
     max_in_flight_batches: int = Field(default=8, ge=1)
     dedupe_window_s: float = Field(default=600.0, ge=0)
     dedupe_max_entries: int = Field(default=100_000, ge=0)
     send_timeout_s: float = Field(default=5.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
+    enqueue: bool = True  # False: verify and answer 202 without enqueueing (benchmark ceiling)
     host: str = "127.0.0.1"
     port: int = 8080
 

@@ -1,22 +1,26 @@
 """The unit the receiver enqueues and the forwarder reads: a verified webhook plus metadata.
 
-On SQS the raw body (UTF-8 JSON text) is the message body and the metadata travels as message
-attributes, so the payload is never re-encoded and stays byte-identical to what was signed.
+On the queue a message body is one JSON line of metadata, a newline, then the raw webhook body
+exactly as signed (never re-encoded)::
+
+    {"v":1,"source":"sandbox","webhook_id":"msg_...","trace_id":"...","received_at_ms":...}
+    {"type": "contact.email_opened", ...}
+
+Metadata travels in the body rather than as SQS message attributes: attributes cost the queue an
+extra MD5 and parse per message (~25% of ElasticMQ's CPU per message, measured here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from dataclasses import dataclass
+from functools import cached_property
 
-ATTR_SOURCE = "source"
-ATTR_WEBHOOK_ID = "webhook_id"
-ATTR_TRACE_ID = "trace_id"
-ATTR_RECEIVED_AT = "received_at_ms"
+FORMAT_VERSION = 1
 
 
 class MalformedEnvelope(ValueError):
-    """A queue message lacks the attributes the receiver always sets."""
+    """A queue message that the receiver did not write (no valid metadata line)."""
 
 
 @dataclass(frozen=True)
@@ -29,30 +33,37 @@ class WebhookEnvelope:
     received_at_ms: int
     body: str
 
-    def attributes(self) -> dict[str, str]:
-        """Metadata as flat string attributes."""
-        return {
-            ATTR_SOURCE: self.source,
-            ATTR_WEBHOOK_ID: self.webhook_id,
-            ATTR_TRACE_ID: self.trace_id,
-            ATTR_RECEIVED_AT: str(self.received_at_ms),
-        }
+    def encode(self) -> str:
+        """The queue message body."""
+        return self.encoded
+
+    @cached_property
+    def encoded(self) -> str:
+        """The queue message body, computed once."""
+        meta = {"v": FORMAT_VERSION, "source": self.source, "webhook_id": self.webhook_id,
+                "trace_id": self.trace_id, "received_at_ms": self.received_at_ms}  # fmt: skip
+        return json.dumps(meta, separators=(",", ":")) + "\n" + self.body
 
     def size_bytes(self) -> int:
-        """What SQS counts against its size limit: body plus attribute names, types, values."""
-        attrs = sum(len(k) + len("String") + len(v.encode()) for k, v in self.attributes().items())
-        return len(self.body.encode()) + attrs
+        """What SQS counts against its size limit."""
+        return len(self.encoded.encode())
 
     @classmethod
-    def from_attributes(cls, body: str, attributes: Mapping[str, str]) -> WebhookEnvelope:
-        """Rebuild from a queue message. Raises ``MalformedEnvelope``."""
+    def decode(cls, text: str) -> WebhookEnvelope:
+        """Rebuild from a queue message body. Raises ``MalformedEnvelope``."""
+        head, newline, body = text.partition("\n")
         try:
+            meta = json.loads(head)
+            if not newline or not isinstance(meta, dict) or meta.get("v") != FORMAT_VERSION:
+                raise MalformedEnvelope("no envelope metadata line")
             return cls(
-                source=attributes[ATTR_SOURCE],
-                webhook_id=attributes[ATTR_WEBHOOK_ID],
-                trace_id=attributes[ATTR_TRACE_ID],
-                received_at_ms=int(attributes[ATTR_RECEIVED_AT]),
+                source=str(meta["source"]),
+                webhook_id=str(meta["webhook_id"]),
+                trace_id=str(meta["trace_id"]),
+                received_at_ms=int(meta["received_at_ms"]),
                 body=body,
             )
-        except (KeyError, ValueError) as exc:
-            raise MalformedEnvelope(f"queue message lacks attribute: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, MalformedEnvelope):
+                raise
+            raise MalformedEnvelope(f"bad envelope metadata: {exc}") from exc

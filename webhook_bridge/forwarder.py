@@ -122,7 +122,7 @@ class Forwarder:
 
     def __submit(self, message: QueueMessage, stats: ForwardStats) -> _Pending | None:
         try:
-            envelope = WebhookEnvelope.from_attributes(message.body, message.attributes)
+            envelope = WebhookEnvelope.decode(message.body)
             mapping = self.__mappings.get(envelope.source)
             if mapping is None:
                 raise InvalidEngagement(f"no mapping for source {envelope.source!r}")

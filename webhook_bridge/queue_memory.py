@@ -50,9 +50,7 @@ class InMemoryQueue:
             self.batch_sizes.append(len(envelopes))
             for envelope in envelopes:
                 message_id = f"m{next(self.__ids)}"
-                self.__messages[message_id] = _Stored(
-                    message_id, envelope.body, envelope.attributes()
-                )
+                self.__messages[message_id] = _Stored(message_id, envelope.encode(), {})
             return [None] * len(envelopes)
 
     def ping(self) -> None:

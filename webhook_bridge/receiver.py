@@ -65,7 +65,7 @@ class Receiver:
         *,
         metrics: Metrics | None = None,
         enqueue: bool = True,
-        linger_s: float = 0.002,
+        linger_s: float = 0.004,
         max_in_flight: int = 8,
         send_timeout_s: float = 5.0,
         retry_after_s: int = 5,
@@ -97,6 +97,12 @@ class Receiver:
             yield
         finally:
             await self.__batcher.stop()
+            batches, messages = self.__batcher.batches_sent, self.__batcher.messages_sent
+            log.info(
+                "receiver stopped",
+                extra={"batches_sent": batches, "messages_sent": messages,
+                       "mean_batch_size": round(messages / batches, 2) if batches else 0.0},
+            )  # fmt: skip
             self.__probe.shutdown(wait=False)
 
     def __count(self, source: str, status: int) -> None:

@@ -15,7 +15,7 @@ from webhook_bridge.ingest import IngestCore
 from webhook_bridge.kafka_producer import KafkaRecordSink
 from webhook_bridge.normalise import EngagementMapping
 from webhook_bridge.receiver import Receiver
-from webhook_bridge.sqs import SqsQueue, sqs_client
+from webhook_bridge.sqs import SqsQueue, open_queue
 
 
 class ForwarderSettings(BaseSettings):
@@ -32,10 +32,13 @@ class ForwarderSettings(BaseSettings):
 
 def queue_from(settings: BridgeSettings) -> SqsQueue:
     """The configured queue (by URL, else by name). Raises ``QueueUnavailable``."""
-    client = sqs_client(settings.sqs_endpoint, settings.region, timeout_s=settings.send_timeout_s)
-    if settings.queue_url:
-        return SqsQueue(client, settings.queue_url)
-    return SqsQueue.by_name(client, settings.queue_name)
+    return open_queue(
+        settings.sqs_endpoint,
+        settings.region,
+        queue_url=settings.queue_url,
+        queue_name=settings.queue_name,
+        timeout_s=settings.send_timeout_s,
+    )
 
 
 def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receiver:
@@ -57,7 +60,8 @@ def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receive
 
 def create_app() -> Starlette:
     """uvicorn factory (``webhook_bridge.service:create_app``), configured from the env."""
-    return build_receiver(BridgeSettings()).app
+    settings = BridgeSettings()
+    return build_receiver(settings, enqueue=settings.enqueue).app
 
 
 def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forwarder:

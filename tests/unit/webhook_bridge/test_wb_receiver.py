@@ -33,7 +33,7 @@ def harness() -> Iterator[tuple[TestClient, InMemoryQueue]]:
 
 
 def received(queue: InMemoryQueue) -> list[WebhookEnvelope]:
-    return [WebhookEnvelope.from_attributes(m.body, m.attributes) for m in queue.receive(10, 0)]
+    return [WebhookEnvelope.decode(m.body) for m in queue.receive(10, 0)]
 
 
 def test_valid_webhook_is_enqueued_byte_identical(
