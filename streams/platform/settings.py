@@ -3,7 +3,8 @@
 Every key is read from ``CDCBRIDGE_<NAME>`` (e.g. ``CDCBRIDGE_PLATFORM=hubspot``) or from the
 same key in a dotenv-style config file named by ``CDCBRIDGE_CONFIG_FILE`` (default ``.env`` if it
 exists). Secrets are ``SecretStr``; a ``*_FILE`` variant isn't needed because pydantic-settings
-reads ``secrets_dir`` too (``CDCBRIDGE_SECRETS_DIR``, one file per key).
+reads ``secrets_dir`` too (``CDCBRIDGE_SECRETS_DIR``, one file per key named like the
+variable, e.g. ``cdcbridge_hubspot_token``).
 
 Keys:
 - ``PLATFORM``: ``hubspot`` | ``marketo``.
