@@ -9,14 +9,16 @@ process-wide one for that platform (``adapter.limiter``, also returned by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import PlatformAdapter, PublishedLimits
 from streams.platform.auth import ClientCredentialsAuth, StaticBearer
 from streams.platform.exchange import Exchange
 from streams.platform.http import build_session
-from streams.platform.hubspot import HubSpotAdapter, hubspot_limits
-from streams.platform.marketo import MARKETO_LIMITS, MarketoAdapter
+from streams.platform.hubspot import DEFAULT_READ_PROPERTIES, HubSpotAdapter, hubspot_limits
+from streams.platform.marketo import DEFAULT_READ_FIELDS, MARKETO_LIMITS, MarketoAdapter
 from streams.platform.ratelimit import RateLimiter, shared_limiter
 from streams.platform.settings import PlatformSettings
 
@@ -52,11 +54,12 @@ def build_adapter(
     clock: Clock = SYSTEM_CLOCK,
     metrics: Metrics | None = None,
     limiter: RateLimiter | None = None,
+    read_properties: Sequence[str] | None = None,
 ) -> PlatformAdapter:
     """Wire session, auth, the shared limiter and the adapter for ``settings.platform``.
 
-    ``limiter`` defaults to the process-wide one for the platform. Raises ``ValueError`` when
-    the settings are incomplete (pydantic validates them on construction).
+    ``limiter`` defaults to the process-wide one for the platform; ``read_properties`` are the
+    vendor property names ``read_batch`` returns (default: a few standard ones).
     """
     metrics = metrics or NoOpMetrics()
     limits = effective_limits(settings)
@@ -73,6 +76,7 @@ def build_adapter(
             limits,
             clock=clock,
             metrics=metrics,
+            read_properties=read_properties or DEFAULT_READ_PROPERTIES,
         )
     assert settings.marketo_base_url and settings.marketo_client_id
     assert settings.marketo_client_secret is not None
@@ -88,4 +92,12 @@ def build_adapter(
         platform="marketo",
     )
     exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock, metrics)
-    return MarketoAdapter(exchange, auth, limiter, limits, clock=clock, metrics=metrics)
+    return MarketoAdapter(
+        exchange,
+        auth,
+        limiter,
+        limits,
+        clock=clock,
+        metrics=metrics,
+        read_fields=read_properties or DEFAULT_READ_FIELDS,
+    )

@@ -69,6 +69,12 @@ def test_tier_sets_published_limit() -> None:
 def test_build_adapter_wires_the_platform() -> None:
     adapter = build_adapter(hubspot(hubspot_base_url="http://127.0.0.1:9"))
     assert adapter.name == "hubspot" and adapter.limits.max_batch_size == 100
+    marketo = PlatformSettings(
+        platform="marketo", marketo_base_url="https://1-a-2.mktorest.com",
+        marketo_client_id="c", marketo_client_secret="s",  # type: ignore[arg-type]
+    )  # fmt: skip
+    adapter = build_adapter(marketo)
+    assert adapter.name == "marketo" and adapter.limits.max_concurrency == 10
 
 
 def test_mandated_retry_configuration() -> None:
