@@ -141,9 +141,12 @@ class BatchDeliverer:
         return results
 
     def __call(self, records: list[VendorRecord], archive: bool) -> list[RecordResult]:
-        if archive:
-            return self.__adapter.archive_batch(records)
-        return self.__adapter.upsert_batch(records)
+        # Per record the trace id travels in the record (``objectWriteTraceId`` where the
+        # vendor has one); the request header carries the first record's.
+        with trace_context(records[0].trace_id or "-"):
+            if archive:
+                return self.__adapter.archive_batch(records)
+            return self.__adapter.upsert_batch(records)
 
     def __back_off(self, attempt: int, retry_after: float | None, reason: str) -> None:
         delay = self.__retry.delay(attempt, retry_after)

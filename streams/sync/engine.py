@@ -89,6 +89,7 @@ class SyncEngine:
         self.__batches_in_flight = 0
         self.__draining = False
         self.__closed = False
+        self.__backpressured = False
         self.__failure: BaseException | None = None
 
     # -- poll-loop side ---------------------------------------------------------------------
@@ -97,7 +98,16 @@ class SyncEngine:
         self.check()
         with self.__lock:
             if self.__offsets.outstanding >= self.__config.max_outstanding:
+                if not self.__backpressured:
+                    self.__backpressured = True
+                    self.__metrics.gauge("cdcbridge_sync_backpressure_paused", 1)
                 raise Backpressure(f"{self.__offsets.outstanding} records outstanding")
+            if self.__backpressured:
+                self.__backpressured = False
+                self.__metrics.gauge("cdcbridge_sync_backpressure_paused", 0)
+            self.__metrics.increment(
+                "cdcbridge_sync_records_consumed_total", tags={"topic": position.topic}
+            )
             tp = (position.topic, position.partition)
             self.__offsets.track(tp, position.offset)
             trace_id = header_trace_id(position.headers)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
+from cdcbridge.logs import current_trace_id
 from streams.contracts import (
     CustomerChange,
     CustomerDelete,
@@ -73,6 +74,7 @@ class FakeAdapter:
         self.failures: list[Exception] = []
         self.reject_keys: set[str] = set()
         self.retry_once_keys: set[str] = set()
+        self.call_trace_ids: list[str] = []
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         return self.__apply("upsert", records)
@@ -86,6 +88,7 @@ class FakeAdapter:
     def __apply(self, kind: str, records: Sequence[VendorRecord]) -> list[RecordResult]:
         with self.lock:
             self.calls.append((kind, list(records)))
+            self.call_trace_ids.append(current_trace_id())
             if self.failures:
                 raise self.failures.pop(0)
         if self.latency_s:

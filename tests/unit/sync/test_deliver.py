@@ -48,6 +48,7 @@ def test_records_carry_the_entry_trace_id_to_the_adapter() -> None:
     results = deliverer(adapter, Waits()).deliver([entry("a"), entry("b")])
     assert [r.error_class for r in results] == [None, None]
     assert [r.trace_id for r in adapter.calls[0][1]] == ["trace-a", "trace-b"]
+    assert adapter.call_trace_ids == ["trace-a"]  # the request header's trace id
 
 
 def test_transient_failure_retries_honouring_retry_after() -> None:
