@@ -111,7 +111,8 @@ class RateLimiter:
             # another app sharing the budget); a laxer report never loosens an override.
             if requests and window_s and requests / window_s < self.requests / self.window_s:
                 self.__configure(requests, window_s)
-                self.__tokens = min(self.__tokens, self.capacity)
+                # Calls already made in this window are unknown to the new bucket: start empty.
+                self.__tokens = min(self.__tokens, 0.0)
             if remaining is not None and remaining <= 0:
                 self.__tokens = min(self.__tokens, 0.0)
 
