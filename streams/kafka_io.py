@@ -7,7 +7,6 @@ Kafka errors are translated into ``KafkaIOError``.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -68,31 +67,30 @@ class KafkaDeadLetterSink:
     """Produces dead letters to the DLQ topic; confirmations arrive via ``flush``/poll."""
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        # The producer is thread-safe. No lock of ours around it: delivery callbacks take the
+        # engine's lock, and whichever thread polls runs them.
         self.__producer = _producer(bootstrap_servers)
         self.__topic = topic
-        self.__lock = threading.Lock()
 
     def send(self, letter: DeadLetter, on_settled: DeliveryCallback) -> None:
         def report(error: KafkaError | None, _message: object) -> None:
             on_settled(None if error is None else str(error))
 
-        with self.__lock:
-            try:
-                self.__producer.produce(
-                    self.__topic,
-                    value=letter.record.value,
-                    key=letter.record.key,
-                    headers=_headers(letter.headers()),
-                    on_delivery=report,
-                )
-            except (KafkaException, BufferError) as exc:
-                on_settled(f"produce refused: {exc}")
-                return
-            self.__producer.poll(0)
+        try:
+            self.__producer.produce(
+                self.__topic,
+                value=letter.record.value,
+                key=letter.record.key,
+                headers=_headers(letter.headers()),
+                on_delivery=report,
+            )
+        except (KafkaException, BufferError) as exc:
+            on_settled(f"produce refused: {exc}")
+            return
+        self.__producer.poll(0)
 
     def flush(self, timeout_s: float) -> int:
-        with self.__lock:
-            return int(self.__producer.flush(timeout_s))
+        return int(self.__producer.flush(timeout_s))
 
 
 @dataclass(frozen=True)
