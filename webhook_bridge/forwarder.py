@@ -25,7 +25,7 @@ from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import MalformedEnvelope, WebhookEnvelope
 from webhook_bridge.kafka_producer import DeliveryCallback, OutRecord
 from webhook_bridge.normalise import EngagementMapping, InvalidEngagement, contact_key
-from webhook_bridge.queue import QueueMessage, QueueReceiver
+from webhook_bridge.queue import QueueMessage, QueueReceiver, QueueUnavailable
 
 TOPIC = "marketing.engagement.v1"
 log = logging.getLogger(__name__)
@@ -88,11 +88,21 @@ class Forwarder:
         self.__wait_s = wait_s
         self.__delivery_timeout_s = delivery_timeout_s
 
-    def run(self, stop: threading.Event) -> ForwardStats:
-        """Loop until ``stop`` is set. Raises ``QueueUnavailable`` when SQS stays down."""
+    def run(self, stop: threading.Event, max_backoff_s: float = 10.0) -> ForwardStats:
+        """Loop until ``stop`` is set. While SQS is unreachable, backs off (doubling up to
+        ``max_backoff_s``) and keeps trying; undelivered messages stay in the queue."""
         total = ForwardStats()
+        backoff_s = 0.5
         while not stop.is_set():
-            stats = self.run_once()
+            try:
+                stats = self.run_once()
+            except QueueUnavailable as exc:
+                extra = {"error": str(exc), "retry_in_s": backoff_s}
+                log.warning("queue unavailable; retrying", extra=extra)
+                stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, max_backoff_s)
+                continue
+            backoff_s = 0.5
             total.forwarded += stats.forwarded
             total.invalid += stats.invalid
             total.skipped_duplicates += stats.skipped_duplicates

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from datetime import UTC, datetime
 
 import fastjsonschema
 import pytest
@@ -73,8 +75,6 @@ def test_hubspot_batch_becomes_one_event_per_item() -> None:
 
 def test_mapped_events_satisfy_the_json_schema_twin() -> None:
     validate = fastjsonschema.compile(JSON_SCHEMA)
-    from datetime import UTC, datetime
-
     [event] = SANDBOX.apply(envelope(SANDBOX_PAYLOAD))
     as_json = dict(event)
     for name in ("occurred_at", "received_at"):
@@ -182,3 +182,33 @@ def test_invalid_messages_are_redriven_to_the_dlq_not_dropped() -> None:
     assert queue.depth() == 0
     assert len(queue.dead_letters) == 2
     assert metrics.total("cdcbridge_forward_invalid_total") == 6
+
+
+class ScriptedStop(threading.Event):
+    """Stops once a record was produced; each back-off wait is recorded, the queue comes back
+    on the third."""
+
+    def __init__(self, queue: InMemoryQueue, sink: FakeSink) -> None:
+        super().__init__()
+        self.queue, self.sink = queue, sink
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        self.queue.available = len(self.waits) >= 3
+        return False
+
+    def is_set(self) -> bool:
+        return bool(self.sink.records)
+
+
+def test_run_backs_off_while_the_queue_is_down_and_resumes() -> None:
+    queue = InMemoryQueue(MockedClock())
+    queue.send_batch([envelope(SANDBOX_PAYLOAD)])
+    queue.available = False
+    sink = FakeSink()
+    stop = ScriptedStop(queue, sink)
+    forwarder(queue, sink, RecordingMetrics()).run(stop)
+    assert stop.waits == [0.5, 1.0, 2.0]
+    assert len(sink.records) == 1
+    assert queue.depth() == 0
