@@ -53,8 +53,8 @@ class ChangeDecoder:
         self, topic: str, key: bytes | None, value: bytes | None, trace_id: str | None = None
     ) -> Decoded:
         """See module docstring. Raises ``InvalidRecord`` only."""
-        if value is None:
-            return Skip("tombstone")
+        if value is None or (isinstance(value, bytes) and not value):
+            return Skip("tombstone")  # some clients hand a null value over as b""
         if topic.startswith(HEARTBEAT_TOPIC_PREFIX):
             return Skip("heartbeat")
         mapper = self.__by_topic.get(topic)

@@ -111,6 +111,7 @@ def test_delete_with_key_only_before_image_has_no_email() -> None:
     "topic,value,reason",
     [
         (TOPIC, None, "tombstone"),
+        (TOPIC, b"", "tombstone"),
         (TOPIC, b"null", "tombstone"),
         (TOPIC, b'{"schema": null, "payload": null}', "tombstone"),
         ("__debezium-heartbeat.cdc", b'{"ts_ms": 1796011800000}', "heartbeat"),
