@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import SecretStr
 from sandbox_harness import Sandbox, hubspot_adapter
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import FatalPlatformError, RecordOutcome, VendorRecord
+from streams.platform.auth import StaticBearer
 from streams.platform.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.integration
@@ -152,3 +154,10 @@ def test_read_and_archive(sandbox: Sandbox) -> None:
     archived = adapter.archive_batch([record("r1@example.com"), record("gone@example.com")])
     assert [r.outcome for r in archived] == [RecordOutcome.OK, RecordOutcome.OK]
     assert emails(sandbox) == ["r2@example.com"]
+
+
+def test_rejected_private_app_token_is_fatal(sandbox: Sandbox) -> None:
+    adapter = hubspot_adapter(sandbox, auth=StaticBearer(SecretStr("revoked")))
+    with pytest.raises(FatalPlatformError, match="401"):
+        adapter.upsert_batch([record("a@example.com")])
+    assert sandbox.endpoint(UPSERT) == {"401": 1}

@@ -4,6 +4,7 @@ per-record skipped reasons, email changes, read and delete."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sandbox_harness import Sandbox, marketo_adapter, marketo_auth
@@ -165,3 +166,17 @@ def test_bad_client_secret_is_fatal(sandbox: Sandbox) -> None:
     sandbox.knobs(marketo_client_secret="rotated")
     with pytest.raises(FatalPlatformError):
         marketo_auth(sandbox).token()
+
+
+def test_concurrency_cap_keeps_marketo_below_615(sandbox: Sandbox) -> None:
+    sandbox.knobs(marketo_concurrency=2, latency_ms=100)
+    adapter = marketo_adapter(sandbox, limiter=RateLimiter(1000, 1.0, max_concurrency=2))
+    adapter.upsert_batch([record("warm@example.com")])
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(
+            pool.map(lambda i: adapter.upsert_batch([record(f"p{i}@x.io")])[0], range(6))
+        )
+
+    assert [r.outcome for r in results] == [RecordOutcome.OK] * 6
+    assert sandbox.endpoint(LEADS) == {"200": 7}  # never a 615
