@@ -14,7 +14,7 @@ test: deps lint
 
 lint: deps
 	$(VENV)/ruff check .
-	$(VENV)/mypy
+	bash scripts/typecheck.sh
 
 unit: deps
 	$(VENV)/pytest -q -m "unit or contract"
