@@ -23,17 +23,22 @@ from webhook_bridge.signatures import sign
 EVENT_TYPES = ("email_opened", "email_clicked", "form_submitted", "contact_unsubscribed")
 
 
-def _contact(state: SandboxState) -> tuple[str, str]:
-    """(id, email) of a stored contact, or a synthetic one when the store is empty."""
+SOURCE_ID_PROPERTIES = ("cdcbridge_source_id", "cdcbridgeSourceId")
+
+
+def _contact(state: SandboxState) -> tuple[str, str, str | None]:
+    """(id, email, our source id) of a stored contact, or a synthetic one when none is stored."""
     stored = list(state.hubspot.by_id.values()) or list(state.marketo.by_id.values())
     if not stored:
-        return "0", "nobody@sandbox.example"
+        return "0", "nobody@sandbox.example", None
     contact = random.choice(stored)
-    return str(contact.id), str(contact.properties.get("email") or "")
+    props = contact.properties
+    source_id = next((props[k] for k in SOURCE_ID_PROPERTIES if props.get(k)), None)
+    return str(contact.id), str(props.get("email") or ""), source_id
 
 
 def build_body(state: SandboxState, event_type: str, msg_id: str) -> bytes:
-    contact_id, email = _contact(state)
+    contact_id, email, source_id = _contact(state)
     now = time.time()
     if state.knobs.webhook_scheme == "hubspot-v3":
         event = {
@@ -46,13 +51,19 @@ def build_body(state: SandboxState, event_type: str, msg_id: str) -> bytes:
             "attemptNumber": 0,
             "objectId": int(contact_id),
             "email": email,
+            "source_id": source_id,
             "changeSource": "SANDBOX",
         }
         return json.dumps([event]).encode()
     doc = {
         "type": f"contact.{event_type}",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        "data": {"contact_id": contact_id, "email": email, "event_id": msg_id},
+        "data": {
+            "contact_id": contact_id,
+            "email": email,
+            "source_id": source_id,
+            "event_id": msg_id,
+        },
     }
     return json.dumps(doc).encode()
 
