@@ -63,7 +63,12 @@ async def requests_seen(request: Request) -> Response:
 async def knobs(request: Request) -> Response:
     state = _state(request)
     if request.method == "PATCH":
-        changes = await request.json()
+        try:
+            changes = await request.json()
+        except ValueError:
+            changes = None
+        if not isinstance(changes, dict):
+            return JSONResponse({"error": "send a JSON object of knobs"}, 400)
         try:
             updated = Knobs.model_validate({**state.knobs.model_dump(), **changes})
         except ValidationError as exc:
