@@ -4,15 +4,20 @@ collapsing, email changes, read and archive."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
+import requests
 from pydantic import SecretStr
 from sandbox_harness import Sandbox, hubspot_adapter
 
-from cdcbridge.clock import MockedClock
+from cdcbridge.clock import SYSTEM_CLOCK, MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import FatalPlatformError, RecordOutcome, VendorRecord
+from streams.contracts import FatalPlatformError, PublishedLimits, RecordOutcome, VendorRecord
 from streams.platform.auth import StaticBearer
+from streams.platform.exchange import Exchange
+from streams.platform.http import build_session
+from streams.platform.hubspot import HubSpotAdapter
 from streams.platform.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.integration
@@ -161,3 +166,32 @@ def test_rejected_private_app_token_is_fatal(sandbox: Sandbox) -> None:
     with pytest.raises(FatalPlatformError, match="401"):
         adapter.upsert_batch([record("a@example.com")])
     assert sandbox.endpoint(UPSERT) == {"401": 1}
+
+
+class RacingExchange(Exchange):
+    """Creates the new email's contact right after our read: the update then conflicts."""
+
+    def send(self, method: str, path: str, **kw: Any) -> requests.Response:
+        response = super().send(method, path, **kw)
+        if path.endswith("/batch/read"):
+            body = {"inputs": [{"id": "new@example.com", "idProperty": "email",
+                                "properties": {"firstname": "Other"}}]}  # fmt: skip
+            super().send("POST", UPSERT.split(" ", 1)[1], token=kw["token"], json=body)
+        return response
+
+
+def test_conflict_on_email_change_falls_back_to_an_update(sandbox: Sandbox) -> None:
+    adapter = hubspot_adapter(sandbox)
+    adapter.upsert_batch([record("old@example.com", key="c1")])
+    racing = RacingExchange(build_session(), sandbox.url, "hubspot")
+    adapter = HubSpotAdapter(
+        racing, StaticBearer(SecretStr("sandbox-token")), RateLimiter(1000, 1.0),
+        PublishedLimits(100, 10.0, 100), clock=SYSTEM_CLOCK, metrics=RecordingMetrics(),
+    )  # fmt: skip
+
+    moved = record("new@example.com", key="c1", previous="old@example.com", firstname="Ann")
+    result = adapter.upsert_batch([moved])[0]
+
+    assert result.outcome is RecordOutcome.OK
+    assert sandbox.endpoint("POST /crm/v3/objects/contacts/batch/update") == {"207": 1}
+    assert sandbox.stored("hubspot")["new@example.com"]["firstname"] == "Ann"
