@@ -7,7 +7,8 @@ decided by ``retry_policy.marketo_error``); per-record ``result[i]`` (input orde
 (``GET /rest/v1/leads.json?filterType=email``) and updates the old lead by id
 (``updateOnly``/``lookupField=id``) unless the new email exists; a 1005 "already exists" or 1004
 "not found" falls back to ``createOrUpdate`` by email. Archive reads ids, then
-``POST /rest/v1/leads/delete.json``.
+``POST /rest/v1/leads/delete.json``. Batches sharing an email are never in flight together
+(``KeyLocks``): Marketo may create duplicates from concurrent upserts of one key.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from streams.contracts import (
 )
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
+from streams.platform.key_locks import KeyLocks
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
 from streams.platform.retry_policy import (
@@ -77,11 +79,19 @@ class MarketoAdapter:
         self.__metrics = metrics
         self.__read_fields = list(read_fields)
         self.__policy = policy
+        self.__key_locks = KeyLocks()
 
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
+        keys = [lookup_key(v) for r in unique for v in (r.id_value, r.previous_id_value) if v]
+        with self.__key_locks.holding(keys):
+            return self.__upsert(records, unique)
+
+    def __upsert(
+        self, records: Sequence[VendorRecord], unique: list[VendorRecord]
+    ) -> list[RecordResult]:
         plain = [r for r in unique if not self.__is_move(r)]
         moves = [r for r in unique if self.__is_move(r)]
         by_lookup: dict[str, RecordResult] = {}

@@ -53,3 +53,30 @@ def test_207_errors_map_to_their_inputs() -> None:
     assert parsed["ok@x.io"].outcome is RecordOutcome.OK and parsed["ok@x.io"].created is True
     assert parsed["bad@x"].outcome is RecordOutcome.INVALID
     assert parsed["moved@x.io"].error_code == "CONFLICT"
+
+
+def test_key_locks_serialise_overlapping_keys_only() -> None:
+    import threading
+
+    from streams.platform.key_locks import KeyLocks
+
+    locks, order = KeyLocks(), []
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with locks.holding(["a@x.io", "b@x.io"]):
+            first_in.set()
+            release.wait(5)
+            order.append("first")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with locks.holding(["c@x.io"]):  # disjoint: not blocked
+        order.append("disjoint")
+    release.set()
+    with locks.holding(["b@x.io"]):  # overlapping: waits for the first batch
+        order.append("overlap")
+    thread.join(5)
+    assert order == ["disjoint", "first", "overlap"]
