@@ -99,3 +99,26 @@ def cli(group: SyncGroup, *args: str) -> list[str]:
         check=True,
     )
     return done.stdout.splitlines()
+
+
+def test_breaker_stops_the_service_when_most_records_are_invalid(
+    sync_group: SyncGroup, sandbox: Sandbox, pg: Conn, tmp_path: Path
+) -> None:
+    broken = tmp_path / "customers.yaml"
+    real = (MAPPINGS_DIR / "customers.yaml").read_text()
+    broken.write_text(
+        real.replace("[trim, empty_to_null, country_alpha2]", "[trim, empty_to_null]")
+    )
+    sync = sync_group.spawn(
+        CDCBRIDGE_SYNC_TABLE_MAPPING_FILE=str(broken), CDCBRIDGE_SYNC_BREAKER_MIN_RECORDS="20"
+    )
+    pg.execute(
+        "INSERT INTO customers (email, country) "
+        "SELECT 'breaker-' || g || '-' || %s || '@example.com', 'de' FROM generate_series(1, 40) g",
+        (unique_email("b").split("@")[0],),
+    )
+    assert sync.process is not None
+    wait_for(lambda: not sync.alive(), 60, "the breaker to stop the service")
+    assert sync.process.returncode == 2
+    assert "broken mapping" in sync.log()
+    assert sync_group.lag() >= 20, "the invalid records that tripped it must not be committed"
