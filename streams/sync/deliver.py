@@ -106,6 +106,11 @@ class BatchDeliverer:
         return replace(self.__to_vendor(change), trace_id=entry.trace_id)
 
     def deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
+        """One result per entry. Log lines carry the first entry's trace id."""
+        with trace_context(batch[0].trace_id):
+            return self.__deliver(batch)
+
+    def __deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
         results: list[EntryResult] = []
         todo: dict[str, tuple[PendingChange, VendorRecord]] = {}
         for entry in batch:
@@ -150,10 +155,9 @@ class BatchDeliverer:
 
     def __back_off(self, attempt: int, retry_after: float | None, reason: str) -> None:
         delay = self.__retry.delay(attempt, retry_after)
-        with trace_context("-"):
-            log.warning(
-                "platform call failed transiently, retrying",
-                extra={"attempt": attempt + 1, "delay_s": round(delay, 3), "reason": reason},
-            )
+        log.warning(
+            "platform call failed transiently, retrying",
+            extra={"attempt": attempt + 1, "delay_s": round(delay, 3), "reason": reason},
+        )
         if self.__wait(delay):
             raise DeliveryAbandoned(f"stopping while retrying: {reason}")
