@@ -223,7 +223,7 @@ def test_partial_batches_accumulate_while_one_is_in_flight() -> None:
         assert h.engine.dispatch() == 0  # waits for the one in flight, growing meanwhile
         gate.set()
         assert h.engine.drain(threading.Event(), timeout_s=10)
-    assert [len(records) for _, records in adapter.calls] == [1, 5]
+    assert sorted(len(records) for _, records in adapter.calls) == [1, 5]
 
 
 def test_quiesce_finishes_in_flight_batches_and_leaves_the_rest_undone() -> None:
