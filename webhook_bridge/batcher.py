@@ -13,7 +13,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.queue import QueueSender, QueueUnavailable
+from webhook_bridge.queue import AsyncQueueSender, QueueSender, QueueUnavailable
 
 MAX_BATCH = 10
 MAX_BATCH_BYTES = 256 * 1024  # SendMessageBatch's limit on the sum of the message sizes
@@ -33,8 +33,10 @@ class SendBatcher:
         linger_s: float = 0.004,
         max_in_flight: int = 8,
         timeout_s: float = 5.0,
+        async_sender: AsyncQueueSender | None = None,
     ) -> None:
         self.__sender = sender
+        self.__async_sender = async_sender
         self.__linger_s = linger_s
         self.__timeout_s = timeout_s
         self.__slots = asyncio.Semaphore(max_in_flight)
@@ -62,6 +64,8 @@ class SendBatcher:
             _, future = self.__pending.get_nowait()
             future.set_exception(QueueUnavailable("receiver shutting down"))
         self.__executor.shutdown(wait=False)
+        if self.__async_sender is not None:
+            await self.__async_sender.aclose()
 
     async def send(self, envelope: WebhookEnvelope) -> None:
         """Return once the queue durably holds ``envelope``. Raises ``QueueUnavailable``."""
@@ -95,21 +99,27 @@ class SendBatcher:
     def __send_sized(self, envelopes: list[WebhookEnvelope]) -> list[str | None]:
         """Send in as few calls as the batch byte limit allows (runs in a sender thread)."""
         results: list[str | None] = []
-        chunk: list[WebhookEnvelope] = []
-        size = 0
-        for envelope in [*envelopes, None]:
-            envelope_size = envelope.size_bytes() if envelope is not None else 0
-            if chunk and (envelope is None or size + envelope_size > MAX_BATCH_BYTES):
-                try:
-                    results.extend(self.__sender.send_batch(chunk))
-                except QueueUnavailable as exc:
-                    if len(chunk) == len(envelopes):
-                        raise
-                    results.extend([str(exc)] * len(chunk))
-                chunk, size = [], 0
-            if envelope is not None:
-                chunk.append(envelope)
-                size += envelope_size
+        for chunk in _chunks(envelopes):
+            try:
+                results.extend(self.__sender.send_batch(chunk))
+            except QueueUnavailable as exc:
+                if len(chunk) == len(envelopes):
+                    raise
+                results.extend([str(exc)] * len(chunk))
+        return results
+
+    @staticmethod
+    async def __send_sized_async(
+        sender: AsyncQueueSender, envelopes: list[WebhookEnvelope]
+    ) -> list[str | None]:
+        results: list[str | None] = []
+        for chunk in _chunks(envelopes):
+            try:
+                results.extend(await sender.send_batch(chunk))
+            except QueueUnavailable as exc:
+                if len(chunk) == len(envelopes):
+                    raise
+                results.extend([str(exc)] * len(chunk))
         return results
 
     async def __linger(self, want: int) -> None:
@@ -125,8 +135,12 @@ class SendBatcher:
         loop = asyncio.get_running_loop()
         envelopes = [envelope for envelope, _ in batch]
         try:
-            call = loop.run_in_executor(self.__executor, self.__send_sized, envelopes)
-            results = await asyncio.wait_for(call, self.__timeout_s)
+            if self.__async_sender is not None:
+                call = self.__send_sized_async(self.__async_sender, envelopes)
+                results = await asyncio.wait_for(call, self.__timeout_s)
+            else:
+                thread_call = loop.run_in_executor(self.__executor, self.__send_sized, envelopes)
+                results = await asyncio.wait_for(thread_call, self.__timeout_s)
             for (_, future), failure in zip(batch, results, strict=True):
                 if future.done():
                     continue
@@ -144,3 +158,17 @@ class SendBatcher:
                     future.set_exception(QueueUnavailable("send failed"))
             self.__in_flight -= 1
             self.__slots.release()
+
+
+def _chunks(envelopes: list[WebhookEnvelope]) -> list[list[WebhookEnvelope]]:
+    """Consecutive groups whose encoded sizes sum to at most ``MAX_BATCH_BYTES``."""
+    chunks: list[list[WebhookEnvelope]] = []
+    size = 0
+    for envelope in envelopes:
+        envelope_size = envelope.size_bytes()
+        if not chunks or size + envelope_size > MAX_BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(envelope)
+        size += envelope_size
+    return chunks

@@ -50,3 +50,13 @@ class QueueReceiver(Protocol):
     def release(self, receipt_handle: str) -> None:
         """Make a message visible again now (counts towards the redrive limit)."""
         ...
+
+
+class AsyncQueueSender(Protocol):
+    """``send_batch`` on the event loop (the receiver's hot path)."""
+
+    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        """Like ``QueueSender.send_batch``. Raises ``QueueUnavailable``."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -26,7 +26,7 @@ from cdcbridge.metrics import Metrics, NoOpMetrics
 from webhook_bridge.batcher import SendBatcher
 from webhook_bridge.ingest import Accepted, IngestCore, WebhookRequest
 from webhook_bridge.openapi import OPENAPI
-from webhook_bridge.queue import QueueSender, QueueUnavailable
+from webhook_bridge.queue import AsyncQueueSender, QueueSender, QueueUnavailable
 
 log = logging.getLogger(__name__)
 _JSON = "application/json"
@@ -69,6 +69,7 @@ class Receiver:
         max_in_flight: int = 8,
         send_timeout_s: float = 5.0,
         retry_after_s: int = 5,
+        async_sender: AsyncQueueSender | None = None,
     ) -> None:
         self.__core = core
         self.__sender = sender
@@ -77,8 +78,9 @@ class Receiver:
         self.__enqueue = enqueue
         self.__retry_after = str(retry_after_s)
         self.__batcher = SendBatcher(
-            sender, linger_s=linger_s, max_in_flight=max_in_flight, timeout_s=send_timeout_s
-        )
+            sender, linger_s=linger_s, max_in_flight=max_in_flight, timeout_s=send_timeout_s,
+            async_sender=async_sender,
+        )  # fmt: skip
         self.__probe = ThreadPoolExecutor(1, thread_name_prefix="sqs-ping")
         self.app = Starlette(
             routes=[

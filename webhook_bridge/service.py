@@ -46,15 +46,17 @@ def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receive
     sources = settings.load_sources()
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
     core = IngestCore(sources, SYSTEM_CLOCK, dedupe)
+    queue = queue_from(settings)
     return Receiver(
         core,
-        queue_from(settings),
+        queue,
         SYSTEM_CLOCK,
         enqueue=enqueue,
         linger_s=settings.batch_linger_ms / 1000,
         max_in_flight=settings.max_in_flight_batches,
         send_timeout_s=settings.send_timeout_s,
         retry_after_s=settings.retry_after_s,
+        async_sender=queue.async_batch_sender(settings.send_timeout_s),
     )
 
 

@@ -1,33 +1,25 @@
-"""The SQS boundary (boto3/botocore): the only module that talks to SQS.
+"""The SQS boundary (boto3): the only module that imports it.
 
-``SqsQueue`` implements ``QueueSender`` and ``QueueReceiver``. Every botocore/HTTP error
-becomes ``QueueUnavailable`` (the caller answers 503 or retries later); nothing else escapes.
-
-The receiver's hot path, SendMessageBatch, bypasses the boto3 client: ``_JsonBatchSender`` posts
-the SQS JSON-protocol request itself (``http.client``), signed with botocore's ``SigV4Auth``.
-Measured here it costs ~0.5 ms of CPU per call against ~2.2 ms through ``client.send_message_batch``
-(parameter validation, event hooks and response parsing), which is what lets one receiver
-process enqueue at close to its verify-only rate.
+``SqsQueue`` implements ``QueueSender`` and ``QueueReceiver``. Every botocore error becomes
+``QueueUnavailable`` (the caller answers 503 or retries later); nothing else escapes. The
+receiver's hot path, SendMessageBatch on the event loop, is ``sqs_send.AsyncBatchSender``
+(``SqsQueue.async_batch_sender``).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueMessage, QueueUnavailable
+from webhook_bridge.sqs_send import AsyncBatchSender
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -69,94 +61,16 @@ def open_queue(
     queue_url: str | None = None,
     queue_name: str = "engagement",
     timeout_s: float = 5.0,
-    fast_send: bool = True,
 ) -> SqsQueue:
-    """The queue by URL (else resolved by name), with the fast SendMessageBatch path unless
-    ``fast_send`` is False. Raises ``QueueUnavailable``."""
+    """The queue by URL (else resolved by name). Raises ``QueueUnavailable``."""
     client = sqs_client(endpoint_url, region, timeout_s=timeout_s)
     if queue_url is None:
         try:
             queue_url = client.get_queue_url(QueueName=queue_name)["QueueUrl"]
         except _ERRORS as exc:
             raise QueueUnavailable(f"resolving queue {queue_name}: {exc}") from exc
-    sender = None
     credentials = _session(endpoint_url).get_credentials()
-    if fast_send and credentials is not None:
-        sender = _JsonBatchSender(
-            client.meta.endpoint_url, region, credentials, queue_url, timeout_s=timeout_s
-        )
-    return SqsQueue(client, queue_url, sender)
-
-
-class _JsonBatchSender:
-    """SendMessageBatch as one signed HTTP POST (SQS JSON protocol) on a keep-alive connection
-    per thread (``http.client``: ~0.25 ms of CPU per call where urllib3 took ~0.55 ms).
-    A failed call is retried once on a fresh connection (the old one may have gone stale), so a
-    message can be sent twice; duplicates are removed downstream by event id."""
-
-    def __init__(self, endpoint_url: str, region: str, credentials: Credentials, queue_url: str,
-                 *, timeout_s: float) -> None:  # fmt: skip
-        parts = urlsplit(endpoint_url)
-        self.__url = f"{parts.scheme}://{parts.netloc}/"
-        self.__secure = parts.scheme == "https"
-        self.__host = parts.hostname or "localhost"
-        self.__port = parts.port
-        self.__timeout_s = timeout_s
-        self.__auth = SigV4Auth(credentials, "sqs", region)
-        self.__queue_url = queue_url
-        self.__local = threading.local()
-
-    def __connection(self, fresh: bool) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self.__local, "conn", None)
-        if conn is not None and fresh:
-            conn.close()
-            conn = None
-        if conn is None:
-            kind = http.client.HTTPSConnection if self.__secure else http.client.HTTPConnection
-            conn = kind(self.__host, self.__port, timeout=self.__timeout_s)
-            self.__local.conn = conn
-        return conn
-
-    def __post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            conn = self.__connection(fresh=attempt > 1)
-            try:
-                conn.request("POST", "/", body=body, headers=headers)
-                answer = conn.getresponse()
-                return answer.status, answer.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                if attempt == 2:
-                    raise QueueUnavailable(f"SendMessageBatch: {exc}") from exc
-        raise AssertionError("unreachable")
-
-    def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        entries = [
-            {"Id": str(index), "MessageBody": envelope.encode()}
-            for index, envelope in enumerate(envelopes)
-        ]
-        body = json.dumps({"QueueUrl": self.__queue_url, "Entries": entries}).encode()
-        request = AWSRequest("POST", self.__url, data=body, headers={
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": "AmazonSQS.SendMessageBatch",
-        })  # fmt: skip
-        try:
-            self.__auth.add_auth(request)
-        except BotoCoreError as exc:
-            raise QueueUnavailable(f"signing SendMessageBatch: {exc}") from exc
-        status, data = self.__post(body, dict(request.headers.items()))
-        if status != 200:
-            raise QueueUnavailable(f"SendMessageBatch answered {status}")
-        try:
-            doc: dict[str, Any] = json.loads(data)
-        except ValueError as exc:
-            raise QueueUnavailable("SendMessageBatch answered non-JSON") from exc
-        results: list[str | None] = ["no_answer"] * len(envelopes)
-        for ok in doc.get("Successful", []):
-            results[int(ok["Id"])] = None
-        for failed in doc.get("Failed", []):
-            results[int(failed["Id"])] = str(failed.get("Code", "failed"))
-        return results
+    return SqsQueue(client, queue_url, credentials)
 
 
 def ensure_queue(client: SQSClient, name: str, *, max_receive_count: int = 5,
@@ -186,11 +100,20 @@ class SqsQueue:
     """One queue, addressed by URL."""
 
     def __init__(
-        self, client: SQSClient, queue_url: str, fast_sender: _JsonBatchSender | None = None
+        self, client: SQSClient, queue_url: str, credentials: Credentials | None = None
     ) -> None:
         self.__client = client
         self.queue_url = queue_url
-        self.__fast_sender = fast_sender
+        self.__credentials = credentials
+
+    def async_batch_sender(self, timeout_s: float = 5.0) -> AsyncBatchSender | None:
+        """The event-loop SendMessageBatch path for this queue (None without credentials)."""
+        if self.__credentials is None:
+            return None
+        return AsyncBatchSender(
+            self.__client.meta.endpoint_url, self.__client.meta.region_name,
+            self.__credentials, self.queue_url, timeout_s=timeout_s,
+        )  # fmt: skip
 
     @classmethod
     def by_name(cls, client: SQSClient, name: str) -> SqsQueue:
@@ -201,8 +124,6 @@ class SqsQueue:
             raise QueueUnavailable(f"resolving queue {name}: {exc}") from exc
 
     def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        if self.__fast_sender is not None:
-            return self.__fast_sender.send_batch(envelopes)
         entries: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(index), "MessageBody": envelope.encode()}
             for index, envelope in enumerate(envelopes)
@@ -241,6 +162,13 @@ class SqsQueue:
         values = attrs.get("Attributes", {})
         visible = values.get("ApproximateNumberOfMessages", "0")
         return int(visible), int(values.get("ApproximateNumberOfMessagesNotVisible", "0"))
+
+    def purge(self) -> None:
+        """Drop every message (benchmarks keep the queue small). Raises ``QueueUnavailable``."""
+        try:
+            self.__client.purge_queue(QueueUrl=self.queue_url)
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
 
     def receive(self, max_messages: int, wait_s: float) -> list[QueueMessage]:
         try:

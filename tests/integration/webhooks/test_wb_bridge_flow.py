@@ -31,7 +31,7 @@ from webhooks_it_support import (
 from local_stack.endpoints import StackEndpoints
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign
-from webhook_bridge.sqs import SqsQueue, ensure_queue, sqs_client
+from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +96,8 @@ def bridge(stack: StackEndpoints, tmp_path: Path) -> Iterator[Bridge]:
     finally:
         for child in state.children:
             child.stop()
+        delete_queue(client, queue.queue_url)  # ElasticMQ keeps messages on a small heap
+        delete_queue(client, dlq.queue_url)
 
 
 def signed(msg_id: str, email: str, trace: str | None = None) -> tuple[bytes, dict[str, str]]:

@@ -1,0 +1,150 @@
+"""The receiver's hot path to SQS: SendMessageBatch as one signed HTTP/1.1 POST on the event
+loop (SQS JSON protocol, botocore's SigV4 signer, keep-alive asyncio connections).
+
+Why not the boto3 client: measured here, ``client.send_message_batch`` costs ~2.2 ms of CPU per
+call and must run in a thread; this path costs ~0.3 ms (0.1 ms of it I/O) and never leaves the
+loop, which is what lets one receiver process enqueue at close to its verify-only rate. httpx's
+async client was tried and cost ~1.7 ms per call. Everything else about SQS (receive, delete,
+queue admin, the Lambda's SendMessage) goes through boto3 in ``sqs.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError
+
+from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.queue import QueueUnavailable
+
+_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+_WIRE_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                TimeoutError, ValueError)  # fmt: skip
+
+
+class _Stale(Exception):
+    """A reused keep-alive connection failed before any answer: retry on a fresh one."""
+
+
+class AsyncBatchSender:
+    """One queue's SendMessageBatch. Use from one event loop; ``aclose`` at shutdown."""
+
+    def __init__(self, endpoint_url: str, region: str, credentials: Credentials, queue_url: str,
+                 *, timeout_s: float = 5.0) -> None:  # fmt: skip
+        parts = urlsplit(endpoint_url)
+        self.__url = f"{parts.scheme}://{parts.netloc}/"
+        self.__netloc = parts.netloc
+        self.__host = parts.hostname or "localhost"
+        self.__port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.__ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        self.__auth = SigV4Auth(credentials, "sqs", region)
+        self.__queue_url = queue_url
+        self.__timeout_s = timeout_s
+        self.__idle: list[_Connection] = []
+
+    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        """Like ``QueueSender.send_batch``. Raises ``QueueUnavailable``."""
+        entries = [{"Id": str(i), "MessageBody": e.encode()} for i, e in enumerate(envelopes)]
+        body = json.dumps({"QueueUrl": self.__queue_url, "Entries": entries}).encode()
+        request = self.__signed(body)
+        for reuse in (True, False):
+            try:
+                async with asyncio.timeout(self.__timeout_s):
+                    status, data = await self.__exchange(request, reuse)
+                break
+            except _Stale:
+                continue
+            except _WIRE_ERRORS as exc:
+                raise QueueUnavailable(f"SendMessageBatch: {exc!r}") from exc
+        else:
+            raise QueueUnavailable("SendMessageBatch: connection closed")
+        if status != 200:
+            raise QueueUnavailable(f"SendMessageBatch answered {status}")
+        try:
+            doc: dict[str, Any] = json.loads(data)
+        except ValueError as exc:
+            raise QueueUnavailable("SendMessageBatch answered non-JSON") from exc
+        results: list[str | None] = ["no_answer"] * len(envelopes)
+        for ok in doc.get("Successful", []):
+            results[int(ok["Id"])] = None
+        for failed in doc.get("Failed", []):
+            results[int(failed["Id"])] = str(failed.get("Code", "failed"))
+        return results
+
+    async def aclose(self) -> None:
+        idle, self.__idle = self.__idle, []
+        for _, writer in idle:
+            writer.close()
+
+    def __signed(self, body: bytes) -> bytes:
+        request = AWSRequest("POST", self.__url, data=body, headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "AmazonSQS.SendMessageBatch",
+            "Host": self.__netloc,
+        })  # fmt: skip
+        try:
+            self.__auth.add_auth(request)
+        except BotoCoreError as exc:
+            raise QueueUnavailable(f"signing SendMessageBatch: {exc}") from exc
+        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+        return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    async def __exchange(self, request: bytes, reuse: bool) -> tuple[int, bytes]:
+        reused = reuse and bool(self.__idle)
+        if reused:
+            reader, writer = self.__idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.__host, self.__port, ssl=self.__ssl)
+        keep = False
+        try:
+            writer.write(request)
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError as exc:
+                if reused and not exc.partial:
+                    raise _Stale from exc
+                raise
+            status, headers = _parse_head(head)
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                data = await _read_chunked(reader)
+            else:
+                data = await reader.readexactly(int(headers.get("content-length", "0")))
+            keep = headers.get("connection", "").lower() != "close"
+            return status, data
+        finally:
+            if keep:
+                self.__idle.append((reader, writer))
+            else:
+                writer.close()
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    version, status, *_ = lines[0].split(" ", 2)
+    if not version.startswith("HTTP/1."):
+        raise ValueError(f"not an HTTP/1.x answer: {lines[0]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return int(status), headers
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return b"".join(chunks)
+        chunks.append(await reader.readexactly(size))
+        await reader.readexactly(2)
