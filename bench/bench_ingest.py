@@ -156,6 +156,28 @@ def measure(queue: Any, variant: str, url: str, script: Path, duration_s: int,
     return run
 
 
+def lone_latency_ms(url: str, count: int = 200) -> dict[str, float]:
+    """Latency of sequential single requests (nothing else in flight), p50/p99 in ms."""
+    from webhook_bridge.signatures import sign
+
+    timings = []
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for i in range(count):
+            body = json.dumps({"type": "contact.email_opened", "timestamp": "2026-01-02T03:04:05Z",
+                               "data": {"email": f"lone{i}@example.com"}}).encode()  # fmt: skip
+            headers = sign("standard-webhooks", secret=SECRET, body=body, msg_id=f"lone_{i}")
+            started = time.perf_counter()
+            answer = client.post("/webhooks/bench", content=body, headers=headers)
+            timings.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 202:
+                raise RuntimeError(f"lone request answered {answer.status_code}")
+    timings.sort()
+    return {
+        "p50": round(timings[len(timings) // 2], 3),
+        "p99": round(timings[-len(timings) // 100], 3),
+    }
+
+
 def mean_batch_size(log: Path) -> float | None:
     """From the receiver's shutdown log line."""
     for line in log.read_text(errors="replace").splitlines():
@@ -193,9 +215,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             env = server_env(queue.queue_url, sqs_endpoint, enqueue=variant != "verify_only")
             servers.append(start(variant, port, env, work / f"{variant}.log"))
             urls[variant] = f"http://127.0.0.1:{port}"
+        lone: dict[str, dict[str, float]] = {}
         for variant, url in urls.items():
             wait_healthy(url)
             measure(queue, variant, url, script, 2, args)  # warm-up
+            lone[variant] = lone_latency_ms(url)
+        queue.purge()
         for round_index in range(args.rounds):  # interleaved: a noisy neighbour hits all three
             order = VARIANTS[round_index % 3 :] + VARIANTS[: round_index % 3]
             for variant in order:
@@ -227,6 +252,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "accepted_per_s_each_round": {
             v: [r["accepted_per_s"] for r in rs] for v, rs in runs.items()
         },
+        "lone_request_latency_ms": lone,
         "enqueue_check": {
             "accepted_2xx": sum(r["accepted"] for v in ENQUEUEING for r in runs[v]),
             "messages_in_queue": sum(r["messages_in_queue"] for v in ENQUEUEING for r in runs[v]),
