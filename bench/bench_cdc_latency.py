@@ -56,21 +56,25 @@ def main() -> None:
     consumer.close()
     latencies = [(received[e][0] - committed[e]) * 1000 for e in committed if e in received]
     source_lat = [received[e][0] * 1000 - received[e][1] for e in committed if e in received]
-    print(json.dumps({
-        "benchmark": "cdc_commit_to_kafka",
-        "inserts": args.inserts,
-        "rate_per_s": args.rate,
-        "received": len(latencies),
-        "latency_ms": {
-            "p50": round(statistics.median(latencies), 1),
-            "p95": round(percentile(latencies, 0.95), 1),
-            "max": round(max(latencies), 1),
-        },
-        "source_ts_latency_ms": {
-            "p50": round(statistics.median(source_lat), 1),
-            "p95": round(percentile(source_lat, 0.95), 1),
-        },
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "cdc_commit_to_kafka",
+                "inserts": args.inserts,
+                "rate_per_s": args.rate,
+                "received": len(latencies),
+                "latency_ms": {
+                    "p50": round(statistics.median(latencies), 1),
+                    "p95": round(percentile(latencies, 0.95), 1),
+                    "max": round(max(latencies), 1),
+                },
+                "source_ts_latency_ms": {
+                    "p50": round(statistics.median(source_lat), 1),
+                    "p95": round(percentile(source_lat, 0.95), 1),
+                },
+            }
+        )
+    )
 
 
 def _drain(consumer: Consumer, received: dict[str, tuple[float, int]], timeout: float) -> None:
