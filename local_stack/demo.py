@@ -1,9 +1,9 @@
 """``cdcbridge demo``: the whole outbound path on the local stack, narrated.
 
-Brings the stack up, applies the Debezium connector, writes customers (insert, update, email
-change, delete) and shows each change event arriving on Kafka with its commit-to-Kafka latency.
-When the sync service is available it then runs it until the sandbox platform holds every
-customer, and prints what the platform stores.
+Brings the stack up, applies the Debezium connector, starts the sync service, writes customers
+(insert, update, email change, delete), shows each change event arriving on Kafka with its
+commit-to-Kafka latency, then waits until the sandbox platform holds exactly what the database
+holds and prints some of it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
-from local_stack import seed, stack
+from local_stack import demo_sync, seed, stack
 from local_stack.connector_setup import ensure_connector_running
 from local_stack.layout import PROJECT_ROOT, StackLayout
 
@@ -91,23 +91,39 @@ def watch(consumer: Consumer, expected: int, say: Say, timeout_s: float = 60) ->
 
 def run_demo(layout: StackLayout, rows: int, say: Say) -> dict[str, object]:
     """Run the demo; returns a JSON-able summary. Raises StackError if the stack can't start."""
-    say("1/4 starting the local stack (PostgreSQL, Kafka, Kafka Connect + Debezium, "
+    say("1/5 starting the local stack (PostgreSQL, Kafka, Kafka Connect + Debezium, "
         "ElasticMQ, sandbox platform) ...")
     timings = stack.up(layout)
     say(f"    stack up in {timings['total']:.1f} s")
-    say("2/4 applying the Debezium connector ...")
+    say("2/5 applying the Debezium connector ...")
     name = ensure_connector_running(layout.connect_url, CONNECTOR_FILE)
     say(f"    connector {name} RUNNING")
+    say("3/5 starting `cdcbridge sync` (Kafka -> sandbox HubSpot API) ...")
+    sync = demo_sync.start_sync(layout)
     consumer = consumer_at_end(layout.bootstrap_servers)
+    summary: dict[str, object] = {"stack_up_s": round(timings["total"], 2)}
     try:
         run = uuid.uuid4().hex[:6]
-        say(f"3/4 writing {rows} customers, 2 updates, 1 email change, 1 delete ...")
+        say(f"4/5 writing {rows} customers, 2 updates, 1 email change, 1 delete; "
+            f"change events arriving on {TOPIC}:")
         expected = _write_changes(layout.pg_dsn, rows, run)
-        say(f"4/4 change events arriving on {TOPIC}:")
         report = watch(consumer, expected, say)
+        summary.update(report.summary())
+        if report.events < expected:
+            summary["error"] = f"expected {expected} events, saw {report.events}"
+            return summary
+        say("5/5 waiting for the marketing platform to hold what the database holds ...")
+        started = time.monotonic()
+        db_rows, contacts = demo_sync.wait_for_platform(layout, run)
+        summary.update({"database_rows": db_rows, "platform_contacts": contacts,
+                        "platform_in_sync_after_s": round(time.monotonic() - started, 2)})
+        for email, props in list(demo_sync.platform_contacts(layout.sandbox_url, run).items())[:5]:
+            say(f"    {email:<40} {props.get('firstname')} {props.get('lastname')} "
+                f"stage={props.get('lifecyclestage')}")
+        say(f"    database rows {db_rows} == platform contacts {contacts}")
     finally:
         consumer.close()
-    summary: dict[str, object] = {"stack_up_s": round(timings["total"], 2), **report.summary()}
-    if report.events < expected:
-        summary["error"] = f"expected {expected} events, saw {report.events}"
+        code = sync.stop()
+        summary["sync_exit_code"] = code
+        say(f"    sync stopped (exit {code}); its JSON log: {sync.log_path}")
     return summary

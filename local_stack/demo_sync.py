@@ -1,0 +1,96 @@
+"""The outbound half of the demo: run ``cdcbridge sync`` against the sandbox platform and show
+that the platform ends up holding what the database holds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import requests
+
+from local_stack.layout import StackLayout
+from local_stack.processes import wait_until
+from streams import kafka_io
+
+TOPIC = "cdc.public.customers"
+
+
+@dataclass
+class SyncRun:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    group: str
+
+    def stop(self, timeout_s: float = 30) -> int:
+        """SIGTERM (drain, commit, exit 0), SIGKILL after ``timeout_s``. Returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def start_sync(layout: StackLayout) -> SyncRun:
+    """Start the sync service in its own consumer group, positioned at the topic's end."""
+    group = f"cdcbridge-demo-{uuid.uuid4().hex[:6]}"
+    kafka_io.commit_group_to_end(layout.bootstrap_servers, group, TOPIC)
+    env = {
+        **os.environ,
+        "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": layout.bootstrap_servers,
+        "CDCBRIDGE_SYNC_GROUP_ID": group,
+        "CDCBRIDGE_PLATFORM": "hubspot",
+        "CDCBRIDGE_HUBSPOT_BASE_URL": layout.sandbox_url,
+        "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+    }
+    log_path = layout.logs / f"demo-sync-{group}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cdcbridge", "sync"], env=env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return SyncRun(process, log_path, group)
+
+
+def database_customers(dsn: str, run: str) -> dict[str, dict[str, object]]:
+    """This run's customers as the database holds them, by email."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT email, first_name, last_name, plan, lifecycle_stage FROM customers "
+            "WHERE email LIKE %s", (f"%.{run}@example.com",)).fetchall()
+    return {str(r[0]): {"first_name": r[1], "last_name": r[2], "plan": r[3],
+                        "lifecycle_stage": r[4]} for r in rows}
+
+
+def platform_contacts(sandbox_url: str, run: str) -> dict[str, dict[str, str]]:
+    """This run's contacts as the sandbox platform stores them, by email."""
+    response = requests.get(f"{sandbox_url}/admin/contacts", params={"platform": "hubspot"},
+                            timeout=10)
+    response.raise_for_status()
+    doc = response.json()
+    items = doc["hubspot"] if isinstance(doc, dict) else doc
+    return {c["properties"]["email"]: c["properties"] for c in items
+            if str(c["properties"].get("email", "")).endswith(f".{run}@example.com")}
+
+
+def wait_for_platform(layout: StackLayout, run: str, timeout_s: float = 60) -> tuple[int, int]:
+    """Poll until the platform holds exactly the database's emails for ``run``.
+
+    Returns (database rows, matching platform contacts); raises StackError on timeout.
+    """
+    expected = database_customers(layout.pg_dsn, run)
+
+    def in_sync() -> bool:
+        contacts = platform_contacts(layout.sandbox_url, run)
+        return set(contacts) == set(expected) and all(
+            contacts[e].get("firstname") == (row["first_name"] or "")
+            for e, row in expected.items())
+
+    wait_until(in_sync, timeout_s, "the sandbox platform to match the database")
+    return len(expected), len(platform_contacts(layout.sandbox_url, run))
