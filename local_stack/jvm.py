@@ -32,7 +32,7 @@ class JvmService:
 
 KAFKA = JvmService("kafka", "kafka.Kafka", "768m")
 CONNECT = JvmService("connect", "org.apache.kafka.connect.cli.ConnectDistributed", "768m")
-ELASTICMQ = JvmService("elasticmq", "org.elasticmq.server.Main", "256m")
+ELASTICMQ = JvmService("elasticmq", "org.elasticmq.server.Main", "512m")
 
 
 def _java() -> str:
