@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import requests
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from local_stack import postgres
@@ -26,7 +27,7 @@ def kafka_up(layout: StackLayout) -> bool:
     admin = AdminClient({"bootstrap.servers": layout.bootstrap_servers, "log_level": 0})
     try:
         metadata = admin.list_topics(timeout=2)
-    except Exception:  # noqa: BLE001 - confluent-kafka raises KafkaException or its cause
+    except KafkaException:
         return False
     return len(metadata.brokers) > 0
 
