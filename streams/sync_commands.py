@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from cdcbridge.clock import SYSTEM_CLOCK
@@ -22,6 +23,12 @@ def register_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sync.add_argument("--bootstrap-servers", help="override CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS")
     sync.add_argument(
         "--delete-policy", choices=[p.value for p in DeletePolicy], help="archive (default)"
+    )
+    sync.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("CDCBRIDGE_METRICS_PORT", "0")),
+        help="serve Prometheus /metrics on this port (0: off; env CDCBRIDGE_METRICS_PORT)",
     )
     sync.set_defaults(handler=_run_sync)
 
@@ -59,6 +66,10 @@ def _settings(args: argparse.Namespace) -> SyncSettings:
 def _run_sync(args: argparse.Namespace) -> int:
     from streams.sync.service import run_sync
 
+    if args.metrics_port:
+        from cdcbridge.prometheus import serve_metrics
+
+        return run_sync(_settings(args), metrics=serve_metrics(args.metrics_port))
     return run_sync(_settings(args))
 
 
