@@ -35,7 +35,9 @@ def main() -> None:
     args = parser.parse_args()
     layout = StackLayout.default()
     stack.up(layout)
-    ensure_connector_running(layout.connect_url, CONNECTOR_FILE)
+    ensure_connector_running(
+        layout.connect_url, CONNECTOR_FILE, bootstrap_servers=layout.bootstrap_servers
+    )
     consumer = consumer_at_end(layout.bootstrap_servers)
     run = uuid.uuid4().hex[:8]
     committed: dict[str, float] = {}

@@ -227,7 +227,9 @@ def main() -> int:
     local.up(layout)
     stack = from_layout(layout)
     connector = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
-    ensure_connector_running(stack.connect_url, connector)
+    ensure_connector_running(
+        stack.connect_url, connector, bootstrap_servers=stack.bootstrap_servers
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="cdcbridge-bench-"))
     result: dict[str, Any] = {
         "benchmark": "end_to_end",

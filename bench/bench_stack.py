@@ -36,7 +36,9 @@ def timed_up(layout: StackLayout) -> float:
 def main() -> None:
     with isolated_layout(port_offset=300) as layout:
         cold = timed_up(layout)
-        ensure_connector_running(layout.connect_url, CONNECTOR_FILE)
+        ensure_connector_running(
+            layout.connect_url, CONNECTOR_FILE, bootstrap_servers=layout.bootstrap_servers
+        )
         pids = stack_pids(layout)
         memory = {
             name: rss_mib(pid) for name, pid in pids.items() if name in ("kafka", "connect", "sqs")

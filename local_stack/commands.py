@@ -54,11 +54,13 @@ def _stack_status(args: argparse.Namespace) -> int:
 
 def _connectors(args: argparse.Namespace) -> int:
     url = args.connect_url or StackLayout.default().connect_url
+    servers = args.bootstrap_servers or (
+        None if args.connect_url else StackLayout.default().bootstrap_servers)
     client = ConnectClient(url)
     connector = ConnectorFile.load(args.file)
     try:
         if args.action == "apply":
-            ensure_connector_running(url, args.file)
+            ensure_connector_running(url, args.file, bootstrap_servers=servers)
             print(f"{connector.name}: applied, RUNNING")
         elif args.action == "validate":
             errors = client.validate(connector)
@@ -113,6 +115,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     conn_p.add_argument("action", choices=("apply", "status", "restart", "validate"))
     conn_p.add_argument("--file", type=Path, default=DEFAULT_CONNECTOR)
     conn_p.add_argument("--connect-url", default=None, help="default: the local stack's")
+    conn_p.add_argument("--bootstrap-servers", default=None,
+                        help="create cdcbridge's topics here first (default: the local stack's)")
     conn_p.set_defaults(handler=_connectors)
 
     demo_p = sub.add_parser("demo", help="end-to-end demo on the local stack")

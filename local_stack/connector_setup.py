@@ -6,13 +6,19 @@ from pathlib import Path
 
 from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
 from local_stack.processes import StackError, wait_until
+from local_stack.topics import ensure_topics
 
 
-def ensure_connector_running(connect_url: str, path: Path, timeout_s: float = 90.0) -> str:
-    """PUT the config (a no-op when unchanged), then poll until connector and tasks are RUNNING.
+def ensure_connector_running(
+    connect_url: str, path: Path, timeout_s: float = 90.0, bootstrap_servers: str | None = None
+) -> str:
+    """Create our topics (when ``bootstrap_servers`` is given), PUT the config (a no-op when
+    unchanged), then poll until connector and tasks are RUNNING.
 
     Raises StackError with the failed task's trace when it does not come up.
     """
+    if bootstrap_servers is not None:
+        ensure_topics(bootstrap_servers)
     client = ConnectClient(connect_url)
     connector = ConnectorFile.load(path)
     client.apply(connector)

@@ -96,7 +96,8 @@ def run_demo(layout: StackLayout, rows: int, say: Say) -> dict[str, object]:
     timings = stack.up(layout)
     say(f"    stack up in {timings['total']:.1f} s")
     say("2/5 applying the Debezium connector ...")
-    name = ensure_connector_running(layout.connect_url, CONNECTOR_FILE)
+    name = ensure_connector_running(layout.connect_url, CONNECTOR_FILE,
+                                    bootstrap_servers=layout.bootstrap_servers)
     say(f"    connector {name} RUNNING")
     say("3/5 starting `cdcbridge sync` (Kafka -> sandbox HubSpot API) ...")
     sync = demo_sync.start_sync(layout)

@@ -50,4 +50,6 @@ def cdc_connector(stack: StackEndpoints) -> str:
     """The Debezium connector applied and RUNNING; returns its name."""
     from local_stack.connector_setup import ensure_connector_running
 
-    return ensure_connector_running(stack.connect_url, Path(CONNECTOR_FILE))
+    return ensure_connector_running(
+        stack.connect_url, Path(CONNECTOR_FILE), bootstrap_servers=stack.bootstrap_servers
+    )
