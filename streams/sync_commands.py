@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from cdcbridge.clock import SYSTEM_CLOCK
@@ -27,7 +26,7 @@ def register_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sync.add_argument(
         "--metrics-port",
         type=int,
-        default=int(os.environ.get("CDCBRIDGE_METRICS_PORT", "0")),
+        default=None,
         help="serve Prometheus /metrics on this port (0: off; env CDCBRIDGE_METRICS_PORT)",
     )
     sync.set_defaults(handler=_run_sync)
@@ -64,13 +63,10 @@ def _settings(args: argparse.Namespace) -> SyncSettings:
 
 
 def _run_sync(args: argparse.Namespace) -> int:
+    from cdcbridge.prometheus import metrics_from_env
     from streams.sync.service import run_sync
 
-    if args.metrics_port:
-        from cdcbridge.prometheus import serve_metrics
-
-        return run_sync(_settings(args), metrics=serve_metrics(args.metrics_port))
-    return run_sync(_settings(args))
+    return run_sync(_settings(args), metrics=metrics_from_env(args.metrics_port))
 
 
 def _selected(args: argparse.Namespace) -> list[kafka_io.StoredRecord]:

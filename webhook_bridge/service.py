@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 
 from cdcbridge.clock import SYSTEM_CLOCK
+from cdcbridge.prometheus import metrics_from_env
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import BridgeSettings
 from webhook_bridge.dedupe import DedupeWindow
@@ -45,12 +46,14 @@ def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receive
     """The receiver for ``settings``. Raises ``ValueError`` on bad source config."""
     sources = settings.load_sources()
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
-    core = IngestCore(sources, SYSTEM_CLOCK, dedupe)
+    metrics = metrics_from_env()
+    core = IngestCore(sources, SYSTEM_CLOCK, dedupe, metrics=metrics)
     queue = queue_from(settings)
     return Receiver(
         core,
         queue,
         SYSTEM_CLOCK,
+        metrics=metrics,
         enqueue=enqueue,
         linger_s=settings.batch_linger_ms / 1000,
         max_in_flight=settings.max_in_flight_batches,
@@ -79,6 +82,7 @@ def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forw
         EngagementCodec(),
         SYSTEM_CLOCK,
         topic=settings.topic,
+        metrics=metrics_from_env(),
         wait_s=settings.wait_s,
         delivery_timeout_s=settings.delivery_timeout_s,
     )
