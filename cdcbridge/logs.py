@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 _TRACE_ID: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
 _STANDARD_ATTRS = frozenset(
@@ -56,14 +56,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, ensure_ascii=False)
 
 
+class _JsonStderrHandler(logging.StreamHandler[TextIO]):
+    """Our handler, told apart from others so reconfiguring replaces only it."""
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Route the root logger to stderr as JSON lines. Safe to call more than once."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_cdcbridge", False):
+        if isinstance(handler, _JsonStderrHandler):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _JsonStderrHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler._cdcbridge = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
