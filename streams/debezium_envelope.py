@@ -123,17 +123,29 @@ def parse_envelope(document: object) -> Envelope | None:
     schema, table = source.get("schema"), source.get("table")
     if not isinstance(table, str) or not table:
         raise InvalidRecord("source.table", "string", table, "source.table missing")
-    ts_ms = _int_or_none(source, "ts_ms")
-    if ts_ms is None:
-        ts_ms = _int_or_none(document, "ts_ms")
-    if ts_ms is None:
-        raise InvalidRecord("source.ts_ms", "required", None, "no ts_ms in source or envelope")
+    # Exact types take the short way; anything else goes through the checking helpers.
+    ts_ms = source.get("ts_ms")
+    if type(ts_ms) is not int:
+        ts_ms = _int_or_none(source, "ts_ms")
+        if ts_ms is None:
+            ts_ms = _int_or_none(document, "ts_ms")
+        if ts_ms is None:
+            raise InvalidRecord("source.ts_ms", "required", None, "no ts_ms in source or envelope")
+    before = document.get("before")
+    if before is not None and type(before) is not dict:
+        before = _row(document, "before")
+    after = document.get("after")
+    if after is not None and type(after) is not dict:
+        after = _row(document, "after")
+    lsn = source.get("lsn")
+    if lsn is not None and type(lsn) is not int:
+        lsn = _int_or_none(source, "lsn")
     return Envelope(
-        op=op,
-        before=_row(document, "before"),
-        after=_row(document, "after"),
-        table=f"{schema}.{table}" if isinstance(schema, str) and schema else table,
-        lsn=_int_or_none(source, "lsn"),
-        ts_ms=ts_ms,
-        encodings=encodings,
+        op,
+        before,
+        after,
+        f"{schema}.{table}" if isinstance(schema, str) and schema else table,
+        lsn,
+        ts_ms,
+        encodings,
     )

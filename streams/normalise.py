@@ -32,6 +32,7 @@ _ATOM = r"[^@\s.()<>\[\]\\,;:\"]+"
 _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{{2,}}")
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0().-/")
+_ASCII_SEPARATORS = b" \t().-/"  # the same for ASCII text (bytes.translate is much faster)
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -112,7 +113,10 @@ def e164(default_region: str) -> Normaliser:
         text = _text(value)
         if _E164.fullmatch(text):
             return text  # already E.164
-        compact = text.translate(_DROP_SEPARATORS)
+        if text.isascii():
+            compact = text.encode().translate(None, _ASCII_SEPARATORS).decode()
+        else:
+            compact = text.translate(_DROP_SEPARATORS)
         if compact.startswith("00"):
             compact = "+" + compact[2:]
         if _E164.fullmatch(compact):

@@ -3,6 +3,7 @@
 Pure, no I/O. Each field becomes one ``convert(raw)`` closure (decode the Debezium encoding,
 then the normalisers, then the enum) built at load time, so mapping a row is one loop.
 Every failure is an ``InvalidRecord`` naming the canonical field, the rule and the raw value.
+Repetitive text/boolean columns keep a small raw value -> result cache (see ``_cache_type``).
 """
 
 from __future__ import annotations
@@ -23,30 +24,79 @@ ColumnEncodings = Mapping[str, tuple[str, int | None]]
 _STEP_ERRORS = (ValueError, TypeError, ArithmeticError)
 _ABSENT = object()
 _TEXT_CHECKING = frozenset({"trim", "lower", "upper", "email", "e164", "country_alpha2", "domain"})
+_CONTEXT_FREE_TEXT = frozenset({"trim", "lower", "upper", "empty_to_null", "country_alpha2"})
+_CACHE_LIMIT = 1024  # distinct raw values kept per field; the cache starts over when full
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledField:
+    """``convert`` is the field's converter. ``fast``/``careful`` are its two halves (see
+    ``_compile``): ``fast(raw)`` is exact when it returns non-null without a step error."""
+
     name: str
     column: str
     encoding: tuple[str, int | None]
     convert: Convert
     required: bool
     region_column: str | None
+    fast: Convert
+    careful: Convert
 
 
 def _chain(steps: list[Convert]) -> Convert:
-    """One function applying ``steps`` in order, without a per-value loop (hot path)."""
+    """One function applying ``steps`` in order (used for chains longer than three)."""
     if len(steps) == 1:
         return steps[0]
-    if len(steps) == 2:
-        a, b = steps
-        return lambda value: b(a(value))
-    if len(steps) == 3:
-        a, b, c = steps
-        return lambda value: c(b(a(value)))
     a, rest = steps[0], _chain(steps[1:])
     return lambda value: rest(a(value))
+
+
+def _with_fallback(fast_steps: list[Convert], careful: Convert) -> Convert:
+    """``careful(raw)`` unless the fast chain gives a non-null result without a step error.
+    Chains of up to three steps are called inline (one Python frame per value, hot path)."""
+    if len(fast_steps) == 1:
+        (a,) = fast_steps
+
+        def convert1(raw: object) -> object:
+            if raw is not None:
+                try:
+                    value = a(raw)
+                except _STEP_ERRORS:
+                    return careful(raw)
+                if value is not None:
+                    return value
+            return careful(raw)
+
+        return convert1
+    if len(fast_steps) == 2:
+        a, b = fast_steps
+
+        def convert2(raw: object) -> object:
+            if raw is not None:
+                try:
+                    value = b(a(raw))
+                except _STEP_ERRORS:
+                    return careful(raw)
+                if value is not None:
+                    return value
+            return careful(raw)
+
+        return convert2
+    if len(fast_steps) == 3:
+        a, b, c = fast_steps
+
+        def convert3(raw: object) -> object:
+            if raw is not None:
+                try:
+                    value = c(b(a(raw)))
+                except _STEP_ERRORS:
+                    return careful(raw)
+                if value is not None:
+                    return value
+            return careful(raw)
+
+        return convert3
+    return _with_fallback([_chain(fast_steps)], careful)
 
 
 def compile_field(
@@ -57,6 +107,14 @@ def compile_field(
     The fast path runs the whole chain at once; on any step error (or a null produced midway,
     e.g. by ``empty_to_null``) the careful path re-runs it step by step to give the exact
     result, or an ``InvalidRecord`` naming the failing step."""
+    return _compile(rule, encoding, scale, region)[0]
+
+
+def _compile(
+    rule: FieldRule, encoding: str, scale: int | None, region: str | None = None
+) -> tuple[Convert, Convert, Convert]:
+    """``(convert, fast, careful)`` for ``compile_field``. ``fast`` is the single step of a
+    one-step chain (callers then skip a wrapper call), else ``convert`` itself."""
     steps: list[tuple[str, Convert]] = [(f"encoding:{encoding}", decoder_for(encoding, scale))]
     region = region or rule.default_region
     steps += [(n, normaliser_for(n, region)) for n in rule.normalise]
@@ -74,7 +132,6 @@ def compile_field(
     fast_steps = [step for _, step in steps]
     if encoding == "string" and rule.normalise and rule.normalise[0] in _TEXT_CHECKING:
         fast_steps = fast_steps[1:]
-    fast = _chain(fast_steps)
 
     def careful(raw: object) -> object:
         value = raw
@@ -93,16 +150,32 @@ def compile_field(
             return null_value
         return value
 
-    def convert(raw: object) -> object:
-        if raw is None:
-            return careful(raw)
-        try:
-            value = fast(raw)
-        except _STEP_ERRORS:
-            return careful(raw)
-        return careful(raw) if value is None else value
+    convert = _with_fallback(fast_steps, careful)
+    return convert, (fast_steps[0] if len(fast_steps) == 1 else convert), careful
 
-    return convert
+
+_PlanEntry = tuple[str, str, Convert, type, dict[object, object], CompiledField, bool]
+
+
+class _Uncached:
+    """The "cached raw type" of a field without a cache: no value is ever of this type."""
+
+
+def _cache_type(rule: FieldRule) -> type:
+    """The raw type whose results are cached for this field (``_Uncached``: no cache).
+
+    Text columns with only cheap, context-free normalisers and/or an enum (names, stages,
+    plans, countries) repeat their raw values a lot; so do booleans. Their results are
+    immutable (``str``/``bool``/``None``), so a raw value -> result cache is exact. Emails,
+    phones (region-dependent), decimals, timestamps and JSON are left out."""
+    if rule.region_column is not None:
+        return _Uncached
+    if rule.encoding == "boolean" and not rule.normalise and rule.enum is None:
+        return bool
+    textual = rule.normalise or rule.enum is not None
+    if rule.encoding == "string" and textual and set(rule.normalise) <= _CONTEXT_FREE_TEXT:
+        return str
+    return _Uncached
 
 
 class RowMapper:
@@ -111,16 +184,20 @@ class RowMapper:
     def __init__(self, mapping: TableMapping) -> None:
         self.mapping = mapping
         self.__rules = {rule.name: rule for rule in mapping.fields}
-        self.__fields = tuple(
-            CompiledField(
-                r.name,
-                r.column,
-                (r.encoding, r.scale),
-                compile_field(r, r.encoding, r.scale),
-                r.required,
-                r.region_column,
+        compiled = []
+        for r in mapping.fields:
+            convert, fast, careful = _compile(r, r.encoding, r.scale)
+            encoding = (r.encoding, r.scale)
+            compiled.append(
+                CompiledField(
+                    r.name, r.column, encoding, convert, r.required, r.region_column, fast, careful
+                )
             )
-            for r in mapping.fields
+        self.__fields = tuple(compiled)
+        # Per field: name, column, fast converter, cached raw type, its cache, field, regional?
+        self.__plan: tuple[_PlanEntry, ...] = tuple(
+            (f.name, f.column, f.fast, _cache_type(r), {}, f, f.region_column is not None)
+            for f, r in zip(self.__fields, mapping.fields, strict=True)
         )
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__by_country: dict[tuple[str, str | None], Convert] = {}
@@ -172,6 +249,46 @@ class RowMapper:
     ) -> dict[str, object]:
         """Canonical fields this row sets. Absent columns and TOAST placeholders are left out
         (unchanged); nulls are kept (cleared). Raises ``InvalidRecord``."""
+        if encodings is not None:
+            return self.__map_with_encodings(row, encodings)
+        fields: dict[str, object] = {}
+        get = row.get
+        for name, column, fast, cache_type, cache, field, regional in self.__plan:
+            raw = get(column, _ABSENT)
+            if type(raw) is cache_type:  # a repetitive value: look it up first
+                value = cache.get(raw, _ABSENT)
+                if value is _ABSENT:
+                    if raw == TOAST_PLACEHOLDER:
+                        continue
+                    value = field.convert(raw)
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[raw] = value
+                fields[name] = value
+            elif raw is _ABSENT:
+                if field.required:
+                    raise InvalidRecord(name, "required", None, f"column {column} absent")
+            elif raw is None:
+                fields[name] = field.careful(raw)
+            elif raw == TOAST_PLACEHOLDER:
+                continue
+            elif regional:
+                fields[name] = self.__regional(field, row)(raw)
+            else:  # field.convert(raw), without its wrapper call
+                try:
+                    value = fast(raw)
+                except _STEP_ERRORS:
+                    value = field.careful(raw)
+                else:
+                    if value is None:
+                        value = field.careful(raw)
+                fields[name] = value
+        return fields
+
+    def __map_with_encodings(
+        self, row: Mapping[str, object], encodings: ColumnEncodings
+    ) -> dict[str, object]:
+        """``map_row`` for a schema-wrapped envelope: encodings may differ per column."""
         fields: dict[str, object] = {}
         for field in self.__fields:
             raw = row.get(field.column, _ABSENT)
@@ -183,12 +300,7 @@ class RowMapper:
                 continue
             if raw == TOAST_PLACEHOLDER:
                 continue
-            if encodings is None and field.region_column is None:
-                fields[field.name] = field.convert(raw)
-            elif encodings is None:
-                fields[field.name] = self.__regional(field, row)(raw)
-            else:
-                fields[field.name] = self.__converter(field, encodings, row)(raw)
+            fields[field.name] = self.__converter(field, encodings, row)(raw)
         return fields
 
     def email_of(
