@@ -66,7 +66,9 @@ def empty_to_null(value: object) -> object:
 
 def email(value: object) -> object:
     """Trimmed, lower-cased, shaped like ``local@domain.tld``."""
-    address = _text(value).strip().lower()
+    if not isinstance(value, str):  # _text(value), inline (hot path)
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    address = value.strip().lower()
     if len(address) > 254 or not _EMAIL.fullmatch(address):
         raise ValueError(f"not an email address: {value!r}")
     return address
@@ -110,7 +112,9 @@ def e164(default_region: str) -> Normaliser:
     ``phonenumbers`` in ``default_region`` and must be a possible number there."""
 
     def normalise(value: object) -> object:
-        text = _text(value)
+        if not isinstance(value, str):  # _text(value), inline (hot path)
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        text = value
         if _E164.fullmatch(text):
             return text  # already E.164
         if text.isascii():

@@ -322,9 +322,12 @@ class RowMapper:
     def source_id(self, row: Mapping[str, object] | None) -> str | None:
         """The primary key of a row as a string, or ``None`` if the row does not carry it.
         Raises ``InvalidRecord`` for a key of the wrong type."""
-        if row is None or self.mapping.primary_key not in row:
+        key = self.mapping.primary_key
+        if row is None or key not in row:
             return None
-        value = row[self.mapping.primary_key]
+        value = row[key]
+        if type(value) is int:  # the common case, checked below otherwise
+            return str(value)
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
             raise InvalidRecord("source_id", "primary_key", value, "primary key must be set")
         return str(value)
