@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
 from cdcbridge.metrics import RecordingMetrics
@@ -39,6 +36,7 @@ from local_stack import stack as local
 from local_stack.connector_setup import ensure_connector_running
 from local_stack.endpoints import StackEndpoints, from_layout
 from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.sandbox_launcher import private_sandbox
 from streams import kafka_io
 from streams.sync.service import run_sync
 from streams.sync.settings import SyncSettings
@@ -58,44 +56,11 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
         time.sleep(0.1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def sandbox(log_dir: Path) -> Iterator[str]:
     """A private sandbox with the tier's request limit (``TIER_LIMITS``)."""
-    port = free_port()
-    with (log_dir / f"sandbox-{port}.log").open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sandbox_platform",
-                "--port",
-                str(port),
-                "--platform",
-                "hubspot",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/admin/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(healthy, 30, "the sandbox")
+    with private_sandbox(log_dir / "sandbox.log", platform="hubspot") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def new_group(stack: StackEndpoints) -> str:

@@ -13,54 +13,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
+from local_stack.sandbox_launcher import private_sandbox
 from streams.contracts import RecordOutcome, VendorRecord
 from streams.platform import build_adapter
 from streams.platform.settings import PlatformSettings
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def sandbox(limit: int, window: float) -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "sandbox_platform", "--host", "127.0.0.1", "--port", str(port),
-        "--platform", "hubspot", "--knob", f"hubspot_limit={limit}",
-        "--knob", f"hubspot_window_s={window}",
-    ]  # fmt: skip
-    process = subprocess.Popen(command)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/admin/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("sandbox did not become healthy")
-            time.sleep(0.05)
+    """A private sandbox at the given HubSpot limit; its log goes to a temporary folder."""
+    knobs = {"hubspot_limit": limit, "hubspot_window_s": window}
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp, private_sandbox(
+        Path(tmp) / "sandbox.log", platform="hubspot", knobs=knobs
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:

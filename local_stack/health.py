@@ -12,7 +12,8 @@ from local_stack.layout import StackLayout
 DEBEZIUM_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """True when a GET of ``url`` answers 200 within 2 s."""
     try:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
@@ -44,8 +45,13 @@ def connect_up(layout: StackLayout) -> bool:
 
 
 def sqs_up(layout: StackLayout) -> bool:
-    return _http_ok(f"{layout.sqs_endpoint}/?Action=ListQueues")
+    return http_ok(f"{layout.sqs_endpoint}/?Action=ListQueues")
 
 
 def sandbox_up(layout: StackLayout) -> bool:
-    return _http_ok(f"{layout.sandbox_url}/admin/health")
+    return sandbox_answers(layout.sandbox_url)
+
+
+def sandbox_answers(url: str) -> bool:
+    """The sandbox platform at ``url`` reports itself healthy."""
+    return http_ok(f"{url}/admin/health")

@@ -8,7 +8,6 @@ state folder's pid files (and PostgreSQL through its own postmaster.pid).
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from local_stack import health, jars, jvm, postgres
 from local_stack.layout import StackLayout
 from local_stack.processes import read_pid, spawn, stop_pid, wait_until
+from local_stack.sandbox_launcher import sandbox_argv
 
 SANDBOX_PID = "sandbox.pid"
 
@@ -34,10 +34,8 @@ def _sandbox_available() -> bool:
 
 
 def _start_sandbox(layout: StackLayout) -> int:
-    argv = [sys.executable, "-m", "sandbox_platform", "--host", "127.0.0.1",
-            "--port", str(layout.sandbox_port)]
-    return spawn(argv, pid_file=layout.run / SANDBOX_PID, log_file=layout.logs / "sandbox.log",
-                 cwd=layout.root)
+    return spawn(sandbox_argv(layout.sandbox_port), pid_file=layout.run / SANDBOX_PID,
+                 log_file=layout.logs / "sandbox.log", cwd=layout.root)
 
 
 def up(layout: StackLayout, *, timeout_s: float = 180.0) -> dict[str, float]:

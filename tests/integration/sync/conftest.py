@@ -6,15 +6,16 @@ its own consumer group, whose offsets start at the current end of the CDC topic.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,10 @@ import psycopg
 import pytest
 
 from local_stack.endpoints import StackEndpoints
+from local_stack.sandbox_launcher import private_sandbox
 from streams import kafka_io
 
 TOPIC = "cdc.public.customers"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(
@@ -77,56 +73,17 @@ class Sandbox:
         httpx.patch(f"{self.url}/admin/knobs", json=changes, timeout=10).raise_for_status()
 
 
-def _start_sandbox(log_path: Path) -> tuple[subprocess.Popen[bytes], Sandbox]:
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sandbox_platform",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--platform",
-                "hubspot",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    sandbox = Sandbox(f"http://127.0.0.1:{port}")
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{sandbox.url}/admin/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(healthy, 30, "the sandbox to answer")
-    except AssertionError:
-        process.kill()
-        raise
-    return process, sandbox
-
-
 @pytest.fixture
 def sandbox_factory(tmp_path: Path) -> Iterator[Callable[[], Sandbox]]:
-    """Starts private sandboxes on free ports; stops them all at teardown."""
-    processes: list[subprocess.Popen[bytes]] = []
+    """Starts private sandboxes (HubSpot) on free ports; stops them all at teardown."""
+    numbers = itertools.count()
+    with ExitStack() as running:
 
-    def start() -> Sandbox:
-        process, sandbox = _start_sandbox(tmp_path / f"sandbox-{len(processes)}.log")
-        processes.append(process)
-        return sandbox
+        def start() -> Sandbox:
+            log_path = tmp_path / f"sandbox-{next(numbers)}.log"
+            return Sandbox(running.enter_context(private_sandbox(log_path, platform="hubspot")))
 
-    try:
         yield start
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(10)
 
 
 @pytest.fixture

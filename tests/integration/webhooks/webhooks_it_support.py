@@ -18,14 +18,10 @@ from types import ModuleType
 
 import httpx
 
+from local_stack.sandbox_launcher import free_port, sandbox_argv
+
 ROOT = Path(__file__).resolve().parents[3]
 CDCBRIDGE = [sys.executable, "-m", "cdcbridge.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -105,10 +101,7 @@ def start_forwarder(sources_file: Path, queue_url: str, sqs_endpoint: str, boots
 
 def start_sandbox(log_path: Path) -> tuple[Child, str]:
     port = free_port()
-    child = Child(
-        [sys.executable, "-m", "sandbox_platform", "--host", "127.0.0.1", "--port", str(port)],
-        log_path,
-    )
+    child = Child(sandbox_argv(port), log_path)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: answers(f"{url}/admin/health"), 30, "the sandbox to answer")
