@@ -106,6 +106,11 @@ def test_a_thousand_updates_to_ten_customers_coalesce_in_order_under_random_late
     sync = sync_group.spawn()
     load(pg, tag, 10)
     wait_for(lambda: len(sandbox.tagged(tag)) == 10, 60, "the ten customers")
+    # The sync logs a batch after the platform acknowledged it: wait for the inserts' log
+    # lines too, or they would be counted among the updates' batches below.
+    wait_for(
+        lambda: sum(b["source_records"] for b in sync.batches()) >= 10, 30, "the inserts' batches"
+    )
     batches_before = len(sync.batches())
     ids = [
         r[0]
