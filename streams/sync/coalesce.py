@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+import msgspec
 
 from streams.contracts import CustomerChange, CustomerDelete, CustomerUpsert, KafkaPosition
 
@@ -59,7 +61,7 @@ def merge(older: CustomerChange, newer: CustomerChange) -> CustomerChange:
     if isinstance(newer, CustomerDelete):
         if newer.email is None and isinstance(older, CustomerUpsert):
             email = older.fields.get("email")
-            return replace(newer, email=email if isinstance(email, str) else None)
+            return msgspec.structs.replace(newer, email=email if isinstance(email, str) else None)
         return newer
     if isinstance(older, CustomerDelete):
         return newer
