@@ -31,6 +31,17 @@ def sync_document(meta: SyncMeta, previous_email: str | None = None) -> dict[str
 
 def canonical_document(change: CustomerUpsert | CustomerDelete) -> dict[str, object]:
     """The change as a canonical customer document (JSON-ready)."""
+    if type(change) is CustomerUpsert:  # the hot path, built in one expression
+        meta = change.meta
+        sync: dict[str, object] = {
+            "source_table": meta.source_table,
+            "lsn": meta.lsn,
+            "ts_ms": meta.ts_ms,
+            "trace_id": meta.trace_id,
+        }
+        if change.previous_email is not None:
+            sync["previous_email"] = change.previous_email
+        return {"source_id": change.source_id, "deleted": False, **change.fields, "sync": sync}
     if isinstance(change, CustomerDelete):
         doc: dict[str, object] = {"source_id": change.source_id, "deleted": True}
         if change.email is not None:

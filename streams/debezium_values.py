@@ -160,6 +160,8 @@ def _zoned_timestamp(value: object) -> object:
 
 
 def _json_string(value: object) -> object:
+    if type(value) is str:
+        return orjson.loads(value)
     if isinstance(value, (dict, list)):  # already parsed (some converters nest JSON)
         return value
     if not isinstance(value, str):

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from streams.canonical import canonical_document, validate_canonical
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, Skip, SyncMeta
-from streams.debezium_envelope import Envelope, parse_envelope, parse_json
+from streams.debezium_envelope import Envelope, EnvelopeReader, parse_json
 from streams.mapping_spec import TableMapping, load_table_mapping
 from streams.table_mapping import RowMapper
 
@@ -43,11 +43,12 @@ class ChangeDecoder:
     """Decodes records of the topics named by the given table mappings (compiled once)."""
 
     def __init__(self, mappings: Iterable[TableMapping]) -> None:
-        self.__by_topic: dict[str, RowMapper] = {}
+        self.__by_topic: dict[str, tuple[RowMapper, EnvelopeReader]] = {}
         for mapping in mappings:
             mapper = RowMapper(mapping)
+            reader = EnvelopeReader(mapper.before_columns)
             for topic in mapping.topics:
-                self.__by_topic[topic] = mapper
+                self.__by_topic[topic] = (mapper, reader)
 
     def decode(
         self, topic: str, key: bytes | None, value: bytes | None, trace_id: str | None = None
@@ -57,12 +58,13 @@ class ChangeDecoder:
             return Skip("tombstone")  # some clients hand a null value over as b""
         if topic.startswith(HEARTBEAT_TOPIC_PREFIX):
             return Skip("heartbeat")
-        mapper = self.__by_topic.get(topic)
-        if mapper is None:
+        mapped = self.__by_topic.get(topic)
+        if mapped is None:
             return Skip(f"no mapping for topic {topic}")
         if not isinstance(value, (bytes, bytearray, memoryview, str)):
             raise InvalidRecord("$", "bytes", type(value).__name__, "record value must be bytes")
-        envelope = parse_envelope(parse_json(value, "value"))
+        mapper, reader = mapped
+        envelope = reader.read(value)
         if envelope is None:
             return Skip("tombstone")
         if envelope.op in ("t", "m"):

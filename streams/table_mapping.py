@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from streams.contracts import InvalidRecord
 from streams.debezium_values import TOAST_PLACEHOLDER, decoder_for
 from streams.mapping_spec import FieldRule, TableMapping
-from streams.normalise import ISO_3166_ALPHA2, normaliser_for
+from streams.normalise import INTERNATIONAL_ONLY, ISO_3166_ALPHA2, normaliser_for
+from streams.row_program import FieldPlan, compile_row_program
 
 Convert = Callable[[object], object]
 
@@ -26,6 +27,7 @@ _ABSENT = object()
 _TEXT_CHECKING = frozenset({"trim", "lower", "upper", "email", "e164", "country_alpha2", "domain"})
 _CONTEXT_FREE_TEXT = frozenset({"trim", "lower", "upper", "empty_to_null", "country_alpha2"})
 _CACHE_LIMIT = 1024  # distinct raw values kept per field; the cache starts over when full
+_DATE_CACHE_LIMIT = 32768  # ~90 years of distinct days
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +46,15 @@ class CompiledField:
 
 
 def _chain(steps: list[Convert]) -> Convert:
-    """One function applying ``steps`` in order (used for chains longer than three)."""
+    """One function applying ``steps`` in order; up to three are called in one frame."""
     if len(steps) == 1:
         return steps[0]
+    if len(steps) == 2:
+        a, b = steps
+        return lambda value: b(a(value))
+    if len(steps) == 3:
+        a, b, c = steps
+        return lambda value: c(b(a(value)))
     a, rest = steps[0], _chain(steps[1:])
     return lambda value: rest(a(value))
 
@@ -113,8 +121,8 @@ def compile_field(
 def _compile(
     rule: FieldRule, encoding: str, scale: int | None, region: str | None = None
 ) -> tuple[Convert, Convert, Convert]:
-    """``(convert, fast, careful)`` for ``compile_field``. ``fast`` is the single step of a
-    one-step chain (callers then skip a wrapper call), else ``convert`` itself."""
+    """``(convert, fast, careful)`` for ``compile_field``. ``fast`` is the bare chain (it may
+    raise a step error or give ``None``; callers then ask ``careful``)."""
     steps: list[tuple[str, Convert]] = [(f"encoding:{encoding}", decoder_for(encoding, scale))]
     region = region or rule.default_region
     steps += [(n, normaliser_for(n, region)) for n in rule.normalise]
@@ -150,32 +158,28 @@ def _compile(
             return null_value
         return value
 
-    convert = _with_fallback(fast_steps, careful)
-    return convert, (fast_steps[0] if len(fast_steps) == 1 else convert), careful
+    return _with_fallback(fast_steps, careful), _chain(fast_steps), careful
 
 
-_PlanEntry = tuple[str, str, Convert, type, dict[object, object], CompiledField, bool]
-
-
-class _Uncached:
-    """The "cached raw type" of a field without a cache: no value is ever of this type."""
-
-
-def _cache_type(rule: FieldRule) -> type:
-    """The raw type whose results are cached for this field (``_Uncached``: no cache).
+def _cache_of(rule: FieldRule) -> tuple[type | None, int]:
+    """The raw type whose results are cached for this field (``None``: no cache), and how many
+    distinct raw values the cache keeps before it starts over.
 
     Text columns with only cheap, context-free normalisers and/or an enum (names, stages,
-    plans, countries) repeat their raw values a lot; so do booleans. Their results are
-    immutable (``str``/``bool``/``None``), so a raw value -> result cache is exact. Emails,
-    phones (region-dependent), decimals, timestamps and JSON are left out."""
+    plans, countries) repeat their raw values a lot; so do booleans and dates (days since the
+    epoch: a few tens of thousands of birthdays). Their results are immutable (``str``,
+    ``bool``, ``None``), so a raw value -> result cache is exact. Emails, phones
+    (region-dependent), decimals, timestamps and JSON are left out."""
     if rule.region_column is not None:
-        return _Uncached
+        return None, 0
     if rule.encoding == "boolean" and not rule.normalise and rule.enum is None:
-        return bool
+        return bool, _CACHE_LIMIT
+    if rule.encoding == "date_days" and not rule.normalise and rule.enum is None:
+        return int, _DATE_CACHE_LIMIT
     textual = rule.normalise or rule.enum is not None
     if rule.encoding == "string" and textual and set(rule.normalise) <= _CONTEXT_FREE_TEXT:
-        return str
-    return _Uncached
+        return str, _CACHE_LIMIT
+    return None, 0
 
 
 class RowMapper:
@@ -194,15 +198,17 @@ class RowMapper:
                 )
             )
         self.__fields = tuple(compiled)
-        # Per field: name, column, fast converter, cached raw type, its cache, field, regional?
-        self.__plan: tuple[_PlanEntry, ...] = tuple(
-            (f.name, f.column, f.fast, _cache_type(r), {}, f, f.region_column is not None)
-            for f, r in zip(self.__fields, mapping.fields, strict=True)
+        self.__program = compile_row_program(
+            tuple(self.__plan_of(f, r) for f, r in zip(self.__fields, mapping.fields, strict=True))
         )
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__by_country: dict[tuple[str, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
         self.email_column = self.__email.column if self.__email is not None else None
+        # The columns read from a ``before`` image: the key (deletes) and the email (changes).
+        self.before_columns = (mapping.primary_key,) + (
+            (self.email_column,) if self.email_column is not None else ()
+        )
 
     def __converter(
         self,
@@ -251,39 +257,29 @@ class RowMapper:
         (unchanged); nulls are kept (cleared). Raises ``InvalidRecord``."""
         if encodings is not None:
             return self.__map_with_encodings(row, encodings)
-        fields: dict[str, object] = {}
-        get = row.get
-        for name, column, fast, cache_type, cache, field, regional in self.__plan:
-            raw = get(column, _ABSENT)
-            if type(raw) is cache_type:  # a repetitive value: look it up first
-                value = cache.get(raw, _ABSENT)
-                if value is _ABSENT:
-                    if raw == TOAST_PLACEHOLDER:
-                        continue
-                    value = field.convert(raw)
-                    if len(cache) >= _CACHE_LIMIT:
-                        cache.clear()
-                    cache[raw] = value
-                fields[name] = value
-            elif raw is _ABSENT:
-                if field.required:
-                    raise InvalidRecord(name, "required", None, f"column {column} absent")
-            elif raw is None:
-                fields[name] = field.careful(raw)
-            elif raw == TOAST_PLACEHOLDER:
-                continue
-            elif regional:
-                fields[name] = self.__regional(field, row)(raw)
-            else:  # field.convert(raw), without its wrapper call
-                try:
-                    value = fast(raw)
-                except _STEP_ERRORS:
-                    value = field.careful(raw)
-                else:
-                    if value is None:
-                        value = field.careful(raw)
-                fields[name] = value
-        return fields
+        return self.__program(row)
+
+    def __plan_of(self, field: CompiledField, rule: FieldRule) -> FieldPlan:
+        cache_type, cache_limit = _cache_of(rule)
+        fast, regional = field.fast, None
+        if field.region_column is not None:
+            # The region matters only for national numbers: try without it first.
+            fast = _compile(rule, rule.encoding, rule.scale, INTERNATIONAL_ONLY)[1]
+
+            def regional(row: Mapping[str, object]) -> Convert:
+                return self.__regional(field, row)
+
+        return FieldPlan(
+            field.name,
+            field.column,
+            field.required,
+            field.convert,
+            fast,
+            field.careful,
+            cache_type,
+            cache_limit,
+            regional,
+        )
 
     def __map_with_encodings(
         self, row: Mapping[str, object], encodings: ColumnEncodings
