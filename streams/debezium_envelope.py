@@ -12,7 +12,7 @@ path (``parse_json`` + ``parse_envelope``), which gives the exact error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 import orjson
@@ -40,9 +40,9 @@ LOGICAL_ENCODINGS = {
 PRIMITIVE_ENCODINGS = {"double": "decimal_double", "float": "decimal_double"}
 
 
-class Envelope(NamedTuple):
+class Envelope(msgspec.Struct, frozen=True):
     """One decoded change event. ``encodings`` is set only for schema-wrapped envelopes.
-    (A NamedTuple: immutable and cheap to build on the hot path.)"""
+    (A frozen msgspec Struct: immutable and cheap to build on the hot path.)"""
 
     op: str
     before: Mapping[str, object] | None
@@ -167,16 +167,15 @@ class _Source(msgspec.Struct):
 
 
 class _PlainEnvelope(msgspec.Struct, Generic[Row]):
-    """A plain envelope as the typed decoder sees it; ``schema``/``payload`` are only looked
-    at to send schema-wrapped envelopes down the checking path."""
+    """A plain envelope as the typed decoder sees it; ``payload`` is only looked at to send
+    schema-wrapped envelopes down the checking path."""
 
     op: Literal["c", "u", "d", "r", "t", "m"]
     source: _Source
     before: Row | None = None
     after: dict[str, Any] | None = None
     ts_ms: int | None = None
-    schema: msgspec.Raw | None = None
-    payload: msgspec.Raw | None = None
+    payload: msgspec.Raw = msgspec.Raw()  # empty unless the key is there
 
 
 class EnvelopeReader:
@@ -193,37 +192,39 @@ class EnvelopeReader:
             rename=dict(zip(names, self.__columns, strict=True)),
         )
         self.__decoder = msgspec.json.Decoder(_PlainEnvelope[before] | None)  # type: ignore[valid-type]
+        self.__tables: dict[tuple[str | None, str], str] = {}  # (schema, table) -> name
 
     def read(self, value: bytes | bytearray | memoryview | str) -> Envelope | None:
         """The envelope in ``value``, or ``None`` for a JSON null. Raises ``InvalidRecord``."""
         try:
             doc = self.__decoder.decode(value)
         except (msgspec.MsgspecError, RecursionError):
-            doc = _CHECK
+            return parse_envelope(parse_json(value, "value"))
         if doc is None:
             return None
-        if doc is _CHECK or (doc.schema is not None and doc.payload is not None):
-            return parse_envelope(parse_json(value, "value"))
         source = doc.source
-        ts_ms = source.ts_ms if source.ts_ms is not None else doc.ts_ms
-        if ts_ms is None or not source.table:
-            return parse_envelope(parse_json(value, "value"))  # raises the exact error
-        before = None
-        if doc.before is not None:
-            values = msgspec.structs.astuple(doc.before)
-            before = dict(zip(self.__columns, values, strict=True))
-            if msgspec.UNSET in values:  # absent columns stay absent
-                before = {column: raw for column, raw in before.items() if raw is not _UNSET}
-        schema = source.schema
-        return Envelope(
-            doc.op,
-            before,
-            doc.after,
-            f"{schema}.{source.table}" if schema else source.table,
-            source.lsn,
-            ts_ms,
-        )
+        ts_ms = source.ts_ms
+        if ts_ms is None:
+            ts_ms = doc.ts_ms
+        if ts_ms is None or not source.table or doc.payload:
+            # missing parts (the checking path names them) or a schema-wrapped envelope
+            return parse_envelope(parse_json(value, "value"))
+        before = doc.before
+        if before is not None:
+            values = msgspec.structs.astuple(before)
+            if _UNSET in values:  # absent columns stay absent
+                before = {
+                    c: v for c, v in zip(self.__columns, values, strict=True) if v is not _UNSET
+                }
+            else:
+                before = dict(zip(self.__columns, values, strict=True))
+        key = (source.schema, source.table)
+        table = self.__tables.get(key)
+        if table is None:
+            table = f"{key[0]}.{key[1]}" if key[0] else key[1]
+            if len(self.__tables) < 64:
+                self.__tables[key] = table
+        return Envelope(doc.op, before, doc.after, table, source.lsn, ts_ms)
 
 
 _UNSET = msgspec.UNSET
-_CHECK: Any = object()  # "the typed decoder did not take it": use the checking path

@@ -19,7 +19,7 @@ import functools
 import hashlib
 from collections.abc import Iterable
 
-from streams.canonical import canonical_document, validate_canonical
+from streams.canonical import canonical_checker, canonical_document, raise_invalid
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, Skip, SyncMeta
 from streams.debezium_envelope import Envelope, EnvelopeReader, parse_json
 from streams.mapping_spec import TableMapping, load_table_mapping
@@ -49,6 +49,7 @@ class ChangeDecoder:
             reader = EnvelopeReader(mapper.before_columns)
             for topic in mapping.topics:
                 self.__by_topic[topic] = (mapper, reader)
+        self.__is_valid = canonical_checker()
 
     def decode(
         self, topic: str, key: bytes | None, value: bytes | None, trace_id: str | None = None
@@ -72,7 +73,9 @@ class ChangeDecoder:
         if envelope.table != mapper.mapping.table:
             return Skip(f"table {envelope.table} is not mapped on {topic}")
         change = self.__change(mapper, envelope, key, trace_id)
-        validate_canonical(canonical_document(change))
+        document = canonical_document(change)
+        if not self.__is_valid(document):
+            raise_invalid(document)
         return change
 
     def __change(
@@ -92,7 +95,10 @@ class ChangeDecoder:
         )
         if env.op == "d":
             return CustomerDelete(source_id, mapper.email_of(row, env.encodings), meta)
-        fields = mapper.map_row(row, env.encodings)
+        encodings = env.encodings
+        fields = (
+            mapper.map_row(row, encodings) if encodings is not None else mapper.map_plain_row(row)
+        )
         column = mapper.email_column
         previous = None
         before = env.before

@@ -48,14 +48,23 @@ class FieldPlan:
     regional: Callable[[Mapping[str, object]], Convert] | None = None
 
 
-def _remembering(convert: Convert, cache: dict[object, object], limit: int) -> Convert:
-    """``convert`` that stores each result in ``cache`` (which starts over when full)."""
+def _storing(cache: dict[object, object], limit: int) -> Callable[[object, object], None]:
+    """``store(raw, value)`` into ``cache``, which starts over when full."""
 
-    def remember(raw: object) -> object:
-        value = convert(raw)
+    def store(raw: object, value: object) -> None:
         if len(cache) >= limit:
             cache.clear()
         cache[raw] = value
+
+    return store
+
+
+def _remembering(convert: Convert, store: Callable[[object, object], None]) -> Convert:
+    """``convert`` that stores each result."""
+
+    def remember(raw: object) -> object:
+        value = convert(raw)
+        store(raw, value)
         return value
 
     return remember
@@ -95,33 +104,115 @@ def _field_source(i: int, plan: FieldPlan) -> list[str]:
     return lines
 
 
-def compile_row_program(plans: tuple[FieldPlan, ...]) -> RowProgram:
+_SKIP = object()  # "leave the field out" (TOAST placeholder), in the fast program
+
+
+def _settling(
+    plan: FieldPlan, remember: Callable[[object, object], None] | None
+) -> Callable[[object, Mapping[str, object]], object]:
+    """The fast program's slow lane for one field: ``settle(raw, row)`` gives the field's
+    value, or ``_SKIP`` for the TOAST placeholder; ``InvalidRecord`` as the field says."""
+    fast, careful, regional, cache_type = plan.fast, plan.careful, plan.regional, plan.cache_type
+    convert = plan.convert
+
+    def settle(raw: object, row: Mapping[str, object]) -> object:
+        if raw is None:
+            value = careful(None)
+            if remember is not None:
+                remember(None, value)
+            return value
+        if raw == TOAST_PLACEHOLDER:
+            return _SKIP
+        if remember is not None and type(raw) is cache_type:
+            value = convert(raw)
+            remember(raw, value)
+            return value
+        if regional is not None:
+            value = _try(fast, raw)
+            return value if value is not None else regional(row)(raw)
+        return careful(raw)
+
+    return settle
+
+
+def _try(convert: Convert, raw: object) -> object:
+    try:
+        return convert(raw)
+    except STEP_ERRORS:
+        return None
+
+
+def _fast_field_source(i: int, plan: FieldPlan) -> list[str]:
+    settle = [f"v{i} = settle_{i}(raw, row)", f"if v{i} is SKIP:", "    skipped = True"]
+    lines = [f"raw = row[{plan.column!r}]"]
+    if plan.cache_type is str:  # no other type's values equal a str: no type check needed
+        lines += [f"v{i} = cache_{i}.get(raw, ABSENT)", f"if v{i} is ABSENT:"]
+        return lines + [f"    {line}" for line in settle]
+    if plan.cache_type is not None:
+        lines += [
+            f"if type(raw) is cache_type_{i}:",
+            f"    v{i} = cache_{i}.get(raw, ABSENT)",
+            f"    if v{i} is ABSENT:",
+            *(f"        {line}" for line in settle),
+            "else:",
+        ]
+        return lines + [f"    {line}" for line in settle]
+    lines += [
+        "if raw is None or raw == TOAST:",
+        *(f"    {line}" for line in settle),
+        "else:",
+        "    try:",
+        f"        v{i} = fast_{i}(raw)",
+        "    except STEP_ERRORS:",
+        f"        v{i} = None",
+        f"    if v{i} is None:",
+    ]
+    return lines + [f"        {line}" for line in settle]
+
+
+def compile_row_program(plans: tuple[FieldPlan, ...], *, fast: bool = True) -> RowProgram:
     """One function ``row -> canonical fields`` for these field plans (see module docstring).
-    It raises ``InvalidRecord`` only (from the fields' own converters or a missing column)."""
+    It raises ``InvalidRecord`` only (from the fields' own converters or a missing column).
+
+    Two functions are generated: the complete one above, and a fast one for the usual row
+    (every column present): it indexes the row, keeps values in locals and builds the result
+    in one step; a missing column or an unhashable value sends the row to the complete one.
+    ``fast=False`` returns the complete one (tests compare the two)."""
     namespace: dict[str, object] = {
         "ABSENT": _ABSENT,
+        "SKIP": _SKIP,
         "TOAST": TOAST_PLACEHOLDER,
         "STEP_ERRORS": STEP_ERRORS,
         "InvalidRecord": InvalidRecord,
     }
-    body: list[str] = []
+    complete: list[str] = []
+    quick: list[str] = []
     for i, plan in enumerate(plans):
         namespace[f"fast_{i}"] = plan.fast
         namespace[f"careful_{i}"] = plan.careful
         namespace[f"regional_{i}"] = plan.regional
+        store = None
         if plan.cache_type is not None:
             cache: dict[object, object] = {}
+            store = _storing(cache, plan.cache_limit)
             namespace[f"cache_type_{i}"] = plan.cache_type
             namespace[f"cache_{i}"] = cache
-            namespace[f"remember_{i}"] = _remembering(plan.convert, cache, plan.cache_limit)
-        body += _field_source(i, plan)
+            namespace[f"remember_{i}"] = _remembering(plan.convert, store)
+        namespace[f"settle_{i}"] = _settling(plan, store)
+        complete += _field_source(i, plan)
+        quick += _fast_field_source(i, plan)
+    result = ", ".join(f"{plan.name!r}: v{i}" for i, plan in enumerate(plans))
     source = "\n".join(
-        ["def map_row(row):", "    fields = {}", "    get = row.get"]
-        + [f"    {line}" for line in body]
-        + ["    return fields"]
+        ["def map_row_complete(row):", "    fields = {}", "    get = row.get"]
+        + [f"    {line}" for line in complete]
+        + ["    return fields", "", "", "def map_row(row):", "    skipped = False", "    try:"]
+        + [f"        {line}" for line in quick]
+        + ["    except (KeyError, TypeError):", "        return map_row_complete(row)"]
+        + [f"    fields = {{{result}}}", "    if skipped:"]
+        + ["        return {k: v for k, v in fields.items() if v is not SKIP}", "    return fields"]
     )
     exec(compile(source, "<cdcbridge row program>", "exec"), namespace)  # noqa: S102
-    program = namespace["map_row"]
+    program = namespace["map_row" if fast else "map_row_complete"]
     assert callable(program)
     program.__doc__ = source  # the generated code, for debugging
     return program

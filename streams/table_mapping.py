@@ -15,7 +15,7 @@ from streams.contracts import InvalidRecord
 from streams.debezium_values import TOAST_PLACEHOLDER, decoder_for
 from streams.mapping_spec import FieldRule, TableMapping
 from streams.normalise import INTERNATIONAL_ONLY, ISO_3166_ALPHA2, normaliser_for
-from streams.row_program import FieldPlan, compile_row_program
+from streams.row_program import FieldPlan, RowProgram, compile_row_program
 
 Convert = Callable[[object], object]
 
@@ -198,9 +198,12 @@ class RowMapper:
                 )
             )
         self.__fields = tuple(compiled)
-        self.__program = compile_row_program(
-            tuple(self.__plan_of(f, r) for f, r in zip(self.__fields, mapping.fields, strict=True))
+        self.field_plans = tuple(
+            self.__plan_of(f, r) for f, r in zip(self.__fields, mapping.fields, strict=True)
         )
+        self.__program = compile_row_program(self.field_plans)
+        # ``map_row`` for plain envelopes (the file's encodings), without the extra call.
+        self.map_plain_row: RowProgram = self.__program
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__by_country: dict[tuple[str, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
