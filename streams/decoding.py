@@ -87,12 +87,8 @@ class ChangeDecoder:
                 raise InvalidRecord("after", "required", None, f"op {env.op} without after")
             row = {}
         source_id = mapper.source_id(row) or _source_id_from_key(mapper, key)
-        meta = SyncMeta(
-            source_table=env.table,
-            ts_ms=env.ts_ms,
-            trace_id=trace_id or derive_trace_id(env.table, env.lsn, source_id, env.op, env.ts_ms),
-            lsn=env.lsn,
-        )
+        trace_id = trace_id or derive_trace_id(env.table, env.lsn, source_id, env.op, env.ts_ms)
+        meta = SyncMeta(env.table, env.ts_ms, trace_id, env.lsn)  # (positional: cheaper)
         if env.op == "d":
             return CustomerDelete(source_id, mapper.email_of(row, env.encodings), meta)
         encodings = env.encodings
