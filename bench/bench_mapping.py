@@ -14,8 +14,10 @@ Target: >= 50,000 records/s for decode + map + validate.
 
 On a shared virtual machine the core's speed drifts by a quarter over minutes; the result moves
 with ``reference_loop_cpu_s`` (records/s x reference seconds stays about constant), so compare
-runs by both numbers. ``valgrind --tool=callgrind`` instruction counts per record are the
-steady yardstick for code changes (see the closing notes in the project's issue history).
+runs by both numbers. For code changes the steady yardstick is the instruction count per
+record under ``valgrind --tool=callgrind`` (run with N and 0 records, divide the difference):
+about 185,000 with orjson and a generic field loop, 126,000 with the typed msgspec envelope and
+the generated row program.
 """
 
 from __future__ import annotations
