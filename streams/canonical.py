@@ -31,30 +31,17 @@ def sync_document(meta: SyncMeta, previous_email: str | None = None) -> dict[str
 
 
 def canonical_document(change: CustomerUpsert | CustomerDelete) -> dict[str, object]:
-    """The change as a canonical customer document (JSON-ready)."""
-    if type(change) is CustomerUpsert:  # the hot path: copy the fields, add three keys
-        meta = change.meta
-        sync: dict[str, object] = {
-            "source_table": meta.source_table,
-            "lsn": meta.lsn,
-            "ts_ms": meta.ts_ms,
-            "trace_id": meta.trace_id,
-        }
-        if change.previous_email is not None:
-            sync["previous_email"] = change.previous_email
-        doc = dict(change.fields)
-        doc["source_id"] = change.source_id
-        doc["deleted"] = False
-        doc["sync"] = sync
-        return doc
+    """The change as a canonical customer document (JSON-ready). An upsert's document is a
+    copy of its fields plus three keys (the decoding hot path builds one per record)."""
     if isinstance(change, CustomerDelete):
-        doc = {"source_id": change.source_id, "deleted": True}
+        doc: dict[str, object] = {"source_id": change.source_id, "deleted": True}
         if change.email is not None:
             doc["email"] = change.email
         doc["sync"] = sync_document(change.meta)
         return doc
-    doc = {"source_id": change.source_id, "deleted": False}
-    doc.update(change.fields)
+    doc = dict(change.fields)
+    doc["source_id"] = change.source_id
+    doc["deleted"] = False
     doc["sync"] = sync_document(change.meta, change.previous_email)
     return doc
 

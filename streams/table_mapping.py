@@ -201,9 +201,8 @@ class RowMapper:
         self.field_plans = tuple(
             self.__plan_of(f, r) for f, r in zip(self.__fields, mapping.fields, strict=True)
         )
-        self.__program = compile_row_program(self.field_plans)
         # ``map_row`` for plain envelopes (the file's encodings), without the extra call.
-        self.map_plain_row: RowProgram = self.__program
+        self.map_plain_row: RowProgram = compile_row_program(self.field_plans)
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__by_country: dict[tuple[str, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
@@ -260,7 +259,7 @@ class RowMapper:
         (unchanged); nulls are kept (cleared). Raises ``InvalidRecord``."""
         if encodings is not None:
             return self.__map_with_encodings(row, encodings)
-        return self.__program(row)
+        return self.map_plain_row(row)
 
     def __plan_of(self, field: CompiledField, rule: FieldRule) -> FieldPlan:
         cache_type, cache_limit = _cache_of(rule)
