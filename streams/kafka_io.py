@@ -205,18 +205,28 @@ def partition_count(bootstrap_servers: str, topic: str, timeout_s: float = 10.0)
         consumer.close()
 
 
+def _group_consumer(bootstrap_servers: str, group_id: str) -> Consumer:
+    """A consumer of ``group_id`` that only reads or sets offsets (never auto-commits)."""
+    return Consumer(
+        {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "enable.auto.commit": False}
+    )
+
+
+def _partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
+    """The partition numbers of ``topic``. Raises ``KafkaIOError`` when it does not exist."""
+    described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if described is None or described.error is not None:
+        raise KafkaIOError(f"topic {topic} not found")
+    return sorted(described.partitions)
+
+
 def group_lag(
     bootstrap_servers: str, group_id: str, topic: str, timeout_s: float = 10.0
 ) -> list[PartitionLag]:
     """Committed offset and end offset of each partition of ``topic`` for ``group_id``."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "enable.auto.commit": False}
-    )
+    consumer = _group_consumer(bootstrap_servers, group_id)
     try:
-        described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if described is None or described.error is not None:
-            raise KafkaIOError(f"topic {topic} not found")
-        wanted = [TopicPartition(topic, p) for p in sorted(described.partitions)]
+        wanted = [TopicPartition(topic, p) for p in _partitions(consumer, topic, timeout_s)]
         committed = consumer.committed(wanted, timeout=timeout_s)
         result = []
         for tp in committed:
@@ -238,16 +248,11 @@ def commit_group_to_end(
     Only for a group with no live members (Kafka refuses commits from outside an active
     generation otherwise). Returns the committed offset per partition.
     """
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "enable.auto.commit": False}
-    )
+    consumer = _group_consumer(bootstrap_servers, group_id)
     try:
-        described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if described is None or described.error is not None:
-            raise KafkaIOError(f"topic {topic} not found")
         ends = {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout_s)[1]
-            for p in described.partitions
+            for p in _partitions(consumer, topic, timeout_s)
         }
         consumer.commit(
             offsets=[TopicPartition(topic, p, end) for p, end in ends.items()], asynchronous=False
