@@ -5,8 +5,9 @@ Accepts plain envelopes (``schemas.enable=false``) and schema-wrapped ones
 schema. Raises ``InvalidRecord`` for anything that is not a well-formed envelope.
 
 ``EnvelopeReader`` is the hot path for plain envelopes: one typed msgspec decode that skips the
-columns of the ``before`` image nobody reads; anything it does not accept takes the checking
-path (``parse_json`` + ``parse_envelope``), which gives the exact error.
+columns nobody reads (the ``after`` image can be decoded into a ``ColumnRow``); anything it does
+not accept takes the checking path (``parse_json`` + ``parse_envelope``), which gives the exact
+error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 import orjson
 
+from streams.column_row import ColumnRow
 from streams.contracts import InvalidRecord
 from streams.table_mapping import ColumnEncodings
 
@@ -42,7 +44,8 @@ PRIMITIVE_ENCODINGS = {"double": "decimal_double", "float": "decimal_double"}
 
 class Envelope(msgspec.Struct, frozen=True):
     """One decoded change event. ``encodings`` is set only for schema-wrapped envelopes.
-    (A frozen msgspec Struct: immutable and cheap to build on the hot path.)"""
+    (A frozen msgspec Struct: immutable and cheap to build on the hot path.) A row is a dict,
+    or from ``EnvelopeReader`` a ``ColumnRow`` (a Mapping of the columns it was asked for)."""
 
     op: str
     before: Mapping[str, object] | None
@@ -156,34 +159,39 @@ def parse_envelope(document: object) -> Envelope | None:
     )
 
 
-Row = TypeVar("Row")
+BeforeRow = TypeVar("BeforeRow")
+AfterRow = TypeVar("AfterRow")
 
 
-class _Source(msgspec.Struct):
+class _Source(msgspec.Struct, gc=False):
     table: str
     schema: str | None = None
     lsn: int | None = None
     ts_ms: int | None = None
 
 
-class _PlainEnvelope(msgspec.Struct, Generic[Row]):
+class _PlainEnvelope(msgspec.Struct, Generic[BeforeRow, AfterRow], gc=False):
     """A plain envelope as the typed decoder sees it; ``payload`` is only looked at to send
     schema-wrapped envelopes down the checking path."""
 
     op: Literal["c", "u", "d", "r", "t", "m"]
     source: _Source
-    before: Row | None = None
-    after: dict[str, Any] | None = None
+    before: BeforeRow | None = None
+    after: AfterRow | None = None
     ts_ms: int | None = None
     payload: msgspec.Raw = msgspec.Raw()  # empty unless the key is there
 
 
 class EnvelopeReader:
     """Reads Kafka record values into ``Envelope`` for one table. The ``before`` image carries
-    only ``before_columns`` (what the decoder reads from it: primary key and email); ``after``
-    carries every column. Same results and errors as ``parse_envelope(parse_json(...))``."""
+    only ``before_columns`` (what the decoder reads from it: primary key and email), as a dict.
+    ``after`` is an ``after_type`` row (the columns the mapping reads) when it has all of
+    them, else a dict of every column (as it is without ``after_type``). Otherwise the same
+    results and errors as ``parse_envelope(parse_json(...))``."""
 
-    def __init__(self, before_columns: Sequence[str]) -> None:
+    def __init__(
+        self, before_columns: Sequence[str], after_type: type[ColumnRow] | None = None
+    ) -> None:
         self.__columns = tuple(dict.fromkeys(before_columns))
         names = [f"c{i}" for i in range(len(self.__columns))]
         before = msgspec.defstruct(
@@ -191,7 +199,13 @@ class EnvelopeReader:
             [(name, Any, msgspec.UNSET) for name in names],
             rename=dict(zip(names, self.__columns, strict=True)),
         )
-        self.__decoder = msgspec.json.Decoder(_PlainEnvelope[before] | None)  # type: ignore[valid-type]
+        after = dict[str, Any] if after_type is None else after_type
+        self.__decoder = msgspec.json.Decoder(_PlainEnvelope[before, after] | None)  # type: ignore[valid-type]
+        self.__fallback = (
+            None
+            if after_type is None
+            else msgspec.json.Decoder(_PlainEnvelope[before, dict[str, Any]] | None)  # type: ignore[valid-type]
+        )
         self.__tables: dict[tuple[str | None, str], str] = {}  # (schema, table) -> name
 
     def read(self, value: bytes | bytearray | memoryview | str) -> Envelope | None:
@@ -199,7 +213,9 @@ class EnvelopeReader:
         try:
             doc = self.__decoder.decode(value)
         except (msgspec.MsgspecError, RecursionError):
-            return parse_envelope(parse_json(value, "value"))
+            doc = self.__decode_after_as_dict(value)  # e.g. an image without a mapped column
+            if doc is None:
+                return parse_envelope(parse_json(value, "value"))
         if doc is None:
             return None
         source = doc.source
@@ -225,6 +241,15 @@ class EnvelopeReader:
             if len(self.__tables) < 64:
                 self.__tables[key] = table
         return Envelope(doc.op, before, doc.after, table, source.lsn, ts_ms)
+
+    def __decode_after_as_dict(self, value: bytes | bytearray | memoryview | str) -> Any:
+        """The typed decode with ``after`` as a dict, or ``None`` when that fails too."""
+        if self.__fallback is None:
+            return None
+        try:
+            return self.__fallback.decode(value)
+        except (msgspec.MsgspecError, RecursionError):
+            return None
 
 
 _UNSET = msgspec.UNSET

@@ -46,7 +46,7 @@ class ChangeDecoder:
         self.__by_topic: dict[str, tuple[RowMapper, EnvelopeReader]] = {}
         for mapping in mappings:
             mapper = RowMapper(mapping)
-            reader = EnvelopeReader(mapper.before_columns)
+            reader = EnvelopeReader(mapper.before_columns, mapper.row_type)
             for topic in mapping.topics:
                 self.__by_topic[topic] = (mapper, reader)
         self.__is_valid = canonical_checker()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from streams.column_row import ColumnRow
 from streams.contracts import InvalidRecord
 from streams.debezium_values import TOAST_PLACEHOLDER
 
@@ -142,9 +143,11 @@ def _try(convert: Convert, raw: object) -> object:
         return None
 
 
-def _fast_field_source(i: int, plan: FieldPlan) -> list[str]:
+def _fast_field_source(i: int, plan: FieldPlan, read: str) -> list[str]:
+    """The fast program's lines for one field; ``read`` is the expression giving its raw value
+    (``row['column']`` or a ``ColumnRow`` attribute)."""
     settle = [f"v{i} = settle_{i}(raw, row)", f"if v{i} is SKIP:", "    skipped = True"]
-    lines = [f"raw = row[{plan.column!r}]"]
+    lines = [f"raw = {read}"]
     if plan.cache_type is str:  # no other type's values equal a str: no type check needed
         lines += [f"v{i} = cache_{i}.get(raw, ABSENT)", f"if v{i} is ABSENT:"]
         return lines + [f"    {line}" for line in settle]
@@ -170,14 +173,33 @@ def _fast_field_source(i: int, plan: FieldPlan) -> list[str]:
     return lines + [f"        {line}" for line in settle]
 
 
-def compile_row_program(plans: tuple[FieldPlan, ...], *, fast: bool = True) -> RowProgram:
+def _fast_source(
+    name: str, lines: list[str], plans: tuple[FieldPlan, ...], caught: str, guard: list[str]
+) -> list[str]:
+    """A fast program: ``guard`` lines first, the field ``lines``, falling back to the complete
+    program on the ``caught`` exceptions, the result built at once."""
+    result = ", ".join(f"{plan.name!r}: v{i}" for i, plan in enumerate(plans))
+    return (
+        [f"def {name}(row):", *guard, "    skipped = False", "    try:"]
+        + [f"        {line}" for line in lines]
+        + [f"    except {caught}:", "        return map_row_complete(row)"]
+        + [f"    fields = {{{result}}}", "    if skipped:"]
+        + ["        return {k: v for k, v in fields.items() if v is not SKIP}", "    return fields"]
+    )
+
+
+def compile_row_program(
+    plans: tuple[FieldPlan, ...], *, fast: bool = True, row_type: type[ColumnRow] | None = None
+) -> RowProgram:
     """One function ``row -> canonical fields`` for these field plans (see module docstring).
     It raises ``InvalidRecord`` only (from the fields' own converters or a missing column).
 
     Two functions are generated: the complete one above, and a fast one for the usual row
     (every column present): it indexes the row, keeps values in locals and builds the result
     in one step; a missing column or an unhashable value sends the row to the complete one.
-    ``fast=False`` returns the complete one (tests compare the two)."""
+    With ``row_type`` (a ``ColumnRow`` type holding every planned column) a third one reads
+    rows of that type by attribute; the returned function takes both kinds of rows.
+    ``fast=False`` returns the complete one (tests compare them)."""
     namespace: dict[str, object] = {
         "ABSENT": _ABSENT,
         "SKIP": _SKIP,
@@ -187,6 +209,7 @@ def compile_row_program(plans: tuple[FieldPlan, ...], *, fast: bool = True) -> R
     }
     complete: list[str] = []
     quick: list[str] = []
+    by_attribute: list[str] = []
     for i, plan in enumerate(plans):
         namespace[f"fast_{i}"] = plan.fast
         namespace[f"careful_{i}"] = plan.careful
@@ -200,19 +223,22 @@ def compile_row_program(plans: tuple[FieldPlan, ...], *, fast: bool = True) -> R
             namespace[f"remember_{i}"] = _remembering(plan.convert, store)
         namespace[f"settle_{i}"] = _settling(plan, store)
         complete += _field_source(i, plan)
-        quick += _fast_field_source(i, plan)
-    result = ", ".join(f"{plan.name!r}: v{i}" for i, plan in enumerate(plans))
-    source = "\n".join(
-        ["def map_row_complete(row):", "    fields = {}", "    get = row.get"]
-        + [f"    {line}" for line in complete]
-        + ["    return fields", "", "", "def map_row(row):", "    skipped = False", "    try:"]
-        + [f"        {line}" for line in quick]
-        + ["    except (KeyError, TypeError):", "        return map_row_complete(row)"]
-        + [f"    fields = {{{result}}}", "    if skipped:"]
-        + ["        return {k: v for k, v in fields.items() if v is not SKIP}", "    return fields"]
-    )
+        quick += _fast_field_source(i, plan, f"row[{plan.column!r}]")
+        if row_type is not None:
+            attribute = row_type.ATTRIBUTES[plan.column]
+            assert attribute.isidentifier()
+            by_attribute += _fast_field_source(i, plan, f"row.{attribute}")
+    lines = ["def map_row_complete(row):", "    fields = {}", "    get = row.get"]
+    lines += [f"    {line}" for line in complete] + ["    return fields", ""]
+    lines += _fast_source("map_row", quick, plans, "(KeyError, TypeError)", [])
+    if row_type is not None:  # a complete ColumnRow: no KeyError possible
+        namespace["ROW_TYPE"] = row_type
+        guard = ["    if type(row) is not ROW_TYPE:", "        return map_row(row)"]
+        lines += ["", *_fast_source("map_column_row", by_attribute, plans, "TypeError", guard)]
+    source = "\n".join(lines)
     exec(compile(source, "<cdcbridge row program>", "exec"), namespace)  # noqa: S102
-    program = namespace["map_row" if fast else "map_row_complete"]
+    entry = "map_row" if row_type is None else "map_column_row"
+    program = namespace[entry if fast else "map_row_complete"]
     assert callable(program)
     program.__doc__ = source  # the generated code, for debugging
     return program

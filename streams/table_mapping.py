@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from streams.column_row import column_row_type
 from streams.contracts import InvalidRecord
 from streams.debezium_values import TOAST_PLACEHOLDER, decoder_for
 from streams.mapping_spec import FieldRule, TableMapping
@@ -201,8 +202,14 @@ class RowMapper:
         self.field_plans = tuple(
             self.__plan_of(f, r) for f, r in zip(self.__fields, mapping.fields, strict=True)
         )
+        # Every column the mapping reads from an ``after`` image (key, fields, regions).
+        columns = [mapping.primary_key] + [f.column for f in mapping.fields]
+        columns += [f.region_column for f in mapping.fields if f.region_column is not None]
+        self.row_type = column_row_type(columns, f"{mapping.name.title()}Row")
         # ``map_row`` for plain envelopes (the file's encodings), without the extra call.
-        self.map_plain_row: RowProgram = compile_row_program(self.field_plans)
+        self.map_plain_row: RowProgram = compile_row_program(
+            self.field_plans, row_type=self.row_type
+        )
         self.__variants: dict[tuple[str, str, int | None, str | None], Convert] = {}
         self.__by_country: dict[tuple[str, str | None], Convert] = {}
         self.__email = next((f for f in self.__fields if f.name == "email"), None)
@@ -320,10 +327,11 @@ class RowMapper:
     def source_id(self, row: Mapping[str, object] | None) -> str | None:
         """The primary key of a row as a string, or ``None`` if the row does not carry it.
         Raises ``InvalidRecord`` for a key of the wrong type."""
-        key = self.mapping.primary_key
-        if row is None or key not in row:
+        if row is None:
             return None
-        value = row[key]
+        value = row.get(self.mapping.primary_key, _ABSENT)
+        if value is _ABSENT:
+            return None
         if type(value) is int:  # the common case, checked below otherwise
             return str(value)
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":

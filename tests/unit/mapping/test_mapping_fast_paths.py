@@ -1,10 +1,12 @@
 """The decoding hot paths give exactly what the checking paths give.
 
 - the fast row program (row indexed, values in locals) == the complete one (``row.get``),
-  for rows with absent columns, nulls, TOAST placeholders, wrong and unhashable values;
+  for rows with absent columns, nulls, TOAST placeholders, wrong and unhashable values, given
+  as dicts or (when complete) as ``ColumnRow``s read by attribute;
 - ``EnvelopeReader.read`` (typed msgspec decode) == ``parse_envelope(parse_json(...))`` for
   envelopes with missing or mistyped parts, schema-wrapped ones and non-JSON input, except
-  that its ``before`` image carries only the key and email columns.
+  that its ``before`` image carries only the key and email columns and (with a row type) its
+  ``after`` image only the mapped columns.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.unit
 
 MAPPER = RowMapper(load_table_mapping())
 FAST = compile_row_program(MAPPER.field_plans)
+BY_ATTRIBUTE = compile_row_program(MAPPER.field_plans, row_type=MAPPER.row_type)
 COMPLETE = compile_row_program(MAPPER.field_plans, fast=False)
 COLUMNS = sorted(base_row())
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -67,8 +70,33 @@ def test_fast_row_program_equals_the_complete_one(changes: dict[str, object], tw
             row[column] = value
     first = _outcome(FAST, row)
     assert first == _outcome(COMPLETE, row)
+    assert _outcome(BY_ATTRIBUTE, row) == first  # a dict row: the dict program
+    column_row = _as_column_row(row)
+    if column_row is not None:
+        assert _outcome(BY_ATTRIBUTE, column_row) == first
+        assert _outcome(COMPLETE, column_row) == first
     if twice:  # the second time the caches answer
         assert _outcome(FAST, row) == first
+        if column_row is not None:
+            assert _outcome(BY_ATTRIBUTE, column_row) == first
+
+
+def _as_column_row(row: dict[str, Any]) -> Any:
+    """The row as the reader gives it (a ``ColumnRow``), or ``None`` if a column is absent."""
+    try:
+        return msgspec.json.decode(json.dumps(row), type=MAPPER.row_type)
+    except msgspec.ValidationError:
+        return None
+
+
+def test_column_row_is_a_read_only_mapping_of_the_mapped_columns() -> None:
+    row = _as_column_row(base_row())
+    assert isinstance(row, Mapping)
+    assert dict(row) == {k: v for k, v in base_row().items() if k in MAPPER.row_type.ATTRIBUTES}
+    assert "notes" not in row and row.get("notes", 1) == 1 and row["email"] == row.get("email")
+    with pytest.raises(KeyError):
+        row["notes"]
+    assert len(row) == len(list(row)) == len(list(row.values()))
 
 
 def test_fast_row_program_leaves_toast_out_and_keeps_nulls() -> None:
@@ -80,9 +108,10 @@ def test_fast_row_program_leaves_toast_out_and_keeps_nulls() -> None:
 
 
 READER = EnvelopeReader(MAPPER.before_columns)
+ROW_READER = EnvelopeReader(MAPPER.before_columns, MAPPER.row_type)
 
 
-def _read_both(value: bytes) -> tuple[object, object]:
+def _read_both(value: bytes, reader: EnvelopeReader = READER) -> tuple[object, object]:
     def checked() -> object:
         try:
             return parse_envelope(parse_json(value, "value"))
@@ -90,7 +119,7 @@ def _read_both(value: bytes) -> tuple[object, object]:
             return ("invalid", exc.field, exc.rule)
 
     try:
-        fast: object = READER.read(value)
+        fast: object = reader.read(value)
     except InvalidRecord as exc:
         fast = ("invalid", exc.field, exc.rule)
     return fast, checked()
@@ -102,12 +131,25 @@ def _read_columns(row: Mapping[str, object] | None) -> dict[str, object] | None:
     return None if row is None else {k: v for k, v in row.items() if k in keys}
 
 
+def _mapped_columns(row: Mapping[str, object] | None) -> object:
+    """A ``ColumnRow`` as a dict; a dict ``after`` image cut to the columns of the row type."""
+    if row is None or not isinstance(row, MAPPER.row_type):
+        return row
+    return dict(row)
+
+
 def _same(fast: object, checked: object) -> bool:
     if not isinstance(fast, Envelope) or not isinstance(checked, Envelope):
         return fast == checked
+    checked_after = checked.after
+    if isinstance(fast.after, MAPPER.row_type) and checked_after is not None:
+        mapped = MAPPER.row_type.ATTRIBUTES
+        checked_after = {k: v for k, v in checked_after.items() if k in mapped}
     return msgspec.structs.replace(
-        fast, before=_read_columns(fast.before)
-    ) == msgspec.structs.replace(checked, before=_read_columns(checked.before))
+        fast, before=_read_columns(fast.before), after=_mapped_columns(fast.after)
+    ) == msgspec.structs.replace(
+        checked, before=_read_columns(checked.before), after=checked_after
+    )
 
 
 envelope_edits = st.dictionaries(
@@ -123,19 +165,35 @@ source_edits = st.dictionaries(
 
 
 @PROPS
-@given(envelope_edits, source_edits, st.sampled_from(["c", "u", "d", "r"]))
+@given(envelope_edits, source_edits, edits, st.sampled_from(["c", "u", "d", "r"]))
 def test_envelope_reader_equals_the_checking_path(
-    changes: dict[str, object], source_changes: dict[str, object], op: str
+    changes: dict[str, object],
+    source_changes: dict[str, object],
+    row_changes: dict[str, object],
+    op: str,
 ) -> None:
-    doc = json.loads(envelope(base_row(), before=base_row(email="old@example.com"), op=op))
+    after = base_row()
+    for column, value in row_changes.items():
+        if value == "absent":
+            after.pop(column, None)
+        else:
+            after[column] = value
+    doc = json.loads(envelope(after, before=base_row(email="old@example.com"), op=op))
     for where, edits_here in ((doc, changes), (doc["source"], source_changes)):
         for name, value in edits_here.items():
             if value == "absent":
                 where.pop(name, None)
             else:
                 where[name] = value
-    fast, checked = _read_both(json.dumps(doc).encode())
-    assert _same(fast, checked), (fast, checked)
+    value = json.dumps(doc).encode()
+    for reader in (READER, ROW_READER):
+        fast, checked = _read_both(value, reader)
+        assert _same(fast, checked), (fast, checked)
+    row_fast = ROW_READER.read(value) if isinstance(checked, Envelope) else None
+    if row_fast is not None and isinstance(doc.get("after"), dict) and "payload" not in doc:
+        complete = all(column in doc["after"] for column in MAPPER.row_type.ATTRIBUTES)
+        by_columns = isinstance(row_fast.after, MAPPER.row_type)
+        assert complete if by_columns else not (complete and not changes and not source_changes)
 
 
 @pytest.mark.parametrize(
@@ -143,5 +201,6 @@ def test_envelope_reader_equals_the_checking_path(
     [b"null", b"{", b"[]", b'"text"', b"{}", fixture_bytes("create"), fixture_bytes("delete")],
 )
 def test_envelope_reader_on_odd_and_fixture_values(value: bytes) -> None:
-    fast, checked = _read_both(value)
-    assert _same(fast, checked), (fast, checked)
+    for reader in (READER, ROW_READER):
+        fast, checked = _read_both(value, reader)
+        assert _same(fast, checked), (fast, checked)
