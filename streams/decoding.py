@@ -33,10 +33,20 @@ def derive_trace_id(
     source_table: str, lsn: int | None, source_id: str, op: str, ts_ms: int | None = None
 ) -> str:
     """A W3C-shaped trace id (32 hex chars) derived from where a change came from, so that a
-    replay of the same change carries the same id. ``ts_ms`` is used only when there is no LSN."""
-    position = str(lsn) if lsn is not None else f"ts{ts_ms}"
-    material = f"{source_table}|{position}|{source_id}|{op}".encode()
-    return hashlib.blake2b(material, digest_size=16).hexdigest()
+    replay of the same change carries the same id: the 16-byte BLAKE2b of
+    ``table|lsn|source_id|op`` (``ts<ts_ms>`` in place of the LSN when there is none)."""
+    hasher = _TABLE_HASHERS.get(source_table)
+    if hasher is None:  # the table's prefix is hashed once per table (hot path)
+        hasher = hashlib.blake2b(f"{source_table}|".encode(), digest_size=16)
+        if len(_TABLE_HASHERS) < 256:
+            _TABLE_HASHERS[source_table] = hasher
+    hasher = hasher.copy()
+    position = lsn if lsn is not None else f"ts{ts_ms}"
+    hasher.update(f"{position}|{source_id}|{op}".encode())
+    return hasher.hexdigest()
+
+
+_TABLE_HASHERS: dict[str, hashlib.blake2b] = {}  # table -> BLAKE2b state after "table|"
 
 
 class ChangeDecoder:
