@@ -3,8 +3,9 @@
 Decoding a Debezium ``after`` image into a dict makes a new key string per column per record
 (and hashes it); a msgspec Struct with one field per mapped column skips that, and skips the
 columns nobody maps (``bench/bench_mapping.py``). ``column_row_type(columns)`` builds such a
-Struct type: every column is required (an image without one of them is not decoded this way,
-so a ``ColumnRow`` is always complete), its values are the JSON values as they came.
+Struct type, its values are the JSON values as they came. By default every column is required
+(an image without one of them is not decoded this way, so the row is complete); with
+``required=False`` an absent column holds ``msgspec.UNSET`` and reads as absent.
 
 A ``ColumnRow`` is a read-only ``Mapping`` of column name -> value (registered as one), so
 code that takes a row works with both; the generated row program (``streams.row_program``)
@@ -26,47 +27,59 @@ class ColumnRow(msgspec.Struct, frozen=True, gc=False):
 
     ATTRIBUTES: ClassVar[Mapping[str, str]] = {}
 
-    def __getitem__(self, column: str) -> object:
-        attribute = self.ATTRIBUTES.get(column)
-        if attribute is None:
-            raise KeyError(column)
-        return getattr(self, attribute)
-
     def get(self, column: str, default: object = None) -> object:
         attribute = self.ATTRIBUTES.get(column)
-        return default if attribute is None else getattr(self, attribute)
+        if attribute is None:
+            return default
+        value = getattr(self, attribute)
+        return default if value is _UNSET else value
+
+    def __getitem__(self, column: str) -> object:
+        value = self.get(column, _UNSET)
+        if value is _UNSET:
+            raise KeyError(column)
+        return value
 
     def __contains__(self, column: object) -> bool:
-        return column in self.ATTRIBUTES
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.ATTRIBUTES)
-
-    def __len__(self) -> int:
-        return len(self.ATTRIBUTES)
-
-    def keys(self) -> Iterator[str]:
-        return iter(self.ATTRIBUTES)
+        return isinstance(column, str) and self.get(column, _UNSET) is not _UNSET
 
     def items(self) -> Iterator[tuple[str, object]]:
-        return ((column, getattr(self, a)) for column, a in self.ATTRIBUTES.items())
+        pairs = ((column, getattr(self, a)) for column, a in self.ATTRIBUTES.items())
+        return ((column, value) for column, value in pairs if value is not _UNSET)
+
+    def keys(self) -> Iterator[str]:
+        return (column for column, _ in self.items())
 
     def values(self) -> Iterator[object]:
-        return (getattr(self, a) for a in self.ATTRIBUTES.values())
+        return (value for _, value in self.items())
+
+    def __iter__(self) -> Iterator[str]:
+        return self.keys()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.items())
+
+
+_UNSET = msgspec.UNSET
 
 
 Mapping.register(ColumnRow)
 
 
-def column_row_type(columns: Sequence[str], name: str = "Row") -> type[ColumnRow]:
-    """A ``ColumnRow`` Struct type with one required field per distinct column, in order.
-    Attributes are ``c0``, ``c1``, ... (column names need not be identifiers); the JSON keys
-    are the column names."""
+def column_row_type(
+    columns: Sequence[str], name: str = "Row", *, required: bool = True
+) -> type[ColumnRow]:
+    """A ``ColumnRow`` Struct type with one field per distinct column, in order (each required,
+    or absent as ``UNSET``). Attributes are ``c0``, ``c1``, ... (column names need not be
+    identifiers); the JSON keys are the column names."""
     distinct = tuple(dict.fromkeys(columns))
     attributes = {column: f"c{i}" for i, column in enumerate(distinct)}
     row_type = msgspec.defstruct(
         name,
-        [(attribute, Any) for attribute in attributes.values()],
+        [
+            (attribute, Any) if required else (attribute, Any, _UNSET)
+            for attribute in attributes.values()
+        ],
         bases=(ColumnRow,),
         rename={attribute: column for column, attribute in attributes.items()},
         namespace={"ATTRIBUTES": attributes},

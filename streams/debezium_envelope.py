@@ -18,7 +18,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 import orjson
 
-from streams.column_row import ColumnRow
+from streams.column_row import ColumnRow, column_row_type
 from streams.contracts import InvalidRecord
 from streams.table_mapping import ColumnEncodings
 
@@ -184,7 +184,8 @@ class _PlainEnvelope(msgspec.Struct, Generic[BeforeRow, AfterRow], gc=False):
 
 class EnvelopeReader:
     """Reads Kafka record values into ``Envelope`` for one table. The ``before`` image carries
-    only ``before_columns`` (what the decoder reads from it: primary key and email), as a dict.
+    only ``before_columns`` (what the decoder reads from it: primary key and email), as a
+    ``ColumnRow`` where absent columns read as absent.
     ``after`` is an ``after_type`` row (the columns the mapping reads) when it has all of
     them, else a dict of every column (as it is without ``after_type``). Otherwise the same
     results and errors as ``parse_envelope(parse_json(...))``."""
@@ -192,13 +193,7 @@ class EnvelopeReader:
     def __init__(
         self, before_columns: Sequence[str], after_type: type[ColumnRow] | None = None
     ) -> None:
-        self.__columns = tuple(dict.fromkeys(before_columns))
-        names = [f"c{i}" for i in range(len(self.__columns))]
-        before = msgspec.defstruct(
-            "BeforeColumns",
-            [(name, Any, msgspec.UNSET) for name in names],
-            rename=dict(zip(names, self.__columns, strict=True)),
-        )
+        before = column_row_type(before_columns, "BeforeColumns", required=False)
         after = dict[str, Any] if after_type is None else after_type
         self.__decoder = msgspec.json.Decoder(_PlainEnvelope[before, after] | None)  # type: ignore[valid-type]
         self.__fallback = (
@@ -225,22 +220,13 @@ class EnvelopeReader:
         if ts_ms is None or not source.table or doc.payload:
             # missing parts (the checking path names them) or a schema-wrapped envelope
             return parse_envelope(parse_json(value, "value"))
-        before = doc.before
-        if before is not None:
-            values = msgspec.structs.astuple(before)
-            if _UNSET in values:  # absent columns stay absent
-                before = {
-                    c: v for c, v in zip(self.__columns, values, strict=True) if v is not _UNSET
-                }
-            else:
-                before = dict(zip(self.__columns, values, strict=True))
         key = (source.schema, source.table)
         table = self.__tables.get(key)
         if table is None:
             table = f"{key[0]}.{key[1]}" if key[0] else key[1]
             if len(self.__tables) < 64:
                 self.__tables[key] = table
-        return Envelope(doc.op, before, doc.after, table, source.lsn, ts_ms)
+        return Envelope(doc.op, doc.before, doc.after, table, source.lsn, ts_ms)
 
     def __decode_after_as_dict(self, value: bytes | bytearray | memoryview | str) -> Any:
         """The typed decode with ``after`` as a dict, or ``None`` when that fails too."""
@@ -251,5 +237,3 @@ class EnvelopeReader:
         except (msgspec.MsgspecError, RecursionError):
             return None
 
-
-_UNSET = msgspec.UNSET

@@ -204,3 +204,19 @@ def test_envelope_reader_on_odd_and_fixture_values(value: bytes) -> None:
     for reader in (READER, ROW_READER):
         fast, checked = _read_both(value, reader)
         assert _same(fast, checked), (fast, checked)
+
+
+@pytest.mark.parametrize("columns", [("id", "email"), ("id", "e-mail", "class", "_x", "Ünï")])
+@pytest.mark.parametrize("present", [(), ("id",), ("id", "email", "e-mail", "class", "_x", "Ünï")])
+def test_envelope_reader_before_image_for_any_column_names(
+    columns: tuple[str, ...], present: tuple[str, ...]
+) -> None:
+    before: dict[str, object] = {column: f"v-{column}" for column in present} | {"other": 1}
+    value = envelope(base_row(), before=before, op="u")
+    read = EnvelopeReader(columns).read(value)
+    assert read is not None and read.before is not None
+    expected = {c: before[c] for c in columns if c in before}
+    assert dict(read.before) == expected and len(read.before) == len(expected)
+    for column in (*columns, "other"):
+        assert (column in read.before) == (column in expected)
+        assert read.before.get(column, "absent") == expected.get(column, "absent")
