@@ -27,12 +27,23 @@ _ISO_3166_ALPHA2_CODES = """
     TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"""
 ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
 
-# local part: dot-separated atoms (no specials); domain: labels of letters/digits with inner
-# hyphens/underscores, alphabetic TLD. Written without ambiguity, so every repetition can be
-# possessive (no backtracking: a third cheaper than the plain form on the mapping hot path).
-_ATOM = r"[^@\s.()<>\[\]\\,;:\"]++"
-_LABEL = r"[^\W_]++(?:[-_]++[^\W_]++)*+"
-_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*+@(?:{_LABEL}\.)++[^\W\d_]{{2,}}+")
+# An email address is ``local@domain``. Local part: dot-separated atoms of any characters but
+# whitespace and ``@.()<>[]\,;:"``. Domain: labels of letters/digits with inner hyphens or
+# underscores, then an alphabetic top-level label. (As one regex, ``EMAIL_PATTERN``; ``email``
+# checks the same with set and string operations plus a cache of checked domains, ~3x cheaper
+# on the mapping hot path. Possessive quantifiers are avoided: before 3.11.5 or so they
+# mis-match nested groups.)
+EMAIL_PATTERN = (
+    r"[^@\s.()<>\[\]\\,;:\"]+(?:\.[^@\s.()<>\[\]\\,;:\"]+)*"
+    r"@(?:[^\W_]+(?:[-_]+[^\W_]+)*\.)+[^\W\d_]{2,}"
+)
+_EMAIL_DOMAIN = re.compile(r"(?:[^\W_]+(?:[-_]+[^\W_]+)*\.)+[^\W\d_]{2,}")
+# Characters an atom may not hold: ``@``, the specials and every character regex ``\s``
+# matches (all of them are in the BMP).
+_NOT_IN_ATOMS = frozenset('@()<>[]\\,;:"') | frozenset(
+    re.findall(r"\s", "".join(map(chr, range(0x10000))))
+)
+_CHECKED_DOMAINS: dict[str, bool] = {}  # domain -> valid; starts over at 4096 entries
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0().-/")
 _ASCII_SEPARATORS = b" \t().-/"  # the same for ASCII text (bytes.translate is much faster)
@@ -68,13 +79,35 @@ def empty_to_null(value: object) -> object:
 
 
 def email(value: object) -> object:
-    """Trimmed, lower-cased, shaped like ``local@domain.tld``."""
+    """Trimmed, lower-cased, shaped like ``local@domain.tld`` (``EMAIL_PATTERN``)."""
     if not isinstance(value, str):  # _text(value), inline (hot path)
         raise TypeError(f"expected a string, got {type(value).__name__}")
     address = value.strip().lower()
-    if len(address) > 254 or not _EMAIL.fullmatch(address):
+    local, _, domain = address.partition("@")  # no "@": domain "" (invalid)
+    valid = _CHECKED_DOMAINS.get(domain)
+    if valid is None:
+        valid = _check_domain(domain)
+    if (
+        not valid
+        or len(address) > 254
+        or not local  # (below: no empty atom, no character outside atoms)
+        or local[0] == "."
+        or local[-1] == "."
+        or ".." in local
+        # letters and digits never fall outside atoms: a cheap test for the usual case
+        or not (local.replace(".", "").isalnum() or _NOT_IN_ATOMS.isdisjoint(local))
+    ):
         raise ValueError(f"not an email address: {value!r}")
     return address
+
+
+def _check_domain(domain: str) -> bool:
+    """Whether ``domain`` is an email domain; the answer is kept in ``_CHECKED_DOMAINS``."""
+    valid = _EMAIL_DOMAIN.fullmatch(domain) is not None
+    if len(_CHECKED_DOMAINS) >= 4096:
+        _CHECKED_DOMAINS.clear()
+    _CHECKED_DOMAINS[domain] = valid
+    return valid
 
 
 def domain(value: object) -> object:

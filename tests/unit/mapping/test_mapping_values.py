@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.debezium_values import ENCODINGS, decoder_for
-from streams.normalise import ISO_3166_ALPHA2, normaliser_for
+from streams.normalise import EMAIL_PATTERN, ISO_3166_ALPHA2, normaliser_for
 
 pytestmark = pytest.mark.unit
 
@@ -152,3 +155,58 @@ def test_iso_country_list_is_complete_and_unknown_normaliser_fails() -> None:
     assert {"US", "DE", "GB", "AQ", "SS", "XK"} & ISO_3166_ALPHA2 == {"US", "DE", "GB", "AQ", "SS"}
     with pytest.raises(ValueError, match="unknown normaliser"):
         normaliser_for("titlecase")
+
+
+# Characters that decide an email's shape: atom and label characters, separators, specials,
+# ASCII and Unicode whitespace, digits of other scripts, non-decimal digits, letters.
+EMAIL_ALPHABET = 'aZ09._-@ ()<>[]\\,;:"\t\n\x1c\x85\xa0\u2028\u3000\ufeffüñ²½٣ﬁ'
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=EMAIL_ALPHABET, max_size=24))
+def test_email_normaliser_accepts_exactly_the_email_pattern(text: str) -> None:
+    """The set/str checks + domain cache in ``email`` decide like one regex would."""
+    address = text.strip().lower()
+    expected = len(address) <= 254 and re.fullmatch(EMAIL_PATTERN, address) is not None
+    try:
+        normalised = normaliser_for("email")(text)
+    except ValueError:
+        normalised = None
+    assert (normalised is not None) == expected, address
+    for _ in range(2):  # the domain cache answers the same
+        try:
+            again = normaliser_for("email")(text)
+        except ValueError:
+            again = None
+        assert again == normalised
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a.b.c@x-y.example.com", "a@x_y.com", "a@xn--p1ai.рф", "zoë@exämple.org", "a+tag@x.io"],
+)
+def test_email_normaliser_accepts_realistic_addresses(address: str) -> None:
+    assert normaliser_for("email")(address) == address
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        ".a@x.com",
+        "a.@x.com",
+        "a..b@x.com",
+        "a@b@x.com",
+        "a@-x.com",
+        "a@x-.com",
+        "a@x..com",
+        "a@x.c0m",
+        "a@x.c",
+        "a\u2028b@x.com",
+        "a@.x.com",
+        "@x.com",
+        "a@x.com.",
+    ],
+)
+def test_email_normaliser_rejects_misshapen_addresses(address: str) -> None:
+    with pytest.raises(ValueError, match="not an email address"):
+        normaliser_for("email")(address)
