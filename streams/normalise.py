@@ -157,14 +157,23 @@ def e164(default_region: str) -> Normaliser:
         if not isinstance(value, str):  # _text(value), inline (hot path)
             raise TypeError(f"expected a string, got {type(value).__name__}")
         text = value
-        if text.isascii():  # (an E.164 number comes out of the separator removal unchanged)
-            compact = text.encode().translate(None, _ASCII_SEPARATORS).decode()
+        if text.isascii():  # the usual case, on bytes: "+", then 7-15 digits, the first not 0
+            compact = text.encode().translate(None, _ASCII_SEPARATORS)
+            if compact.startswith(b"00"):
+                compact = b"+" + compact[2:]
+            if (
+                8 <= len(compact) <= 16
+                and compact[0] == 43  # "+"
+                and compact[1] != 48  # "0"
+                and compact[1:].isdigit()  # (ASCII digits only, like [0-9])
+            ):
+                return compact.decode()
         else:
-            compact = text.translate(_DROP_SEPARATORS)
-        if compact.startswith("00"):
-            compact = "+" + compact[2:]
-        if _E164.fullmatch(compact):
-            return compact
+            compact_text = text.translate(_DROP_SEPARATORS)
+            if compact_text.startswith("00"):
+                compact_text = "+" + compact_text[2:]
+            if _E164.fullmatch(compact_text):
+                return compact_text
         if international_only:
             return None
         return _parse_national(text, default_region)

@@ -210,3 +210,18 @@ def test_email_normaliser_accepts_realistic_addresses(address: str) -> None:
 def test_email_normaliser_rejects_misshapen_addresses(address: str) -> None:
     with pytest.raises(ValueError, match="not an email address"):
         normaliser_for("email")(address)
+
+
+PHONE_ALPHABET = "+0123456789 ()-./\t\u00a0٣x"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=PHONE_ALPHABET, max_size=20))
+def test_e164_fast_path_takes_exactly_the_e164_shaped_numbers(text: str) -> None:
+    """International numbers: separators dropped, ``00`` -> ``+``, then ``\\+[1-9][0-9]{6,14}``
+    or (here) ``None``; the same on the ASCII bytes path and the str path."""
+    compact = text.translate(str.maketrans("", "", " \t\u00a0().-/"))
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    expected = compact if re.fullmatch(r"\+[1-9][0-9]{6,14}", compact) else None
+    assert normaliser_for("e164", "+")(text) == expected
