@@ -8,6 +8,7 @@ Repetitive text/boolean columns keep a small raw value -> result cache (see ``_c
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -206,6 +207,7 @@ class RowMapper:
         columns = [mapping.primary_key] + [f.column for f in mapping.fields]
         columns += [f.region_column for f in mapping.fields if f.region_column is not None]
         self.row_type = column_row_type(columns, f"{mapping.name.title()}Row")
+        self.__key_of_row = operator.attrgetter(self.row_type.ATTRIBUTES[mapping.primary_key])
         # ``map_row`` for plain envelopes (the file's encodings), without the extra call.
         self.map_plain_row: RowProgram = compile_row_program(
             self.field_plans, row_type=self.row_type
@@ -329,9 +331,12 @@ class RowMapper:
         Raises ``InvalidRecord`` for a key of the wrong type."""
         if row is None:
             return None
-        value = row.get(self.mapping.primary_key, _ABSENT)
-        if value is _ABSENT:
-            return None
+        if isinstance(row, self.row_type):  # (complete: it holds the key)
+            value = self.__key_of_row(row)
+        else:
+            value = row.get(self.mapping.primary_key, _ABSENT)
+            if value is _ABSENT:
+                return None
         if type(value) is int:  # the common case, checked below otherwise
             return str(value)
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
