@@ -59,15 +59,20 @@ def _outcome(program: Callable[[Mapping[str, object]], object], row: dict[str, A
         return ("invalid", exc.field, exc.rule)
 
 
+def _edit(where: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
+    """Apply generated edits in place: ``"absent"`` removes the key, anything else sets it."""
+    for name, value in changes.items():
+        if value == "absent":
+            where.pop(name, None)
+        else:
+            where[name] = value
+    return where
+
+
 @PROPS
 @given(edits, st.booleans())
 def test_fast_row_program_equals_the_complete_one(changes: dict[str, object], twice: bool) -> None:
-    row = base_row()
-    for column, value in changes.items():
-        if value == "absent":
-            row.pop(column, None)
-        else:
-            row[column] = value
+    row = _edit(base_row(), changes)
     first = _outcome(FAST, row)
     assert first == _outcome(COMPLETE, row)
     assert _outcome(BY_ATTRIBUTE, row) == first  # a dict row: the dict program
@@ -172,19 +177,10 @@ def test_envelope_reader_equals_the_checking_path(
     row_changes: dict[str, object],
     op: str,
 ) -> None:
-    after = base_row()
-    for column, value in row_changes.items():
-        if value == "absent":
-            after.pop(column, None)
-        else:
-            after[column] = value
+    after = _edit(base_row(), row_changes)
     doc = json.loads(envelope(after, before=base_row(email="old@example.com"), op=op))
-    for where, edits_here in ((doc, changes), (doc["source"], source_changes)):
-        for name, value in edits_here.items():
-            if value == "absent":
-                where.pop(name, None)
-            else:
-                where[name] = value
+    _edit(doc["source"], source_changes)  # (before the envelope edits, which may drop it)
+    _edit(doc, changes)
     value = json.dumps(doc).encode()
     for reader in (READER, ROW_READER):
         fast, checked = _read_both(value, reader)
