@@ -201,7 +201,6 @@ class EnvelopeReader:
             if after_type is None
             else msgspec.json.Decoder(_PlainEnvelope[before, dict[str, Any]] | None)  # type: ignore[valid-type]
         )
-        self.__tables: dict[tuple[str | None, str], str] = {}  # (schema, table) -> name
         self.__last_table: tuple[str | None, str, str] = (None, "", "")  # (schema, table, name)
 
     def read(self, value: bytes | bytearray | memoryview | str) -> Envelope | None:
@@ -222,20 +221,10 @@ class EnvelopeReader:
             # missing parts (the checking path names them) or a schema-wrapped envelope
             return parse_envelope(parse_json(value, "value"))
         last_schema, last_table, table = self.__last_table
-        if source.table != last_table or source.schema != last_schema:
-            table = self.__table_name(source.schema, source.table)
+        if source.table != last_table or source.schema != last_schema:  # (rarely: one table)
+            table = f"{source.schema}.{source.table}" if source.schema else source.table
+            self.__last_table = (source.schema, source.table, table)
         return Envelope(doc.op, doc.before, doc.after, table, source.lsn, ts_ms)
-
-    def __table_name(self, schema: str | None, table: str) -> str:
-        """``schema.table`` (or ``table``), remembered as the last one and in a small cache."""
-        key = (schema, table)
-        name = self.__tables.get(key)
-        if name is None:
-            name = f"{schema}.{table}" if schema else table
-            if len(self.__tables) < 64:
-                self.__tables[key] = name
-        self.__last_table = (schema, table, name)
-        return name
 
     def __decode_after_as_dict(self, value: bytes | bytearray | memoryview | str) -> Any:
         """The typed decode with ``after`` as a dict, or ``None`` when that fails too."""
