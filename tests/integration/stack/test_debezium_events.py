@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from local_stack.endpoints import StackEndpoints
+from local_stack.processes import wait_until
 
 pytestmark = pytest.mark.integration
 TOPIC = "cdc.public.customers"
@@ -26,21 +27,26 @@ def consumer(stack: StackEndpoints, cdc_connector: str) -> Iterator[Consumer]:
         "auto.offset.reset": "latest",
         "enable.auto.commit": False,
     })
-    c.subscribe([TOPIC])
-    _wait_assigned(c)
+    _assign_at_end(c)
     yield c
     c.close()
 
 
-def _wait_assigned(c: Consumer, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not c.assignment():
-        assert time.monotonic() < deadline, "consumer never got partitions"
-        c.poll(0.2)
-    # Pin to the end now, so only records produced after this point are seen.
-    for tp in c.assignment():
-        _, high = c.get_watermark_offsets(tp, timeout=5)
-        c.seek(TopicPartition(tp.topic, tp.partition, high))
+def _assign_at_end(c: Consumer, timeout_s: float = 30) -> None:
+    """Read every partition of the topic from its end as of now, so only records produced
+    after this point are seen. (A manual assignment with explicit offsets: seeking right after
+    a group assignment can fail with "Erroneous state" until the partition's fetch starts.)"""
+
+    def partitions() -> list[int]:
+        topic = c.list_topics(TOPIC, timeout=5).topics.get(TOPIC)
+        return [] if topic is None or topic.error is not None else list(topic.partitions)
+
+    wait_until(lambda: bool(partitions()), timeout_s, f"partitions of {TOPIC}")
+    ends = []
+    for partition in partitions():
+        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, partition), timeout=5)
+        ends.append(TopicPartition(TOPIC, partition, high))
+    c.assign(ends)
 
 
 def _collect(c: Consumer, email: str, count: int, timeout_s: float = 30) -> list[Any]:
