@@ -18,7 +18,7 @@ than either), so compare runs by both numbers. For code changes the steady yards
 instruction count per record under ``valgrind --tool=callgrind`` (run with N and 0 records,
 divide the difference):
 about 185,000 with orjson and a generic field loop, 135,000 with the typed msgspec envelope and
-the generated row program, 123,000 with rows decoded into column Structs (``ColumnRow``).
+the generated row program, 119,000 with rows decoded into column Structs (``ColumnRow``).
 The reference loop measures the interpreter build as much as the core (Debian's 3.11 runs it in
 half the time of a plain source build, yet runs this benchmark no faster): compare it only
 between runs of the same interpreter.

@@ -33,11 +33,10 @@ ISO_3166_ALPHA2 = frozenset(_ISO_3166_ALPHA2_CODES.split())
 # checks the same with set and string operations plus a cache of checked domains, ~3x cheaper
 # on the mapping hot path. Possessive quantifiers are avoided: before 3.11.5 or so they
 # mis-match nested groups.)
-EMAIL_PATTERN = (
-    r"[^@\s.()<>\[\]\\,;:\"]+(?:\.[^@\s.()<>\[\]\\,;:\"]+)*"
-    r"@(?:[^\W_]+(?:[-_]+[^\W_]+)*\.)+[^\W\d_]{2,}"
-)
-_EMAIL_DOMAIN = re.compile(r"(?:[^\W_]+(?:[-_]+[^\W_]+)*\.)+[^\W\d_]{2,}")
+_ATOM = r"[^@\s.()<>\[\]\\,;:\"]+"
+_EMAIL_DOMAIN_PATTERN = r"(?:[^\W_]+(?:[-_]+[^\W_]+)*\.)+[^\W\d_]{2,}"
+EMAIL_PATTERN = rf"{_ATOM}(?:\.{_ATOM})*@{_EMAIL_DOMAIN_PATTERN}"
+_EMAIL_DOMAIN = re.compile(_EMAIL_DOMAIN_PATTERN)
 # Characters an atom may not hold: ``@``, the specials and every character regex ``\s``
 # matches (all of them are in the BMP).
 _NOT_IN_ATOMS = frozenset('@()<>[]\\,;:"') | frozenset(
