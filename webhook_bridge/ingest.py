@@ -4,7 +4,9 @@
 ``committed``) or ``Rejected`` (answer the status). It does no I/O; enqueueing is the caller's job
 so that a 202 is only sent once the queue has the message.
 
-Order of checks: unknown source 404, too large 413, bad signature 401, malformed body 400.
+Order of checks: unknown source 404, too large 413, a header we read given twice 400, bad
+signature 401, bad id header 400, nesting deeper than ``MAX_JSON_DEPTH`` 400, malformed body 400.
+Every check is linear in the request and never recurses (``webhook_bridge.limits``).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import os
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from webhook_bridge.config import SQS_MAX_MESSAGE_BYTES, SourceConfig
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.signatures import InvalidSignature, verify
+from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_TRACEPARENT_CHARS, json_too_deep
+from webhook_bridge.signatures import InvalidSignature, signed_headers, verify
 
 _TRACE_IDS = random.Random(os.urandom(16))  # trace ids need uniqueness, not secrecy; urandom
 # per request cost ~60 us here
@@ -47,18 +50,25 @@ class Accepted:
 
 @dataclass(frozen=True)
 class WebhookRequest:
-    """What the core needs from an HTTP request. ``url`` is the full URL as the sender saw it."""
+    """What the core needs from an HTTP request. ``url`` is the full URL as the sender saw it;
+    ``alternate_urls`` other spellings of it when the adapter cannot know the raw one.
+    ``headers`` has lower-case names; ``duplicate_headers`` names those given more than once."""
 
     source: str
     method: str
     url: str
     headers: Mapping[str, str]
     body: bytes
+    duplicate_headers: frozenset[str] = field(default=frozenset())
+    alternate_urls: tuple[str, ...] = ()
 
 
 def trace_id_from(headers: Mapping[str, str]) -> str:
     """The W3C ``traceparent`` trace id when valid, else a fresh random id."""
-    match = _TRACEPARENT.match(headers.get("traceparent", "").strip().lower())
+    value = headers.get("traceparent", "")
+    if len(value) > MAX_TRACEPARENT_CHARS:
+        value = ""
+    match = _TRACEPARENT.match(value.strip().lower())
     return match.group(1) if match else f"{_TRACE_IDS.getrandbits(128):032x}"
 
 
@@ -78,6 +88,11 @@ def webhook_id_of(
         ids = sorted(str(item["eventId"]) for item in payload)
         return "events-" + hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
     return "sha256-" + hashlib.sha256(body).hexdigest()[:32]
+
+
+def _plain_header(value: str) -> bool:
+    """An absent or usable id header: printable ASCII of at most ``MAX_HEADER_CHARS``."""
+    return len(value) <= MAX_HEADER_CHARS and value.isascii() and value.isprintable()
 
 
 class IngestCore:
@@ -111,6 +126,10 @@ class IngestCore:
         if len(request.body) > config.max_body_bytes:
             return Rejected(413, "body_too_large")
         headers = {k.lower(): v for k, v in request.headers.items()}
+        read = signed_headers(config.scheme, config.header_name)
+        read |= {config.id_header.lower()} if config.id_header else set()
+        if not read.isdisjoint(request.duplicate_headers):
+            return Rejected(400, "duplicate_header")
         try:
             verify(
                 config.scheme,
@@ -122,9 +141,14 @@ class IngestCore:
                 now=self.__clock.time(),
                 tolerance_s=config.tolerance_s,
                 header_name=config.header_name,
+                alternate_urls=[self.__signed_url(config, u) for u in request.alternate_urls],
             )
         except InvalidSignature as exc:
             return Rejected(401, exc.reason)
+        if config.id_header and not _plain_header(headers.get(config.id_header.lower(), "")):
+            return Rejected(400, "malformed_id_header")
+        if json_too_deep(request.body):
+            return Rejected(400, "nesting_too_deep")
         try:
             text = request.body.decode("utf-8")
             payload = json.loads(text)
@@ -136,7 +160,9 @@ class IngestCore:
         envelope = WebhookEnvelope(
             source=request.source,
             webhook_id=webhook_id,
-            trace_id=trace_id_from(headers),
+            trace_id=trace_id_from(
+                {} if "traceparent" in request.duplicate_headers else headers
+            ),  # W3C: several traceparent headers are no trace context
             received_at_ms=int(self.__clock.time() * 1000),
             body=text,
         )

@@ -8,8 +8,6 @@ for bad requests, 503 + Retry-After when SQS is unreachable. One SendMessage per
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -18,10 +16,11 @@ from typing import Any
 
 from cdcbridge.clock import SYSTEM_CLOCK
 from cdcbridge.logs import configure_logging, trace_context
+from webhook_bridge.apigw_event import request_from_event
 from webhook_bridge.config import BridgeSettings
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.ingest import Accepted, IngestCore, WebhookRequest
+from webhook_bridge.ingest import Accepted, IngestCore
 from webhook_bridge.queue import QueueUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,33 +38,11 @@ def _response(
     }
 
 
-def _request(event: Mapping[str, Any]) -> WebhookRequest | None:
-    """The request in an API Gateway proxy event (None when the body cannot be decoded)."""
-    context = event.get("requestContext") or {}
-    http = context.get("http") or {}
-    method = str(event.get("httpMethod") or http.get("method") or "POST")
-    path = str(context.get("path") or event.get("rawPath") or event.get("path") or "/")
-    query = event.get("rawQueryString") or "&".join(
-        f"{k}={v}" for k, v in (event.get("queryStringParameters") or {}).items()
-    )
-    url = f"https://{context.get('domainName', 'localhost')}{path}" + (f"?{query}" if query else "")
-    source = str((event.get("pathParameters") or {}).get("source", ""))
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    raw = event.get("body") or ""
-    try:
-        body = (
-            base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
-        )
-    except (binascii.Error, UnicodeEncodeError):
-        return None
-    return WebhookRequest(source, method, url, headers, body)
-
-
 def handle_event(
     event: Mapping[str, Any], core: IngestCore, send_one: SendOne, retry_after_s: int = 5
 ) -> dict[str, Any]:
     """Answer one API Gateway event. ``send_one`` raises ``QueueUnavailable`` on failure."""
-    request = _request(event)
+    request = request_from_event(event)
     if request is None:
         return _response(400, {"error": "malformed_body"})
     decision = core.admit(request)

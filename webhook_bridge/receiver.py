@@ -54,6 +54,31 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _headers(request: Request) -> tuple[dict[str, str], frozenset[str]]:
+    """The request's headers (names lower-case, values latin-1 as sent) and the names given
+    more than once. Linear in the header block."""
+    headers: dict[str, str] = {}
+    repeated: set[str] = set()
+    for raw_name, raw_value in request.headers.raw:
+        name = raw_name.decode("latin-1").lower()
+        if name in headers:
+            repeated.add(name)
+        headers[name] = raw_value.decode("latin-1")
+    return headers, frozenset(repeated)
+
+
+def _url(request: Request, headers: dict[str, str]) -> str:
+    """The URL as the sender wrote it: raw path and raw query, no decoding or re-encoding.
+    Built by hand because parsing a hostile ``Host`` (``[``) would raise."""
+    scope = request.scope
+    path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"")
+    server = scope.get("server") or ("localhost", None)
+    host = headers.get("host") or str(server[0])
+    url = f"{scope.get('scheme', 'http')}://{host}{path.decode('latin-1')}"
+    return url + ("?" + query.decode("latin-1") if query else "")
+
+
 class Receiver:
     """Holds the core and the batcher; ``app`` is the ASGI application."""
 
@@ -125,8 +150,9 @@ class Receiver:
         except ClientDisconnect:
             return _answer(400, {"error": "client_disconnected"})
         started = self.__clock.monotonic()
+        headers, repeated = _headers(request)
         decision = self.__core.admit(
-            WebhookRequest(source, request.method, str(request.url), request.headers, body)
+            WebhookRequest(source, request.method, _url(request, headers), headers, body, repeated)
         )
         if not isinstance(decision, Accepted):
             self.__count(source, decision.status)

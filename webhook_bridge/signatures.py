@@ -11,6 +11,10 @@ Schemes (facts in ``shared/reference/webhook_signatures.md``):
 
 Every secret of a source is tried (rotation); comparisons use ``hmac.compare_digest``. Errors
 carry a reason code and never the expected signature.
+
+Hostile input: every header we read must be printable ASCII of at most ``MAX_HEADER_CHARS``
+characters, a Standard Webhooks header holds at most ``MAX_SIGNATURES`` entries, and parsing is
+linear in the header's length (``webhook_bridge.limits``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Final, Literal, get_args
 
 from pydantic import SecretStr
 
+from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_SIGNATURES
+
 Scheme = Literal["standard-webhooks", "hubspot-v3", "hmac-sha256-hex"]
 SCHEMES: Final[tuple[str, ...]] = get_args(Scheme)
 
@@ -34,6 +40,8 @@ Reason = Literal[
     "no_secrets",
     "missing_header",
     "malformed_header",
+    "header_too_large",
+    "too_many_signatures",
     "timestamp_too_old",
     "timestamp_in_future",
     "no_match",
@@ -104,10 +112,25 @@ def _lower(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, 
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name.lower(), "").strip()
+    """The stripped value of ``name``: present, at most ``MAX_HEADER_CHARS``, printable ASCII."""
+    raw = headers.get(name.lower(), "")
+    if len(raw) > MAX_HEADER_CHARS:
+        raise InvalidSignature("header_too_large", name)
+    value = raw.strip()
     if not value:
         raise InvalidSignature("missing_header", name)
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidSignature("malformed_header", name)
     return value
+
+
+def signed_headers(scheme: str, header_name: str | None = None) -> frozenset[str]:
+    """The (lower-case) headers ``verify`` reads for ``scheme``."""
+    if scheme == "standard-webhooks":
+        return frozenset((SW_ID, SW_TIMESTAMP, SW_SIGNATURE))
+    if scheme == "hubspot-v3":
+        return frozenset((HUBSPOT_SIGNATURE, HUBSPOT_TIMESTAMP))
+    return frozenset(((header_name or DEFAULT_HEX_HEADER).lower(),))
 
 
 def _check_age(sent_at: float, now: float, tolerance_s: float) -> None:
@@ -130,23 +153,30 @@ def _b64_candidates(value: str) -> set[bytes]:
     for text in {value, value.replace(" ", "+")}:
         try:
             found.add(base64.b64decode(text, validate=True))
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text
             continue
     return found
 
 
 def _standard_webhooks_signatures(header: str) -> set[bytes]:
     """``v1`` signatures of the header. Tokens without a comma continue the previous one (a
-    ``+`` that a proxy turned into a space); both readings are kept."""
-    plain = [tok for tok in header.split() if tok.startswith("v1,")]
-    repaired: list[str] = []
-    for token in header.split(" "):
-        if "," in token or not repaired:
-            repaired.append(token)
+    ``+`` that a proxy turned into a space); both readings are kept.
+
+    Linear in ``len(header)``: each token is visited once and joined once. Raises
+    ``InvalidSignature("too_many_signatures")`` past ``MAX_SIGNATURES`` entries."""
+    tokens = header.split(" ")
+    groups: list[list[str]] = []
+    for token in tokens:
+        if "," in token or not groups:
+            groups.append([token])
         else:
-            repaired[-1] += "+" + token
+            groups[-1].append(token)
+    if len(groups) > MAX_SIGNATURES:
+        raise InvalidSignature("too_many_signatures", f"more than {MAX_SIGNATURES}")
+    plain = [tok for tok in tokens if tok.startswith("v1,")]
+    repaired = ["+".join(group) for group in groups if group[0].startswith("v1,")]
     found: set[bytes] = set()
-    for token in [*plain, *(t for t in repaired if t.startswith("v1,"))]:
+    for token in dict.fromkeys([*plain, *repaired]):
         found |= _b64_candidates(token[3:])
     return found
 
@@ -169,21 +199,24 @@ def _verify_hubspot(
     headers: Mapping[str, str],
     body: bytes,
     method: str,
-    url: str,
+    urls: Sequence[str],
     now: float,
     tol: float,
 ) -> None:
     given = _b64_candidates(_header(headers, HUBSPOT_SIGNATURE))
     ts_text = _header(headers, HUBSPOT_TIMESTAMP)
     _check_age(_int_header(headers, HUBSPOT_TIMESTAMP) / 1000.0, now, tol)
-    content = _hubspot_content(method, url, body, ts_text)
-    expected = [_hmac(_utf8_key(s), content) for s in secrets]
+    contents = [_hubspot_content(method, url, body, ts_text) for url in urls]
+    expected = [_hmac(_utf8_key(s), content) for s in secrets for content in contents]
     if not _any_equal(given, expected):
         raise InvalidSignature("no_match")
 
 
 def _hubspot_content(method: str, url: str, body: bytes, timestamp_ms: str) -> bytes:
-    return method.upper().encode() + hubspot_uri(url).encode() + body + timestamp_ms.encode()
+    """The signed bytes. A method or URL with lone surrogates (possible in a Lambda event's
+    JSON) is encoded as-is so it simply fails to match instead of raising."""
+    prefix = method.upper() + hubspot_uri(url)
+    return prefix.encode("utf-8", "surrogatepass") + body + timestamp_ms.encode()
 
 
 def _verify_hex(
@@ -221,13 +254,16 @@ def verify(
     now: float | None = None,
     tolerance_s: float = 300,
     header_name: str | None = None,
+    alternate_urls: Sequence[str] = (),
 ) -> None:
     """Return if ``body`` + ``headers`` carry a valid signature by any of ``secrets``.
 
     ``now`` is epoch seconds (``time.time()`` when None); timestamps further than
     ``tolerance_s`` from it either way are rejected. ``url`` (full public URL) and ``method``
-    matter for ``hubspot-v3`` only; ``header_name`` for ``hmac-sha256-hex`` only.
-    Raises ``InvalidSignature``; ``ValueError`` if a configured secret is unusable.
+    matter for ``hubspot-v3`` only; ``alternate_urls`` are other spellings of the same URL
+    (when the raw one is lost, as in API Gateway REST events), any of which may match.
+    ``header_name`` matters for ``hmac-sha256-hex`` only. Never raises for bad input other than
+    ``InvalidSignature``; ``ValueError`` if a configured secret is unusable.
     """
     if scheme not in SCHEMES:
         raise InvalidSignature("unknown_scheme", scheme)
@@ -238,7 +274,8 @@ def verify(
     if scheme == "standard-webhooks":
         _verify_standard(secrets, lowered, body, current, tolerance_s)
     elif scheme == "hubspot-v3":
-        _verify_hubspot(secrets, lowered, body, method, url, current, tolerance_s)
+        urls = list(dict.fromkeys((url, *alternate_urls)))
+        _verify_hubspot(secrets, lowered, body, method, urls, current, tolerance_s)
     else:
         _verify_hex(secrets, lowered, body, header_name or DEFAULT_HEX_HEADER)
 
