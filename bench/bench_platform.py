@@ -34,9 +34,10 @@ from streams.platform.settings import PlatformSettings
 def sandbox(limit: int, window: float) -> Iterator[str]:
     """A private sandbox at the given HubSpot limit; its log goes to a temporary folder."""
     knobs = {"hubspot_limit": limit, "hubspot_window_s": window}
-    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp, private_sandbox(
-        Path(tmp) / "sandbox.log", platform="hubspot", knobs=knobs
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp,
+        private_sandbox(Path(tmp) / "sandbox.log", platform="hubspot", knobs=knobs) as url,
+    ):
         yield url
 
 

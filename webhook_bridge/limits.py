@@ -42,5 +42,8 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     if body.count(b"[") + body.count(b"{") <= limit:
         return False  # cannot nest deeper than the number of openings
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    closes = brackets.count(b"]") + brackets.count(b"}")
+    if len(brackets) - 2 * closes > limit:
+        return True  # left open at the end: the last prefix alone is too deep
     steps = array("b", brackets.translate(_STEP))
     return max(accumulate(steps), default=0) > limit
