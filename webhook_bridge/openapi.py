@@ -48,8 +48,17 @@ OPENAPI: dict[str, Any] = {
                             }
                         },
                     },
-                    "400": _error("Body is not UTF-8 JSON (object or array)."),
-                    "401": _error("Missing or invalid signature, or timestamp out of tolerance."),
+                    "400": _error(
+                        "Body is not UTF-8 JSON (object or array), nests deeper than 64 levels, "
+                        "or a signed header is repeated (error: malformed_body, "
+                        "nesting_too_deep, duplicate_header, malformed_id_header)."
+                    ),
+                    "401": _error(
+                        "Missing or invalid signature, or timestamp out of tolerance; a signed "
+                        "header that is not printable ASCII, over 4096 characters or holds over "
+                        "16 signatures (error: malformed_header, header_too_large, "
+                        "too_many_signatures, no_match, ...)."
+                    ),
                     "404": _error("Unknown source."),
                     "413": _error("Body over the source's size limit (default 256 KiB)."),
                     "503": _error("Queue unreachable; retry later.", retry_after=True),
