@@ -124,6 +124,10 @@ def non_ascii_and_control() -> Iterator[HostileCase]:
             for i, bad in enumerate((*HOSTILE_BYTES, b"[", b"a/b?c#d", b"")):
                 yield valid.case(f"{valid.source}:{other}:{i}", {401}, "no_match",
                                  replace=forged | {other: b"v" + bad})  # fmt: skip
+        lengths = ("²".encode(), "٣".encode(), b"9" * 5000, b"-1", b"1e3", b"0x10", b" ", b"")
+        for i, bad in enumerate(lengths):  # only the receiver reads it; the server checks it too
+            yield valid.case(f"{valid.source}:content-length:{i}", {401, 413},
+                             replace=forged | {"content-length": bad})  # fmt: skip
     valid = github()
     for i, bad in enumerate(HOSTILE_BYTES):
         yield valid.case(f"gh:id-header:{i}", {400}, "malformed_id_header",
