@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from receiver_harness import HS_SECRET, NOW, SOURCES
 
 from cdcbridge.clock import MockedClock
@@ -117,3 +119,42 @@ def test_a_forged_query_is_refused_in_both_formats() -> None:
     good = "note=a%20b"
     for event in (rest_event("note=a%20c", unquote), http_api_event("note=a%20c")):
         assert answer(signed(event, good))[0] == 401
+
+
+ANY_TEXT = st.text(st.characters(codec=None), max_size=80)  # surrogates and controls included
+HEADER_NAMES = st.sampled_from([
+    "webhook-id", "Webhook-Signature", "webhook-timestamp", "X-HubSpot-Signature-v3",
+    "x-hubspot-request-timestamp", "X-Hub-Signature-256", "x-github-delivery", "traceparent",
+    "Content-Length", "host",
+]) | ANY_TEXT  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.sampled_from(["sandbox", "hubspot", "gh", "nope", ""]) | ANY_TEXT,
+    headers=st.dictionaries(HEADER_NAMES, ANY_TEXT, max_size=6),
+    repeated=st.dictionaries(HEADER_NAMES, st.lists(ANY_TEXT, max_size=3), max_size=3),
+    query=st.dictionaries(ANY_TEXT, st.lists(ANY_TEXT, max_size=3), max_size=3),
+    body=ANY_TEXT,
+    b64=st.booleans(),
+    v2=st.booleans(),
+)
+def test_any_event_is_answered_4xx_and_nothing_is_sent(
+    source: str, headers: dict[str, str], repeated: dict[str, list[str]],
+    query: dict[str, list[str]], body: str, b64: bool, v2: bool,
+) -> None:  # fmt: skip
+    event: dict[str, Any] = {
+        "pathParameters": {"source": source}, "headers": headers, "body": body,
+        "isBase64Encoded": b64,
+    }  # fmt: skip
+    if v2:
+        event |= {"version": "2.0", "rawPath": f"/webhooks/{source}",
+                  "rawQueryString": "&".join(query),
+                  "requestContext": {"http": {"method": "POST"}}}  # fmt: skip
+    else:
+        event |= {"httpMethod": "POST", "path": f"/webhooks/{source}",
+                  "multiValueHeaders": repeated, "multiValueQueryStringParameters": query,
+                  "requestContext": {"path": f"/webhooks/{source}"}}  # fmt: skip
+    status, sent = answer(event)
+    assert status in {400, 401, 404, 413}
+    assert sent == []
