@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 from asgi_driver import post, running
-from hostile_corpus import ONE_MIB, HostileCase, corpus, sandbox
+from hostile_corpus import BASES, ONE_MIB, HostileCase, corpus, sandbox
 from receiver_harness import NOW, SOURCES, build
 
 from cdcbridge.clock import MockedClock
@@ -33,6 +33,27 @@ def test_corpus_covers_every_kind() -> None:
     assert {"webhook-signature", "X-HubSpot-Signature-v3", "X-Hub-Signature-256"} <= kinds
     assert len(CASES) > 1000
     assert {status for case in CASES for status in case.statuses} == {400, 401, 413}
+
+
+def test_the_unmutated_requests_are_accepted_by_both_entry_points() -> None:
+    """The corpus mutates valid requests: each base must itself be accepted, or every case
+    would be refused for a reason of the base's own."""
+    bases = [base().case(base.__name__, {202}) for base in BASES]
+    receiver, queue, _, _ = build()
+
+    async def replay() -> list[int]:
+        async with running(receiver.app):
+            return [(await post(receiver.app, f"/webhooks/{case.source}", case.headers,
+                                case.body, query=case.query)).status for case in bases]  # fmt: skip
+
+    assert asyncio.run(replay()) == [202] * len(bases)
+    assert queue.depth() == len(bases)
+    for event_of in (rest_event, http_api_event):
+        sent: list[WebhookEnvelope] = []
+        core = lambda_core()
+        assert [handle_event(event_of(case), core, sent.append)["statusCode"]
+                for case in bases] == [202] * len(bases)  # fmt: skip
+        assert len(sent) == len(bases)
 
 
 def test_receiver_answers_every_case_without_enqueueing() -> None:
