@@ -106,7 +106,7 @@ def test_datadog_documents_have_their_required_fields() -> None:
 
 def promtool() -> str:
     path = shutil.which("promtool")
-    assert path is not None, "promtool missing: scripts/install-deps.sh installs Debian's prometheus"
+    assert path is not None, "promtool missing (scripts/install-deps.sh installs it)"
     return path
 
 
@@ -141,3 +141,9 @@ def test_every_alert_has_a_runbook_row() -> None:
     alerts = re.findall(r"- alert: (\w+)", "".join(p.read_text() for p in RULES))
     missing = [a for a in alerts if a.removesuffix("Fast").removesuffix("Slow") not in section]
     assert missing == [], "alerts without a runbook row in README 'Operating cdcbridge'"
+
+
+def test_the_monitoring_readme_lists_every_metric_with_both_names() -> None:
+    text = (MONITORING / "README.md").read_text()
+    for name, spec in METRICS.items():
+        assert f"| `{name}` | `{spec.datadog}`" in text, name
