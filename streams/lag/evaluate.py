@@ -46,9 +46,7 @@ class PartitionStatus(enum.Enum):
         return Status.ERR if self is PartitionStatus.REWIND else Status[self.value]
 
 
-def partition_status(
-    window: Sequence[GroupReading], topic: str, partition: int
-) -> PartitionStatus:
+def partition_status(window: Sequence[GroupReading], topic: str, partition: int) -> PartitionStatus:
     """Status of one partition over ``window`` (oldest first, non-empty)."""
     readings = [r.key()[(topic, partition)] for r in window if (topic, partition) in r.key()]
     if not readings or readings[-1].lag == 0 or any(r.lag == 0 for r in readings):
