@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from datadog.dogstatsd.base import DogStatsd
 
-from cdcbridge.metric_names import METRICS, Kind, MetricName
+from cdcbridge.metric_names import Kind, MetricName, spec_of
 from cdcbridge.metrics import Tags
 
 
 def _tag_list(name: MetricName, tags: Tags | None) -> list[str]:
     pairs = [f"{key}:{value}" for key, value in sorted((tags or {}).items())]
-    return pairs + list(METRICS[name].datadog_tags)
+    return pairs + list(spec_of(name).datadog_tags)
 
 
 class DogStatsdMetrics:
@@ -39,13 +39,13 @@ class DogStatsdMetrics:
         )
 
     def increment(self, name: MetricName, value: float = 1, tags: Tags | None = None) -> None:
-        self.client.increment(METRICS[name].datadog, value, tags=_tag_list(name, tags))
+        self.client.increment(spec_of(name).datadog, value, tags=_tag_list(name, tags))
 
     def gauge(self, name: MetricName, value: float, tags: Tags | None = None) -> None:
-        self.client.gauge(METRICS[name].datadog, value, tags=_tag_list(name, tags))
+        self.client.gauge(spec_of(name).datadog, value, tags=_tag_list(name, tags))
 
     def timing(self, name: MetricName, value: float, tags: Tags | None = None) -> None:
-        spec = METRICS[name]
+        spec = spec_of(name)
         if spec.kind is not Kind.HISTOGRAM:
             raise ValueError(f"{name} is a {spec.kind.value}, not a histogram")
         self.client.distribution(spec.datadog, value, tags=_tag_list(name, tags))
