@@ -51,6 +51,7 @@ class _Pending:
     source: str = ""
     received_at_ms: int = 0
     produced: int = 0
+    trace_id: str = "-"
 
 
 @dataclass
@@ -134,7 +135,7 @@ class Forwarder:
             for key in entry.keys:
                 self.__dedupe.add(key)
         stats.undelivered = len(pending) - len(done)
-        self.__record_latency(done)
+        self.__report(done)
         handles = [p.message.receipt_handle for p in done]
         failed_deletes = set(self.__queue.delete(handles)) if handles else set()
         stats.deleted = [h for h in handles if h not in failed_deletes]
@@ -162,6 +163,7 @@ class Forwarder:
         entry = _Pending(
             message, [key for key, _ in records], 0,
             source=envelope.source, received_at_ms=envelope.received_at_ms,
+            trace_id=envelope.trace_id,
         )  # fmt: skip
         for key, record in records:
             if self.__dedupe.seen(key):
@@ -191,10 +193,17 @@ class Forwarder:
         record = OutRecord(self.__topic, contact_key(event).encode(), value, headers)
         return f"{envelope.source}\x00{event_id}", record
 
-    def __record_latency(self, done: list[_Pending]) -> None:
-        """Inbound end to end: webhook received -> every record of it delivered to Kafka."""
+    def __report(self, done: list[_Pending]) -> None:
+        """A log line per forwarded message, and the inbound end-to-end latency (webhook
+        received -> every record of it delivered to Kafka)."""
         now = self.__clock.time()
         for entry in done:
+            with trace_context(entry.trace_id):
+                log.info(
+                    "webhook forwarded",
+                    extra={"message_id": entry.message.message_id, "source": entry.source,
+                           "events": entry.produced, "topic": self.__topic},
+                )  # fmt: skip
             if entry.produced and entry.received_at_ms:
                 latency = max(now - entry.received_at_ms / 1000.0, 0.0)
                 self.__metrics.timing(
