@@ -22,7 +22,12 @@ if ! command -v promtool >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   echo "installing system package: prometheus"
   $SUDO apt-get update -qq
+  # The package would start a system-wide server on :9090; we only want the binaries.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"; added_policy=1; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if [ "${added_policy:-0}" = 1 ]; then $SUDO rm -f "$policy"; fi
 fi
 
 PYTHON=${PYTHON:-python3}
