@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1024,
         help="warn when the replication slot retains more WAL than this",
     )
+    doctor.add_argument(
+        "--max-lag-seconds",
+        type=float,
+        default=60.0,
+        help="warn when the sync's oldest unsynced change is older (the latency SLO)",
+    )
     doctor.add_argument("--timeout", type=float, default=5.0, help="seconds per dependency")
     doctor.set_defaults(handler=run_doctor)
 
@@ -51,6 +57,7 @@ def context(args: argparse.Namespace) -> DoctorContext:
         sqs_endpoint=os.environ.get("CDCBRIDGE_WEBHOOKS_SQS_ENDPOINT", local.sqs_endpoint),
         expected_partitions=args.expected_partitions,
         max_retained_wal_bytes=args.max_retained_wal_mb * 1024 * 1024,
+        max_lag_seconds=args.max_lag_seconds,
         timeout_s=args.timeout,
     )
 

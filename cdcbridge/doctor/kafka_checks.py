@@ -97,8 +97,15 @@ def _group_status(ctx: DoctorContext) -> CheckResult:
     lag = sum(p.lag for p in reading.partitions)
     seconds = max((p.lag_seconds(reading.taken_at) for p in reading.partitions), default=0.0)
     detail = f"group {settings.group_id}: {status.name}, {lag} records, oldest {seconds:.1f} s"
-    if status is Status.OK:
+    if status is Status.OK and seconds <= ctx.max_lag_seconds:
         return ok("kafka.sync_lag", detail)
+    if status is Status.OK:
+        return warn(
+            "kafka.sync_lag",
+            f"{detail} (> {ctx.max_lag_seconds:g} s)",
+            "the sync is behind: `cdcbridge lag --watch` shows whether it catches up; "
+            "check the platform's 429s and latency",
+        )
     return warn(
         "kafka.sync_lag",
         detail,

@@ -53,6 +53,7 @@ class DoctorContext:
     sqs_endpoint: str | None
     expected_partitions: int = 3
     max_retained_wal_bytes: int = 1024 * 1024 * 1024
+    max_lag_seconds: float = 60.0
     timeout_s: float = 5.0
 
 
