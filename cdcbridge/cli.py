@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "streams.commands",
     "webhook_bridge.commands",
     "sandbox_platform.commands",
+    "cdcbridge.doctor.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,52 +1,154 @@
-"""The one declared list of metric names. A typo in a name fails ``mypy --strict``.
+"""The one declared list of metrics. A typo in a name fails ``mypy --strict``.
 
-Counters end in ``_total``; histograms in ``_seconds`` or ``_records``; gauges are bare.
-Add a name here (with a comment saying what it counts) before using it anywhere.
+``MetricName`` is the name code records under; it is also the Prometheus name. ``METRICS`` says
+for each one what kind it is and the name it has in DogStatsD (Datadog), where the names the SREs'
+guide uses (``api.client.requests.total``, ``webhook.handler.invocations.success``,
+``sqs.queue.depth``, ``integration.latency.p95``) exist exactly as written. Both backends get
+every metric (``cdcbridge.metrics_setup``). Counters end in ``_total``; histograms in
+``_seconds`` or ``_records``; gauges are bare.
+
+Tags are the same on both backends (Prometheus labels): ``platform``, ``endpoint``, ``status``,
+``source``, ``table`` / ``topic``, plus a few named below. Add a name here, with its spec, before
+using it anywhere; ``tests/unit/observability/test_monitoring_refs.py`` fails on a name no rule,
+dashboard or monitor uses.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 MetricName = Literal[
-    # Counter: CDC records consumed from Kafka, by topic.
     "cdcbridge_sync_records_consumed_total",
-    # Counter: records the platform confirmed (created or updated), by platform.
     "cdcbridge_sync_records_delivered_total",
-    # Counter: records dead-lettered, by error_class.
     "cdcbridge_sync_records_dead_lettered_total",
-    # Counter: API calls to the marketing platform, by platform and status.
     "cdcbridge_platform_requests_total",
-    # Counter: HTTP 429 / rate-limit answers received, by platform and policy.
     "cdcbridge_platform_rate_limited_total",
-    # Counter: OAuth2 token fetches, by platform.
     "cdcbridge_platform_token_refreshes_total",
-    # Histogram: records per API batch call.
     "cdcbridge_platform_batch_size_records",
-    # Histogram: API call latency.
     "cdcbridge_platform_request_seconds",
-    # Histogram: database commit (source ts_ms) to platform acknowledgement.
     "cdcbridge_sync_end_to_end_seconds",
-    # Gauge: consumer lag per partition.
+    "cdcbridge_webhooks_end_to_end_seconds",
+    "cdcbridge_integration_latency_p95_seconds",
     "cdcbridge_sync_consumer_lag",
-    # Gauge: 1 while partitions are paused for backpressure.
+    "cdcbridge_sync_consumer_lag_seconds",
+    "cdcbridge_sync_consumer_group_status",
     "cdcbridge_sync_backpressure_paused",
-    # Counter: fatal stops (auth rejected, daily quota), alert on any.
     "cdcbridge_fatal_errors_total",
-    # Counter: webhooks received, by source and HTTP status answered.
     "cdcbridge_webhooks_received_total",
-    # Counter: webhooks enqueued to SQS, by source.
     "cdcbridge_webhooks_enqueued_total",
-    # Counter: duplicate webhook deliveries suppressed, by source.
     "cdcbridge_webhooks_duplicates_total",
-    # Histogram: webhook receive to SQS acceptance.
     "cdcbridge_webhooks_enqueue_seconds",
-    # Counter: engagement events forwarded SQS -> Kafka.
     "cdcbridge_forward_events_total",
-    # Counter: SQS messages that could not be normalised (left for the redrive DLQ).
     "cdcbridge_forward_invalid_total",
-    # Gauge: 1 when the last audit matched 100%; Counter of mismatches per audit.
-    "cdcbridge_audit_mismatches",
+    "cdcbridge_sqs_queue_depth",
+    "cdcbridge_sqs_oldest_message_age_seconds",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
+
+
+class Kind(enum.Enum):
+    COUNTER = "counter"  # DogStatsD ``c``
+    GAUGE = "gauge"  # DogStatsD ``g``
+    HISTOGRAM = "histogram"  # DogStatsD ``d`` (distribution: percentiles computed server-side)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    kind: Kind
+    datadog: str
+    """The DogStatsD name (ASCII letters, digits, ``_`` and ``.`` only)."""
+    help: str
+    datadog_tags: tuple[str, ...] = ()
+    """Tags added on DogStatsD only, where two Prometheus metrics share one Datadog name."""
+
+
+C, G, H = Kind.COUNTER, Kind.GAUGE, Kind.HISTOGRAM
+
+METRICS: Final[Mapping[MetricName, MetricSpec]] = {
+    "cdcbridge_sync_records_consumed_total": MetricSpec(
+        C, "cdcbridge.sync.records.consumed", "CDC records consumed from Kafka, by topic."),
+    "cdcbridge_sync_records_delivered_total": MetricSpec(
+        C, "cdcbridge.sync.records.delivered",
+        "Records the platform confirmed (created or updated), by platform."),
+    "cdcbridge_sync_records_dead_lettered_total": MetricSpec(
+        C, "cdcbridge.dlq.records", "Records written to the DLQ topic, by error_class."),
+    "cdcbridge_platform_requests_total": MetricSpec(
+        C, "api.client.requests.total",
+        "API calls to the marketing platform, by platform, endpoint and status "
+        "(HTTP code, or 'error' when no answer came)."),
+    "cdcbridge_platform_rate_limited_total": MetricSpec(
+        C, "api.client.rate_limited",
+        "Rate-limit answers (HubSpot 429 by policyName, Marketo 606/615), by platform and code "
+        "(the policy)."),
+    "cdcbridge_platform_token_refreshes_total": MetricSpec(
+        C, "api.client.token.refreshes",
+        "OAuth2 token requests, by platform and status (200 ok; 4xx rejected; 'error')."),
+    "cdcbridge_platform_batch_size_records": MetricSpec(
+        H, "api.client.records_per_call", "Records per batch API call, by platform."),
+    "cdcbridge_platform_request_seconds": MetricSpec(
+        H, "api.client.request.duration", "API call latency, by platform, endpoint and status."),
+    "cdcbridge_sync_end_to_end_seconds": MetricSpec(
+        H, "integration.latency",
+        "Outbound end to end: database commit (source ts_ms) to platform acknowledgement.",
+        ("direction:outbound",)),
+    "cdcbridge_webhooks_end_to_end_seconds": MetricSpec(
+        H, "integration.latency",
+        "Inbound end to end: webhook received to Kafka delivery report.",
+        ("direction:inbound",)),
+    "cdcbridge_integration_latency_p95_seconds": MetricSpec(
+        G, "integration.latency.p95",
+        "p95 of the end-to-end latency over the last 60 s in this process, by direction "
+        "(every 10 s; cdcbridge.quantile_gauges)."),
+    "cdcbridge_sync_consumer_lag": MetricSpec(
+        G, "cdcbridge.sync.consumer.lag", "Records not yet committed, by topic and partition."),
+    "cdcbridge_sync_consumer_lag_seconds": MetricSpec(
+        G, "cdcbridge.sync.consumer.lag_seconds",
+        "Age of the oldest uncommitted record (its Kafka timestamp), by topic and partition."),
+    "cdcbridge_sync_consumer_group_status": MetricSpec(
+        G, "cdcbridge.sync.consumer.group_status",
+        "Burrow-style group status: 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 ERR."),
+    "cdcbridge_sync_backpressure_paused": MetricSpec(
+        G, "cdcbridge.sync.backpressure.paused", "1 while partitions are paused (backpressure)."),
+    "cdcbridge_fatal_errors_total": MetricSpec(
+        C, "cdcbridge.fatal_errors", "Fatal stops (auth rejected, daily quota): alert on any."),
+    "cdcbridge_webhooks_received_total": MetricSpec(
+        C, "webhook.handler.invocations", "Webhooks received, by source and HTTP status answered."),
+    "cdcbridge_webhooks_enqueued_total": MetricSpec(
+        C, "webhook.handler.invocations.success",
+        "Webhooks verified and durable in SQS (answered 202), by source."),
+    "cdcbridge_webhooks_duplicates_total": MetricSpec(
+        C, "webhook.handler.duplicates", "Duplicate webhook deliveries suppressed, by source."),
+    "cdcbridge_webhooks_enqueue_seconds": MetricSpec(
+        H, "webhook.handler.enqueue.duration", "Webhook receive to SQS acceptance."),
+    "cdcbridge_forward_events_total": MetricSpec(
+        C, "cdcbridge.forwarder.events", "Engagement events forwarded SQS -> Kafka."),
+    "cdcbridge_forward_invalid_total": MetricSpec(
+        C, "cdcbridge.forwarder.invalid",
+        "SQS messages that could not be normalised (left for the redrive DLQ)."),
+    "cdcbridge_sqs_queue_depth": MetricSpec(
+        G, "sqs.queue.depth",
+        "Visible messages in the queue and its DLQ (the forwarder samples both), by queue."),
+    "cdcbridge_sqs_oldest_message_age_seconds": MetricSpec(
+        G, "sqs.queue.oldest_message_age",
+        "Age of the oldest message the forwarder's last receive got (SentTimestamp); 0 when the "
+        "receive came back empty."),
+}  # fmt: skip
+
+
+
+def spec_of(name: MetricName) -> MetricSpec:
+    """The metric's spec; a name added to ``MetricName`` without one still works (kind from its
+    suffix, Datadog name from its words) until ``tests/unit/observability/test_metric_names.py``
+    makes its author declare it."""
+    return METRICS.get(name) or derived_spec(name)
+
+
+def derived_spec(name: str) -> MetricSpec:
+    """A spec read off a name: ``_total`` counter, ``_seconds``/``_records`` histogram, else
+    gauge; the Datadog name is its words joined by dots."""
+    kind = C if name.endswith("_total") else H if name.endswith(("_seconds", "_records")) else G
+    return MetricSpec(kind, name.removesuffix("_total").replace("_", "."), name)

@@ -62,3 +62,22 @@ class RecordingMetrics:
         """Sum of a counter over all tag sets."""
         with self.__lock:
             return sum(v for (n, _), v in self.counters.items() if n == name)
+
+
+class FanOutMetrics:
+    """Sends every call to each backend in turn (Prometheus and DogStatsD in production)."""
+
+    def __init__(self, *backends: Metrics) -> None:
+        self.backends = backends
+
+    def increment(self, name: MetricName, value: float = 1, tags: Tags | None = None) -> None:
+        for backend in self.backends:
+            backend.increment(name, value, tags)
+
+    def gauge(self, name: MetricName, value: float, tags: Tags | None = None) -> None:
+        for backend in self.backends:
+            backend.gauge(name, value, tags)
+
+    def timing(self, name: MetricName, value: float, tags: Tags | None = None) -> None:
+        for backend in self.backends:
+            backend.timing(name, value, tags)

@@ -8,13 +8,12 @@ latencies from milliseconds to a minute, or to batch sizes for ``*_records`` nam
 
 from __future__ import annotations
 
-import os
 import threading
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from cdcbridge.metric_names import MetricName
-from cdcbridge.metrics import Metrics, NoOpMetrics, Tags
+from cdcbridge.metrics import Metrics, Tags
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 RECORDS_BUCKETS = (1, 5, 10, 25, 50, 75, 90, 100, 150, 200, 300)
@@ -70,19 +69,8 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> PrometheusMetrics:
     return metrics
 
 
-_SERVED: dict[int, PrometheusMetrics] = {}
-
-
 def metrics_from_env(port: int | None = None) -> Metrics:
-    """The process's metrics backend: Prometheus on ``port`` (or ``CDCBRIDGE_METRICS_PORT``,
-    bound to ``CDCBRIDGE_METRICS_HOST``, default loopback) when set and not 0, else no-op.
+    """The process's metrics facade (``cdcbridge.metrics_setup.metrics_from_env``)."""
+    from cdcbridge.metrics_setup import metrics_from_env as facade
 
-    The HTTP server starts once per process and port. Raises OSError if the port is taken.
-    """
-    if port is None:
-        port = int(os.environ.get("CDCBRIDGE_METRICS_PORT", "0") or 0)
-    if not port:
-        return NoOpMetrics()
-    if port not in _SERVED:
-        _SERVED[port] = serve_metrics(port, os.environ.get("CDCBRIDGE_METRICS_HOST", "127.0.0.1"))
-    return _SERVED[port]
+    return facade(port)

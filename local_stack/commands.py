@@ -24,7 +24,7 @@ def _say(text: str) -> None:
 def _stack_up(args: argparse.Namespace) -> int:
     layout = StackLayout.default()
     try:
-        timings = stack.up(layout)
+        timings = stack.up(layout, with_prometheus=args.prometheus or None)
     except StackError as exc:
         print(f"stack up failed: {exc}", file=sys.stderr)
         return 1
@@ -104,8 +104,11 @@ def _demo_seed(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack_p = sub.add_parser("stack", help="the local stack of real components")
     stack_sub = stack_p.add_subparsers(dest="stack_command", required=True)
-    stack_sub.add_parser("up", help="start (idempotent) and wait for health").set_defaults(
-        handler=_stack_up)
+    stack_up = stack_sub.add_parser("up", help="start (idempotent) and wait for health")
+    stack_up.add_argument("--prometheus", action="store_true",
+                          help="also start Prometheus, our rules loaded (or env "
+                               "CDCBRIDGE_STACK_PROMETHEUS=1)")
+    stack_up.set_defaults(handler=_stack_up)
     stack_sub.add_parser("down", help="stop the processes the stack started").set_defaults(
         handler=_stack_down)
     stack_sub.add_parser("status", help="each component up/down with its port").set_defaults(

@@ -16,6 +16,7 @@ COMPONENTS = {
     "kafka": Path("lib/kafka"),
     "debezium": Path("plugins/debezium-connector-postgres"),
     "elasticmq": Path("lib/elasticmq"),
+    "kafka-tools": Path("lib/kafka-tools"),
 }
 
 

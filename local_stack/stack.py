@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_stack import health, jars, jvm, postgres
+from local_stack import prometheus as prom
 from local_stack.layout import StackLayout
 from local_stack.processes import read_pid, spawn, stop_pid, wait_until
 from local_stack.sandbox_launcher import sandbox_argv
@@ -38,8 +39,13 @@ def _start_sandbox(layout: StackLayout) -> int:
                  log_file=layout.logs / "sandbox.log", cwd=layout.root)
 
 
-def up(layout: StackLayout, *, timeout_s: float = 180.0) -> dict[str, float]:
+def up(
+    layout: StackLayout, *, timeout_s: float = 180.0, with_prometheus: bool | None = None
+) -> dict[str, float]:
     """Start every component that is not healthy yet. Returns seconds spent per component.
+
+    Prometheus is optional: started when ``with_prometheus`` (default: the
+    ``CDCBRIDGE_STACK_PROMETHEUS=1`` environment variable).
 
     Raises StackError (with the log to read) when one does not become healthy in time.
     """
@@ -77,6 +83,10 @@ def up(layout: StackLayout, *, timeout_s: float = 180.0) -> dict[str, float]:
     wait_until(lambda: health.connect_up(layout), timeout_s,
                f"Kafka Connect with Debezium; see {layout.logs}/connect.log")
     timings["connect"] += time.monotonic() - t0
+    if prom.wanted() if with_prometheus is None else with_prometheus:
+        step("prometheus", prom.ready, lambda: _start_if_dead(
+            layout, prom.pid_file(layout), lambda: prom.start(layout)))
+        wait_until(prom.ready, timeout_s, f"Prometheus; see {layout.logs}/prometheus.log")
     timings["total"] = time.monotonic() - started
     return timings
 
@@ -90,6 +100,7 @@ def down(layout: StackLayout) -> list[str]:
     """Stop every process the stack started, newest first. Returns the names stopped."""
     stopped: list[str] = []
     for name, pid_file in (
+        ("prometheus", prom.pid_file(layout)),
         ("connect", jvm.CONNECT.pid_file(layout)),
         ("sandbox", layout.run / SANDBOX_PID),
         ("kafka", jvm.KAFKA.pid_file(layout)),
@@ -103,7 +114,7 @@ def down(layout: StackLayout) -> list[str]:
 
 
 def status(layout: StackLayout) -> list[ComponentStatus]:
-    return [
+    rows = [
         ComponentStatus("postgres", health.postgres_up(layout), layout.pg_port, None),
         ComponentStatus("kafka", health.kafka_up(layout), layout.kafka_port,
                         read_pid(jvm.KAFKA.pid_file(layout))),
@@ -114,3 +125,7 @@ def status(layout: StackLayout) -> list[ComponentStatus]:
         ComponentStatus("sandbox", health.sandbox_up(layout), layout.sandbox_port,
                         read_pid(layout.run / SANDBOX_PID)),
     ]
+    prometheus_pid = read_pid(prom.pid_file(layout))
+    if prometheus_pid is not None:  # optional: listed only once started
+        rows.append(ComponentStatus("prometheus", prom.ready(), prom.port(), prometheus_pid))
+    return rows

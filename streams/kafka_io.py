@@ -1,4 +1,4 @@
-"""The Kafka boundary of the outbound path: the only module importing ``confluent_kafka``.
+"""The Kafka boundary of the outbound path (``streams.lag.kafka_reads`` is the lag reader's).
 
 Builds the sync consumer (arroyo's ``KafkaConsumer`` over librdkafka, manual commits only),
 the DLQ producer, and the small admin reads behind ``cdcbridge dlq`` and ``cdcbridge lag``.

@@ -12,6 +12,8 @@ import sys
 
 from cdcbridge.clock import SYSTEM_CLOCK
 from streams import kafka_io
+from streams.lag.command import add_arguments as add_lag_arguments
+from streams.lag.command import run_lag
 from streams.sync.dlq_replay import LetterFilter, age, parse_since, replay_record
 from streams.sync.settings import DeletePolicy, SyncSettings
 
@@ -48,9 +50,11 @@ def register_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         )
         action.set_defaults(handler=handler)
 
-    lag = sub.add_parser("lag", help="consumer lag of the sync group per partition")
-    lag.add_argument("--bootstrap-servers")
-    lag.set_defaults(handler=_lag)
+    lag = sub.add_parser(
+        "lag", help="consumer lag per partition in records and seconds, status per group"
+    )
+    add_lag_arguments(lag)
+    lag.set_defaults(handler=run_lag)
 
 
 def _settings(args: argparse.Namespace) -> SyncSettings:
@@ -106,19 +110,4 @@ def _dlq_replay(args: argparse.Namespace) -> int:
         settings.bootstrap_servers, [(r.topic, r.key, r.value, r.headers) for r in replays]
     )
     sys.stdout.write(json.dumps({"replayed": len(replays)}) + "\n")
-    return 0
-
-
-def _lag(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    rows = kafka_io.group_lag(settings.bootstrap_servers, settings.group_id, settings.topic)
-    for row in rows:
-        doc = {
-            "topic": row.topic,
-            "partition": row.partition,
-            "committed": row.committed,
-            "end": row.end,
-            "lag": row.lag,
-        }
-        sys.stdout.write(json.dumps(doc) + "\n")
     return 0

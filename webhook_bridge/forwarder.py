@@ -26,6 +26,7 @@ from webhook_bridge.envelope import MalformedEnvelope, WebhookEnvelope
 from webhook_bridge.kafka_producer import DeliveryCallback, OutRecord
 from webhook_bridge.normalise import EngagementMapping, InvalidEngagement, contact_key
 from webhook_bridge.queue import QueueMessage, QueueReceiver, QueueUnavailable
+from webhook_bridge.queue_gauges import QueueGauges
 
 TOPIC = "marketing.engagement.v1"
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class _Pending:
     keys: list[str]
     outstanding: int
     failed: bool = False
+    source: str = ""
+    received_at_ms: int = 0
+    produced: int = 0
+    trace_id: str = "-"
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Forwarder:
         topic: str = TOPIC,
         metrics: Metrics | None = None,
         dedupe: DedupeWindow | None = None,
+        gauges: QueueGauges | None = None,
         wait_s: float = 20.0,
         delivery_timeout_s: float = 30.0,
     ) -> None:
@@ -85,6 +91,7 @@ class Forwarder:
         self.__topic = topic
         self.__metrics = metrics or NoOpMetrics()
         self.__dedupe = dedupe or DedupeWindow(clock, 3600.0, 200_000)
+        self.__gauges = gauges
         self.__wait_s = wait_s
         self.__delivery_timeout_s = delivery_timeout_s
 
@@ -113,7 +120,12 @@ class Forwarder:
         """Receive up to 10 messages, forward them, delete the delivered ones."""
         stats = ForwardStats()
         pending: list[_Pending] = []
-        for message in self.__queue.receive(10, self.__wait_s):
+        if self.__gauges is not None:
+            self.__gauges.maybe_sample_depth()
+        messages = self.__queue.receive(10, self.__wait_s)
+        if self.__gauges is not None:
+            self.__gauges.received(messages)
+        for message in messages:
             entry = self.__submit(message, stats)
             if entry is not None:
                 pending.append(entry)
@@ -123,6 +135,7 @@ class Forwarder:
             for key in entry.keys:
                 self.__dedupe.add(key)
         stats.undelivered = len(pending) - len(done)
+        self.__report(done)
         handles = [p.message.receipt_handle for p in done]
         failed_deletes = set(self.__queue.delete(handles)) if handles else set()
         stats.deleted = [h for h in handles if h not in failed_deletes]
@@ -147,12 +160,17 @@ class Forwarder:
             )  # fmt: skip
             self.__queue.release(message.receipt_handle)
             return None
-        entry = _Pending(message, [key for key, _ in records], 0)
+        entry = _Pending(
+            message, [key for key, _ in records], 0,
+            source=envelope.source, received_at_ms=envelope.received_at_ms,
+            trace_id=envelope.trace_id,
+        )  # fmt: skip
         for key, record in records:
             if self.__dedupe.seen(key):
                 stats.skipped_duplicates += 1
                 continue
             entry.outstanding += 1
+            entry.produced += 1
             stats.forwarded += 1
             self.__sink.produce(record, self.__on_delivery(entry))
         return entry
@@ -174,6 +192,23 @@ class Forwarder:
         )
         record = OutRecord(self.__topic, contact_key(event).encode(), value, headers)
         return f"{envelope.source}\x00{event_id}", record
+
+    def __report(self, done: list[_Pending]) -> None:
+        """A log line per forwarded message, and the inbound end-to-end latency (webhook
+        received -> every record of it delivered to Kafka)."""
+        now = self.__clock.time()
+        for entry in done:
+            with trace_context(entry.trace_id):
+                log.info(
+                    "webhook forwarded",
+                    extra={"message_id": entry.message.message_id, "source": entry.source,
+                           "events": entry.produced, "topic": self.__topic},
+                )  # fmt: skip
+            if entry.produced and entry.received_at_ms:
+                latency = max(now - entry.received_at_ms / 1000.0, 0.0)
+                self.__metrics.timing(
+                    "cdcbridge_webhooks_end_to_end_seconds", latency, {"source": entry.source}
+                )
 
     @staticmethod
     def __on_delivery(entry: _Pending) -> DeliveryCallback:

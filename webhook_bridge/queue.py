@@ -22,6 +22,8 @@ class QueueMessage:
     body: str
     attributes: Mapping[str, str] = field(default_factory=dict)
     receive_count: int = 1
+    sent_at_ms: int | None = None
+    """When the queue accepted it (SQS ``SentTimestamp``), if the queue said."""
 
 
 class QueueSender(Protocol):

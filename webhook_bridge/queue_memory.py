@@ -22,6 +22,7 @@ class _Stored:
     visible_at: float = 0.0
     receive_count: int = 0
     receipt: str = ""
+    sent_at_ms: int = 0
 
 
 class InMemoryQueue:
@@ -50,7 +51,9 @@ class InMemoryQueue:
             self.batch_sizes.append(len(envelopes))
             for envelope in envelopes:
                 message_id = f"m{next(self.__ids)}"
-                self.__messages[message_id] = _Stored(message_id, envelope.encode(), {})
+                self.__messages[message_id] = _Stored(
+                    message_id, envelope.encode(), {}, sent_at_ms=int(self.__clock.time() * 1000)
+                )
             return [None] * len(envelopes)
 
     def ping(self) -> None:
@@ -103,5 +106,5 @@ class InMemoryQueue:
     def __snapshot(stored: _Stored) -> QueueMessage:
         return QueueMessage(
             stored.message_id, stored.receipt, stored.body, dict(stored.attributes),
-            stored.receive_count,
+            stored.receive_count, stored.sent_at_ms,
         )  # fmt: skip

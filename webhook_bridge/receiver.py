@@ -173,6 +173,11 @@ class Receiver:
                 self.__metrics.timing(
                     "cdcbridge_webhooks_enqueue_seconds", self.__clock.monotonic() - started
                 )
+            log.info(
+                "webhook accepted",
+                extra={"source": source, "webhook_id": envelope.webhook_id,
+                       "duplicate": decision.duplicate},
+            )  # fmt: skip
         self.__count(source, 202)
         return _answer(
             202,

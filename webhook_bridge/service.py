@@ -15,6 +15,7 @@ from webhook_bridge.forwarder import TOPIC, Forwarder
 from webhook_bridge.ingest import IngestCore
 from webhook_bridge.kafka_producer import KafkaRecordSink
 from webhook_bridge.normalise import EngagementMapping
+from webhook_bridge.queue_gauges import DepthReader, QueueGauges
 from webhook_bridge.receiver import Receiver
 from webhook_bridge.sqs import SqsQueue, open_queue
 
@@ -75,14 +76,21 @@ def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forw
         name: EngagementMapping.load(source.normaliser)
         for name, source in bridge.load_sources().items()
     }
+    queue = queue_from(bridge)
+    metrics = metrics_from_env()
+    depths: dict[str, DepthReader] = {bridge.queue_name: lambda: queue.depth()[0]}
+    dead_letters = queue.dead_letter_queue()
+    if dead_letters is not None:
+        depths[dead_letters.queue_url.rsplit("/", 1)[-1]] = lambda: dead_letters.depth()[0]
     return Forwarder(
-        queue_from(bridge),
+        queue,
         KafkaRecordSink(settings.bootstrap_servers),
         mappings,
         EngagementCodec(),
         SYSTEM_CLOCK,
         topic=settings.topic,
-        metrics=metrics_from_env(),
+        metrics=metrics,
+        gauges=QueueGauges(depths, bridge.queue_name, metrics, SYSTEM_CLOCK),
         wait_s=settings.wait_s,
         delivery_timeout_s=settings.delivery_timeout_s,
     )

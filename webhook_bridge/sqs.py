@@ -163,6 +163,22 @@ class SqsQueue:
         visible = values.get("ApproximateNumberOfMessages", "0")
         return int(visible), int(values.get("ApproximateNumberOfMessagesNotVisible", "0"))
 
+    def dead_letter_queue(self) -> SqsQueue | None:
+        """The queue its RedrivePolicy moves messages to (None without a policy). Raises
+        ``QueueUnavailable``."""
+        try:
+            attrs = self.__client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
+            ).get("Attributes", {})
+            policy = attrs.get("RedrivePolicy")
+            if not policy:
+                return None
+            name = str(json.loads(policy)["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+            url = self.__client.get_queue_url(QueueName=name)["QueueUrl"]
+        except _ERRORS as exc:
+            raise QueueUnavailable(f"finding the dead-letter queue: {exc}") from exc
+        return SqsQueue(self.__client, url, self.__credentials)
+
     def purge(self) -> None:
         """Drop every message (benchmarks keep the queue small). Raises ``QueueUnavailable``."""
         try:
@@ -177,7 +193,7 @@ class SqsQueue:
                 MaxNumberOfMessages=max(1, min(max_messages, 10)),
                 WaitTimeSeconds=int(wait_s),
                 MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             )
         except _ERRORS as exc:
             raise QueueUnavailable(str(exc)) from exc
@@ -191,6 +207,7 @@ class SqsQueue:
                     for key, value in raw.get("MessageAttributes", {}).items()
                 },
                 receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                sent_at_ms=_int_or_none(raw.get("Attributes", {}).get("SentTimestamp")),
             )
             for raw in answer.get("Messages", [])
         ]
@@ -221,6 +238,10 @@ class SqsQueue:
             self.__client.send_message(QueueUrl=self.queue_url, MessageBody=envelope.encode())
         except _ERRORS as exc:
             raise QueueUnavailable(str(exc)) from exc
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def delete_queue(client: SQSClient, queue_url: str) -> None:

@@ -146,9 +146,14 @@ class ClientCredentialsAuth:
                     timeout=self.__timeout,
                 )
         except requests.RequestException as exc:
+            self.__metrics.increment(
+                "cdcbridge_platform_token_refreshes_total",
+                tags={"platform": self.__platform, "status": "error"},
+            )
             raise TransientPlatformError(f"token endpoint unreachable: {exc}") from exc
         self.__metrics.increment(
-            "cdcbridge_platform_token_refreshes_total", tags={"platform": self.__platform}
+            "cdcbridge_platform_token_refreshes_total",
+            tags={"platform": self.__platform, "status": str(response.status_code)},
         )
         if response.status_code in (400, 401, 403):
             raise FatalPlatformError(

@@ -50,12 +50,12 @@ class Exchange:
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.metrics.increment(
                 "cdcbridge_platform_requests_total",
-                tags={"platform": self.platform, "status": "error"},
+                tags={"platform": self.platform, "endpoint": path, "status": "error"},
             )
             raise TransientPlatformError(f"{self.platform} unreachable: {exc}") from exc
         except requests.RequestException as exc:
             raise TransientPlatformError(f"{self.platform} request failed: {exc}") from exc
-        tags = {"platform": self.platform, "status": str(response.status_code)}
+        tags = {"platform": self.platform, "endpoint": path, "status": str(response.status_code)}
         self.metrics.increment("cdcbridge_platform_requests_total", tags=tags)
         self.metrics.timing(
             "cdcbridge_platform_request_seconds", self.clock.monotonic() - started, tags=tags

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
@@ -266,17 +266,27 @@ class SyncEngine:
             else:
                 self.__done([letter.record], True, letter.error_class)
 
+        position = letter.record.position
         with trace_context(letter.record.trace_id):
             log.warning(
                 "dead-lettering record",
-                extra={"error_class": letter.error_class, "error": letter.error_message},
+                extra={
+                    "error_class": letter.error_class,
+                    "error": letter.error_message,
+                    # where the failed payload is: the source record, copied to the DLQ topic
+                    # with these as headers (``cdcbridge dlq list --filter original_offset=…``)
+                    "payload_ref": f"{position.topic}:{position.partition}:{position.offset}",
+                    "original_topic": position.topic,
+                    "original_partition": position.partition,
+                    "original_offset": position.offset,
+                },
             )
         self.__dead_letters.send(letter, settled)
 
     def __done(self, records: Sequence[SourceRecord], invalid: bool, error: str = "") -> None:
         with self.__lock:
             now = self.__clock.time()
-            tags: Mapping[str, str] = {"platform": self.__config.platform}
+            tags = {"platform": self.__config.platform}
             for record in records:
                 position = record.position
                 self.__offsets.done((position.topic, position.partition), position.offset)
@@ -286,10 +296,10 @@ class SyncEngine:
                     )
                 elif record.ts_ms is not None:
                     self.__metrics.increment(
-                        "cdcbridge_sync_records_delivered_total", tags=dict(tags)
+                        "cdcbridge_sync_records_delivered_total", tags=tags
                     )
                     latency = max(now - record.ts_ms / 1000.0, 0.0)
-                    self.__metrics.timing("cdcbridge_sync_end_to_end_seconds", latency)
+                    self.__metrics.timing("cdcbridge_sync_end_to_end_seconds", latency, tags)
                 try:
                     self.__breaker.record(invalid, self.__clock.monotonic())
                 except BreakerTripped as exc:  # stored, re-raised on the poll loop

@@ -166,6 +166,7 @@ def run_sync(
             processor.signal_shutdown()
 
         threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()
+    _start_lag_sampler(settings, metrics, stop)
     log.info("sync starting", extra={"topic": settings.topic, "group": settings.group_id})
     try:
         processor.run()
@@ -176,3 +177,24 @@ def run_sync(
         dead_letters.flush(settings.drain_timeout_s)
     log.info("sync stopped cleanly")
     return 0
+
+
+def _start_lag_sampler(
+    settings: SyncSettings, metrics: Metrics, stop: threading.Event | None
+) -> None:
+    """Export the group's lag as gauges from a daemon thread (``cdcbridge lag``'s numbers)."""
+    if not settings.lag_sample_interval_s or isinstance(metrics, NoOpMetrics):
+        return
+    from streams.lag.kafka_reads import read_group
+    from streams.lag.sampler import LagSampler
+
+    read = partial(
+        read_group, settings.bootstrap_servers, settings.group_id, [settings.topic], SYSTEM_CLOCK
+    )
+    sampler = LagSampler(read, metrics)
+    threading.Thread(
+        target=sampler.run,
+        args=(stop or threading.Event(), settings.lag_sample_interval_s),
+        name="lag-sampler",
+        daemon=True,
+    ).start()

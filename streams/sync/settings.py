@@ -56,6 +56,8 @@ class SyncSettings(BaseSettings):
     # Backoff for a batch whose call failed transiently; retried until it succeeds or we stop.
     retry_base_s: float = Field(default=0.2, gt=0.0)
     retry_cap_s: float = Field(default=30.0, gt=0.0)
+    # How often the service reads its own group's lag for the lag gauges (0: never).
+    lag_sample_interval_s: float = Field(default=15.0, ge=0.0)
     # Shutdown/rebalance drain deadline.
     drain_timeout_s: float = Field(default=10.0, gt=0.0)
     # Breaker: stop when more than ``breaker_ratio`` of a window's records are invalid.

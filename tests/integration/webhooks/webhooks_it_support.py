@@ -70,11 +70,12 @@ class Child:
 
 
 def start_receiver(
-    sources_file: Path, queue_url: str, sqs_endpoint: str, log_path: Path
+    sources_file: Path, queue_url: str, sqs_endpoint: str, log_path: Path,
+    log_level: str = "WARNING",
 ) -> tuple[Child, str]:
     port = free_port()
     child = Child(
-        [*CDCBRIDGE, "--log-level", "WARNING", "webhooks", "serve", "--port", str(port),
+        [*CDCBRIDGE, "--log-level", log_level, "webhooks", "serve", "--port", str(port),
          "--sources-file", str(sources_file), "--queue-url", queue_url,
          "--sqs-endpoint", sqs_endpoint],
         log_path,
@@ -90,9 +91,9 @@ def start_receiver(
 
 
 def start_forwarder(sources_file: Path, queue_url: str, sqs_endpoint: str, bootstrap: str,
-                    topic: str, log_path: Path) -> Child:  # fmt: skip
+                    topic: str, log_path: Path, log_level: str = "WARNING") -> Child:  # fmt: skip
     return Child(
-        [*CDCBRIDGE, "--log-level", "WARNING", "forward", "--sources-file", str(sources_file),
+        [*CDCBRIDGE, "--log-level", log_level, "forward", "--sources-file", str(sources_file),
          "--queue-url", queue_url, "--sqs-endpoint", sqs_endpoint,
          "--bootstrap-servers", bootstrap, "--topic", topic, "--wait-s", "1"],
         log_path,

@@ -1,0 +1,64 @@
+"""``cdcbridge lag [--group G] [--topic T] [--json] [--watch]``.
+
+One reading by default (status from that reading alone: see ``evaluate``); ``--samples N``
+takes N readings ``--interval`` apart first; ``--watch`` redraws a live table every
+``--interval`` seconds, judging the status over the last ``--window`` readings. Exit 0 after a
+reading, 2 when Kafka could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import threading
+
+from cdcbridge.clock import SYSTEM_CLOCK
+from streams.lag.kafka_reads import LagReadError, read_group
+from streams.lag.model import GroupReading
+from streams.lag.report import lag_document, lag_table
+from streams.sync.settings import SyncSettings
+
+CLEAR = "\x1b[H\x1b[2J"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bootstrap-servers", help="override CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS")
+    parser.add_argument("--group", help="consumer group (default: the sync group)")
+    parser.add_argument(
+        "--topic", action="append", default=[],
+        help="also list this topic's partitions the group never committed on (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="one JSON document per reading")
+    parser.add_argument("--watch", action="store_true", help="live table until Ctrl-C")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between readings")
+    parser.add_argument("--samples", type=int, default=1, help="readings before printing")
+    parser.add_argument("--window", type=int, default=10, help="readings a status looks at")
+
+
+def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    settings = SyncSettings()
+    bootstrap = args.bootstrap_servers or settings.bootstrap_servers
+    group = args.group or settings.group_id
+    topics = list(args.topic) or ([settings.topic] if group == settings.group_id else [])
+    stop = stop or threading.Event()
+    window: collections.deque[GroupReading] = collections.deque(maxlen=max(args.window, 1))
+    try:
+        for index in range(max(args.samples, 1)):
+            if index:
+                stop.wait(args.interval)
+            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
+        while True:
+            document = lag_document(list(window))
+            text = json.dumps(document) if args.json else lag_table(document)
+            sys.stdout.write((CLEAR if args.watch and not args.json else "") + text + "\n")
+            sys.stdout.flush()
+            if not args.watch or stop.wait(args.interval):
+                return 0
+            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
+    except LagReadError as exc:
+        sys.stderr.write(f"lag: cannot read group {group}: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 0
