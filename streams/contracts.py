@@ -95,6 +95,22 @@ class VendorRecord:
     previous_id_value: str | None = None
 
 
+class DeleteMechanism(enum.Enum):
+    """How a vendor carries out a source delete (chosen by ``streams.platform.deletes``).
+
+    ``ARCHIVE``: HubSpot ``batch/archive`` (restorable by HubSpot for 90 days).
+    ``FIELD_UPDATE``: update fields of the contact that exists, never create one (HubSpot
+    ``batch/update`` by ``idProperty=email``; Marketo ``updateOnly`` by email).
+    ``UNSUBSCRIBE_ALL``: HubSpot communication preferences v4 ``batch/unsubscribe-all``.
+    ``HARD_DELETE``: Marketo ``leads/delete.json`` (permanent; only when asked for by name).
+    """
+
+    ARCHIVE = "archive"
+    FIELD_UPDATE = "field_update"
+    UNSUBSCRIBE_ALL = "unsubscribe_all"
+    HARD_DELETE = "hard_delete"
+
+
 class RecordOutcome(enum.Enum):
     OK = "ok"
     INVALID = "invalid"  # the vendor rejected this record for good: dead-letter it
@@ -135,7 +151,7 @@ class PublishedLimits:
 class PlatformAdapter(Protocol):
     """One marketing platform behind one interface.
 
-    ``upsert_batch``/``archive_batch`` take at most ``limits.max_batch_size`` records and return
+    ``upsert_batch``/``remove_batch`` take at most ``limits.max_batch_size`` records and return
     one ``RecordResult`` per input record, in input order. They raise
     ``TransientPlatformError`` when the whole call failed but may succeed later, and
     ``FatalPlatformError`` when it never will. Partial failures are per-record results, never
@@ -147,7 +163,14 @@ class PlatformAdapter(Protocol):
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
+    supported_deletes: frozenset[DeleteMechanism]
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
+        """Carry out deletes by ``mechanism`` (one of ``supported_deletes``). A contact that
+        does not exist is OK (nothing to remove). ``FIELD_UPDATE`` writes ``properties``."""
+        ...
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
         """Current properties of the contacts with these lookup values (missing ones absent)."""

@@ -30,8 +30,9 @@ from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams import kafka_io
 from streams.contracts import FatalPlatformError, PlatformAdapter
+from streams.platform.deletes import DeletePlan, UnsupportedDeletePolicy
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
-from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy, VendorMapper
+from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.settings import SyncSettings
@@ -70,6 +71,13 @@ def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
     return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
 
 
+def delete_plan(settings: SyncSettings, adapter: PlatformAdapter) -> DeletePlan:
+    """The delete policy resolved for the adapter's vendor. Raises ``UnsupportedDeletePolicy``."""
+    plan = DeletePlan.resolve(adapter.name, settings.delete_policy, settings.unsubscribe_properties)
+    plan.check(adapter)
+    return plan
+
+
 def build_factory(
     settings: SyncSettings,
     parts: SyncParts,
@@ -89,11 +97,13 @@ def build_factory(
         partial_batches_in_flight=settings.partial_batches_in_flight,
     )
 
+    deletes = delete_plan(settings, parts.adapter)
+
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
         deliverer = BatchDeliverer(
             parts.adapter,
             parts.to_vendor,
-            DeletePlan(settings.delete_policy, dict(settings.unsubscribe_properties)),
+            deletes,
             RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
             stop.wait,
         )
@@ -134,6 +144,11 @@ def run_sync(
     """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
     metrics = metrics or NoOpMetrics()
     parts = parts or default_parts(settings, metrics)
+    try:
+        delete_plan(settings, parts.adapter)
+    except UnsupportedDeletePolicy as exc:
+        log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
+        return 2
     dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
     factory = build_factory(
         settings,
