@@ -74,6 +74,9 @@ def up(layout: StackLayout, *, timeout_s: float = 180.0) -> dict[str, float]:
     if _sandbox_available():
         wait_until(lambda: health.sandbox_up(layout), timeout_s,
                    f"the sandbox platform; see {layout.logs}/sandbox.log")
+        from local_stack.sandbox_setup import provision_sandbox  # imports the platform layer
+
+        provision_sandbox(layout.sandbox_url)  # platform setup, idempotent
     wait_until(lambda: health.connect_up(layout), timeout_s,
                f"Kafka Connect with Debezium; see {layout.logs}/connect.log")
     timings["connect"] += time.monotonic() - t0

@@ -54,6 +54,8 @@ class SyncSettings(BaseSettings):
     breaker_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
     delete_policy: DeletePolicy = DeletePolicy.ARCHIVE
     unsubscribe_properties: dict[str, PropertyValue] | None = None
+    # Refuse to start when the vendor lacks properties the mapping writes (platform setup).
+    property_check: bool = True
     commit_interval_s: float = Field(default=0.5, ge=0.0)
     # Internal-table mapping to decode with (default: schemas/mappings/customers.yaml).
     table_mapping_file: Path | None = None
