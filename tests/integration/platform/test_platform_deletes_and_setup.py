@@ -7,7 +7,7 @@ import pytest
 from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
 
 from local_stack.sandbox_setup import sandbox_settings
-from streams.contracts import RecordOutcome, VendorRecord
+from streams.contracts import PropertyValue, RecordOutcome, VendorRecord
 from streams.platform import build_catalog
 from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
 from streams.platform.provisioning import missing_properties, required_properties, setup
@@ -15,12 +15,19 @@ from streams.platform.provisioning import missing_properties, required_propertie
 pytestmark = pytest.mark.integration
 
 
-def record(email: str, key: str = "", previous: str | None = None, **props: object) -> VendorRecord:
-    return VendorRecord(key or email, email, props, previous_id_value=previous)  # type: ignore[arg-type]
+def record(
+    email: str, key: str = "", previous: str | None = None, **props: PropertyValue
+) -> VendorRecord:
+    return VendorRecord(key or email, email, props, previous_id_value=previous)
+
+
+def marked(email: str, plan: DeletePlan) -> VendorRecord:
+    """The record a delete sends: the plan's properties (as ``BatchDeliverer`` builds it)."""
+    return VendorRecord(email, email, plan.properties)
 
 
 def emails(sandbox: Sandbox, platform: str) -> list[str]:
-    return sorted(str(c["properties"]["email"]) for c in sandbox.contacts(platform))
+    return sorted(sandbox.stored(platform))
 
 
 def test_hubspot_archive_is_the_default_and_keeps_data_restorable(sandbox: Sandbox) -> None:
@@ -53,10 +60,7 @@ def test_hubspot_unsubscribe_by_a_configured_custom_property_never_creates(
     plan = DeletePlan.resolve(
         "hubspot", DeletePolicy.UNSUBSCRIBE, {"cdcbridge_marketing_consent": False}
     )
-    records = [
-        record("a@example.com", **plan.properties),
-        record("ghost@example.com", **plan.properties),
-    ]
+    records = [marked("a@example.com", plan), marked("ghost@example.com", plan)]
     results = plan.send(adapter, records)
     assert [r.outcome for r in results] == [RecordOutcome.OK, RecordOutcome.OK]
     stored = sandbox.stored("hubspot")
@@ -75,10 +79,7 @@ def test_marketo_default_delete_marks_unsubscribed_and_keeps_the_lead(sandbox: S
     for policy in (DeletePolicy.ARCHIVE, DeletePolicy.UNSUBSCRIBE):
         plan = DeletePlan.resolve("marketo", policy)
         assert dict(plan.properties) == {"unsubscribed": True}
-        records = [
-            record("a@example.com", **plan.properties),
-            record("ghost@example.com", **plan.properties),
-        ]
+        records = [marked("a@example.com", plan), marked("ghost@example.com", plan)]
         results = plan.send(adapter, records)
         assert [r.outcome for r in results] == [RecordOutcome.OK, RecordOutcome.OK]
     assert emails(sandbox, "marketo") == ["a@example.com"]  # kept; the ghost not created
