@@ -69,14 +69,46 @@ class Skip(msgspec.Struct, frozen=True):
 CustomerChange = CustomerUpsert | CustomerDelete
 
 
+QUOTE_LIMIT = 120
+"""Error messages quote at most this many characters of a bad value (a 9,000-character name
+must not make a 9 KB log line)."""
+MESSAGE_LIMIT = 4 * QUOTE_LIMIT
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters; a cut one ends with ``…`` and its length."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} {'chars' if isinstance(value, str) else 'bytes'})"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars as text)"
+
+
+def preview(value: object, limit: int = QUOTE_LIMIT) -> object:
+    """``value`` itself when short (bytes as UTF-8 text), else a bounded text of it (for error
+    documents)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}… ({len(value)} chars)"
+    if value is None or (isinstance(value, bool | int | float) and len(repr(value)) <= limit):
+        return value
+    return quote(value, limit)
+
+
 class InvalidRecord(Exception):
-    """A change that can never be mapped. Names the field, the rule and the offending value."""
+    """A change that can never be mapped. Names the field, the rule and the offending value
+    (``value`` is kept whole; messages quote a bounded prefix of it, see ``quote``)."""
 
     def __init__(self, field: str, rule: str, value: object, message: str = "") -> None:
         self.field = field
         self.rule = rule
         self.value = value
-        super().__init__(message or f"{field}: {rule} (value {value!r})")
+        text = message or f"{field}: {rule} (value {quote(value)})"
+        if len(text) > MESSAGE_LIMIT:  # e.g. a schema validator's message quoting the value
+            text = f"{text[:MESSAGE_LIMIT]}… ({len(text)} chars)"
+        super().__init__(text)
 
 
 @dataclass(frozen=True)
