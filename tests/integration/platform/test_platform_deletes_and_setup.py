@@ -3,9 +3,12 @@ against the sandbox (which refuses writes as the vendors do)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
 
+from cdcbridge.cli import main
 from local_stack.sandbox_setup import sandbox_settings
 from streams.contracts import PropertyValue, RecordOutcome, VendorRecord
 from streams.platform import build_catalog
@@ -124,4 +127,29 @@ def test_setup_creates_the_custom_properties_once(sandbox: Sandbox, platform: st
         assert missing_properties(catalog) == []
     finally:
         setup(build_catalog(sandbox_settings(sandbox.url, "hubspot")))
+        setup(build_catalog(sandbox_settings(sandbox.url, "marketo")))
+
+
+def test_platform_cli_check_setup_check(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox.admin.post("/admin/reset", params={"catalog": "defaults"}).raise_for_status()
+    for name, value in {
+        "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
+        "CDCBRIDGE_PLATFORM": "hubspot",
+        "CDCBRIDGE_HUBSPOT_BASE_URL": sandbox.url,
+        "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert main(["platform", "check"]) == 1
+        missing = json.loads(capsys.readouterr().out)
+        assert "cdcbridge_source_id" in missing["missing"]
+        assert "crm.schemas.contacts.write" in missing["action"]
+        assert main(["platform", "setup"]) == 0
+        created = json.loads(capsys.readouterr().out)
+        assert set(created["created"]) == set(missing["missing"]) and created["missing"] == []
+        assert main(["platform", "check"]) == 0
+        assert json.loads(capsys.readouterr().out)["missing"] == []
+    finally:
         setup(build_catalog(sandbox_settings(sandbox.url, "marketo")))
