@@ -14,6 +14,9 @@ from pathlib import Path
 from local_stack.health import sandbox_answers
 from local_stack.layout import HOST
 from local_stack.processes import StackError, wait_until
+from local_stack.sandbox_setup import provision_sandbox
+
+PLATFORMS = {"both": ("hubspot", "marketo"), "hubspot": ("hubspot",), "marketo": ("marketo",)}
 
 
 def sandbox_argv(
@@ -46,8 +49,10 @@ def private_sandbox(
 ) -> Iterator[str]:
     """Run a sandbox on a free port until the block ends; yields its base URL.
 
-    Output goes to ``log_path``. Raises StackError (naming the log) when the process exits or
-    does not answer ``/admin/health`` within ``timeout_s``; the process is stopped either way.
+    The custom properties our mappings write are created first (``platform setup``), as an
+    admin would in a real portal. Output goes to ``log_path``. Raises StackError (naming the
+    log) when the process exits or does not answer ``/admin/health`` within ``timeout_s``; the
+    process is stopped either way.
     """
     port = free_port()
     url = f"http://{HOST}:{port}"
@@ -64,6 +69,7 @@ def private_sandbox(
 
     try:
         wait_until(healthy, timeout_s, f"the sandbox at {url}; see {log_path}", interval_s=0.05)
+        provision_sandbox(url, PLATFORMS.get(platform or "both", PLATFORMS["both"]))
         yield url
     finally:
         process.terminate()

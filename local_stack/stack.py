@@ -80,6 +80,9 @@ def up(
     if _sandbox_available():
         wait_until(lambda: health.sandbox_up(layout), timeout_s,
                    f"the sandbox platform; see {layout.logs}/sandbox.log")
+        from local_stack.sandbox_setup import provision_sandbox  # imports the platform layer
+
+        provision_sandbox(layout.sandbox_url)  # platform setup, idempotent
     wait_until(lambda: health.connect_up(layout), timeout_s,
                f"Kafka Connect with Debezium; see {layout.logs}/connect.log")
     timings["connect"] += time.monotonic() - t0

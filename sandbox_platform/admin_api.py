@@ -9,7 +9,9 @@
   ``"log": [{"t", "endpoint", "status"}]`` (arrival order, epoch seconds).
 - ``GET /admin/knobs``; ``PATCH /admin/knobs`` with a JSON object of knobs to change
   (``outage_s`` starts an outage of that length now) → the knobs; 422 on an unknown knob.
-- ``POST /admin/reset`` empties contacts, tokens, windows and counters (knobs stay).
+- ``POST /admin/reset`` empties contacts, tokens, windows and counters (knobs and the property
+  catalogs stay); ``POST /admin/reset?catalog=defaults`` also drops the custom properties (a
+  fresh portal).
 - ``POST /admin/tokens/expire`` (next calls: Marketo 602 / HubSpot 401 for OAuth tokens),
   ``POST /admin/tokens/revoke`` (forgets them: Marketo 601).
 - ``POST /admin/webhooks/emit`` ``{"count": n, "type": "email_opened"}`` sends signed webhooks
@@ -25,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox_platform.catalog import HUBSPOT_DEFAULTS, MARKETO_DEFAULTS, Catalog
 from sandbox_platform.knobs import Knobs
 from sandbox_platform.state import SandboxState
 from sandbox_platform.webhooks import emit_now
@@ -80,7 +83,11 @@ async def knobs(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    _state(request).reset()
+    state = _state(request)
+    state.reset()
+    if request.query_params.get("catalog") == "defaults":
+        state.hubspot_properties = Catalog(HUBSPOT_DEFAULTS)
+        state.marketo_fields = Catalog(MARKETO_DEFAULTS)
     return JSONResponse({"status": "reset"})
 
 

@@ -1,11 +1,15 @@
-"""HubSpot CRM v3 contacts, as much as cdcbridge uses: batch upsert / read / update / archive.
+"""HubSpot CRM v3 contacts, as much as cdcbridge uses: batch upsert / read / update / archive,
+plus the contact properties API and communication-preferences unsubscribe-all
+(``hubspot_properties``) behind the same auth and limits.
 
 Contract emulated: private-app bearer token (the sandbox also accepts its own OAuth tokens, to
 exercise refresh-on-401); rolling ``hubspot_limit`` per ``hubspot_window_s`` and a daily limit,
 answered with HubSpot's 429 body (``policyName``) and ``X-HubSpot-RateLimit-*`` headers, never
 Retry-After; ≤``hubspot_max_batch`` inputs; whole-batch 400 for malformed input (duplicate ids,
 non-string values, too many inputs); 207 with per-item ``errors`` (``context.ids``) for invalid
-emails or property names; ``CONFLICT`` when an update moves a contact onto an existing email.
+emails and for property writes the catalog refuses (``catalog``: PROPERTY_DOESNT_EXIST,
+READ_ONLY_VALUE, INVALID_OPTION); ``CONFLICT`` when an update moves a contact onto an existing
+email.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox_platform import hubspot_properties as props
 from sandbox_platform.faults import hubspot_429, hubspot_error, injected_fault
 from sandbox_platform.hubspot_batches import archive, read, update, upsert
 from sandbox_platform.state import SandboxState
@@ -101,8 +106,55 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
     return endpoint
 
 
+RequestHandler = Callable[[SandboxState, Request, object], Response]
+
+
+def _guarded(label: str, handler: RequestHandler) -> Callable[[Request], Awaitable[Response]]:
+    """Faults, auth and limits like the batch endpoints, then ``handler(state, request, body)``
+    (``body`` is the parsed JSON, or None for a GET or an unreadable body)."""
+
+    async def endpoint(request: Request) -> Response:
+        state: SandboxState = request.app.state.sandbox
+        response = await injected_fault(state, "hubspot")
+        if response is None:
+            response = _auth_error(state, request) or _limit_error(state)
+        if response is None:
+            body: object = None
+            if request.method == "POST":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    body = None
+            response = handler(state, request, body)
+        state.record(label, response.status_code)
+        return response
+
+    return endpoint
+
+
+PROPERTIES = "/crm/v3/properties/contacts"
+UNSUBSCRIBE_ALL = "/communication-preferences/v4/statuses/batch/unsubscribe-all"
+
+
 def routes() -> list[Route]:
     return [
+        Route(PROPERTIES, _guarded(f"GET {PROPERTIES}", props.list_properties), methods=["GET"]),
+        Route(PROPERTIES, _guarded(f"POST {PROPERTIES}", props.create_property), methods=["POST"]),
+        Route(
+            f"{PROPERTIES}/batch/create",
+            _guarded(f"POST {PROPERTIES}/batch/create", props.batch_create),
+            methods=["POST"],
+        ),
+        Route(
+            PROPERTIES + "/{name}",
+            _guarded(f"GET {PROPERTIES}/{{name}}", props.read_property),
+            methods=["GET"],
+        ),
+        Route(
+            UNSUBSCRIBE_ALL,
+            _guarded(f"POST {UNSUBSCRIBE_ALL}", props.unsubscribe_all),
+            methods=["POST"],
+        ),
         Route(f"{BASE}/upsert", _endpoint("upsert", upsert), methods=["POST"]),
         Route(f"{BASE}/read", _endpoint("read", read), methods=["POST"]),
         Route(f"{BASE}/update", _endpoint("update", update), methods=["POST"]),

@@ -3,17 +3,19 @@ already checked). Each returns HubSpot's 200/207/204/400 answer."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import cast
 
 from starlette.responses import JSONResponse, Response
 
+from sandbox_platform.catalog import hubspot_refusal
 from sandbox_platform.faults import hubspot_error
 from sandbox_platform.state import Contact, SandboxState
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+UPDATE_ID_PROPERTIES = (None, "", "hs_object_id", "email")  # record id or a unique property
 Body = dict[str, object]
 Inputs = list[dict[str, object]]
 
@@ -79,16 +81,24 @@ def _properties(item: dict[str, object]) -> dict[str, str | None] | Response:
     return cast(dict[str, str | None], props)
 
 
-def _invalid(props: dict[str, str | None], sent_id: str) -> Body | None:
-    for name in props:
-        if not PROPERTY_NAME.match(name):
-            return _item_error(
-                "VALIDATION_ERROR",
-                f'Property "{name}" does not exist',
-                [sent_id],
-                "PROPERTY_DOESNT_EXIST",
-                name,
-            )
+def _invalid(state: SandboxState, props: dict[str, str | None], sent_id: str) -> Body | None:
+    """HubSpot's per-input refusal: a property it doesn't have, a read-only one, a value
+    outside an enumeration's options (``catalog``), or an invalid email."""
+    refusal = hubspot_refusal(state.hubspot_properties, props)
+    if refusal is not None:
+        detail = {
+            "isValid": False,
+            "message": refusal.message,
+            "error": refusal.code,
+            "name": refusal.name,
+        }
+        return _item_error(
+            "VALIDATION_ERROR",
+            f"Property values were not valid: {json.dumps([detail])}",
+            [sent_id],
+            refusal.code,
+            refusal.name,
+        )
     email = props.get("email")
     if email is not None and not EMAIL.match(email):
         return _item_error(
@@ -121,7 +131,7 @@ def upsert(state: SandboxState, body: Body) -> Response:
             return props
         sent_id = str(item["id"])
         props = {**props, "email": props.get("email") or sent_id}
-        error = _invalid(props, sent_id)
+        error = _invalid(state, props, sent_id)
         if error is not None:
             errors.append(error)
             continue
@@ -134,6 +144,17 @@ def upsert(state: SandboxState, body: Body) -> Response:
     return _answer(results, errors, started)
 
 
+def _target(state: SandboxState, item: dict[str, object]) -> Contact | None:
+    """The contact an update input names: by record id, or by the unique ``idProperty``
+    ``email`` when the input sets it (contacts spec, batch/update inputs; reference §6)."""
+    sent_id = str(item.get("id", ""))
+    id_property = item.get("idProperty")
+    if id_property in (None, "", "hs_object_id"):
+        return state.hubspot.by_id.get(int(sent_id)) if sent_id.isdigit() else None
+    found = state.hubspot.find_by_email(sent_id)
+    return found[0] if found else None
+
+
 def update(state: SandboxState, body: Body) -> Response:
     started, inputs = _now(), cast(Inputs, body["inputs"])
     results: list[Body] = []
@@ -142,9 +163,16 @@ def update(state: SandboxState, body: Body) -> Response:
         props = _properties(item)
         if isinstance(props, Response):
             return props
+        if item.get("idProperty") not in UPDATE_ID_PROPERTIES:
+            return hubspot_error(
+                400,
+                "VALIDATION_ERROR",
+                f"Unable to perform update/upsert by non-unique 0-1 property: "
+                f"{item.get('idProperty')}",
+            )
         sent_id = str(item.get("id", ""))
-        contact = state.hubspot.by_id.get(int(sent_id)) if sent_id.isdigit() else None
-        error = _invalid(props, sent_id)
+        contact = _target(state, item)
+        error = _invalid(state, props, sent_id)
         if contact is None:
             error = _item_error("OBJECT_NOT_FOUND", "Object not found", [sent_id], "NOT_FOUND")
         elif error is None and props.get("email"):

@@ -5,7 +5,8 @@
   remaining ``expires_in`` (as Marketo does).
 - ``POST /rest/v1/leads.json`` (sync: ``createOrUpdate`` | ``createOnly`` | ``updateOnly``,
   ``lookupField`` ``email`` or ``id``), ``GET /rest/v1/leads.json?filterType=email|id``,
-  ``POST /rest/v1/leads/delete.json``.
+  ``POST /rest/v1/leads/delete.json``; lead field schema (describe, list and create fields:
+  ``marketo_fields``).
 Errors inside HTTP 200 (``success: false``): 600 (no token), 601/602 (invalid/expired), 606 (more
 than ``marketo_limit`` calls in ``marketo_window_s``), 607 (daily quota), 615 (more than
 ``marketo_concurrency`` in flight), 1003 (batch too large); record-level ``skipped`` reasons
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox_platform import marketo_fields
 from sandbox_platform.faults import injected_fault, marketo_failure, marketo_message
 from sandbox_platform.marketo_leads import delete_leads, get_leads, sync_leads
 from sandbox_platform.state import SandboxState
@@ -131,6 +133,21 @@ def routes() -> list[Route]:
         ),
         Route(
             "/rest/v1/leads.json", _endpoint("GET /rest/v1/leads.json", get_leads), methods=["GET"]
+        ),
+        Route(
+            "/rest/v1/leads/describe.json",
+            _endpoint("GET /rest/v1/leads/describe.json", marketo_fields.describe),
+            methods=["GET"],
+        ),
+        Route(
+            "/rest/v1/leads/schema/fields.json",
+            _endpoint("GET /rest/v1/leads/schema/fields.json", marketo_fields.list_fields),
+            methods=["GET"],
+        ),
+        Route(
+            "/rest/v1/leads/schema/fields.json",
+            _endpoint("POST /rest/v1/leads/schema/fields.json", marketo_fields.create_fields),
+            methods=["POST"],
         ),
         Route(
             "/rest/v1/leads/delete.json",

@@ -2,7 +2,8 @@
 
 Per-record results are in input order: ``created`` / ``updated`` with ``id``, or ``skipped``
 with ``reasons``: 1003 invalid data (bad email), 1004 lead not found (updateOnly), 1005 lead
-already exists (createOnly), 1006 field not found, 1007 multiple leads match.
+already exists (createOnly), 1006 field not found (not in the ``catalog``: custom fields must be
+created first), 1007 multiple leads match.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sandbox_platform.catalog import marketo_unknown_field
 from sandbox_platform.faults import marketo_failure
 from sandbox_platform.state import Contact, SandboxState
 
@@ -56,8 +58,11 @@ def _find(state: SandboxState, lookup: str, item: Json) -> list[Contact]:
 
 def _sync_one(state: SandboxState, action: str, lookup: str, item: Json) -> Json:
     bad_field = next((k for k in item if not FIELD.match(k)), None)
+    bad_field = bad_field or marketo_unknown_field(state.marketo_fields, list(item))
     if bad_field is not None:
         return _skipped("1006", f"Field '{bad_field}' not found")
+    if "id" in item and lookup != "id":  # system-managed: only the updateOnly lookup (§8)
+        return _skipped("1003", "Field 'id' is system-managed: send it only as lookupField")
     email = item.get("email")
     if email is not None and not EMAIL.match(str(email)):
         return _skipped("1003", "Invalid email address")

@@ -11,6 +11,7 @@ import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from sandbox_platform.catalog import HUBSPOT_DEFAULTS, MARKETO_DEFAULTS, Catalog
 from sandbox_platform.knobs import Knobs
 
 
@@ -120,6 +121,10 @@ class SandboxState:
     marketo_errors: Counter[str] = field(default_factory=Counter)
     log: deque[dict[str, object]] = field(default_factory=lambda: deque(maxlen=20_000))
     webhooks_sent: Counter[str] = field(default_factory=Counter)
+    hubspot_properties: Catalog = field(default_factory=lambda: Catalog(HUBSPOT_DEFAULTS))
+    marketo_fields: Catalog = field(default_factory=lambda: Catalog(MARKETO_DEFAULTS))
+    # Email addresses unsubscribed from all email (HubSpot keeps opt-out per address).
+    hubspot_optouts: set[str] = field(default_factory=set)
 
     def record(self, endpoint: str, status: int, marketo_code: str = "") -> None:
         label = f"{status}:{marketo_code}" if marketo_code else str(status)
@@ -140,5 +145,6 @@ class SandboxState:
         return token
 
     def reset(self) -> None:
-        knobs = self.knobs
-        self.__init__(knobs)  # type: ignore[misc]
+        """Empty everything but the knobs and the property catalogs (schema, not data)."""
+        knobs, hubspot, marketo = self.knobs, self.hubspot_properties, self.marketo_fields
+        self.__init__(knobs, hubspot_properties=hubspot, marketo_fields=marketo)  # type: ignore[misc]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import jsonschema_rs
 
-from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
+from streams.contracts import QUOTE_LIMIT, CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
 from streams.mapping_spec import CUSTOMER_SCHEMA_PATH, load_json
 
 CUSTOMER_SCHEMA_ID = "urn:cdcbridge:schema:customer:1"
@@ -80,4 +80,7 @@ def raise_invalid(document: dict[str, object]) -> None:
         missing = getattr(exc.kind, "property", None)  # "required": name the missing field
         if keyword == "required" and isinstance(missing, str):
             path.append(missing)
-        raise InvalidRecord(".".join(path) or "$", f"schema:{keyword}", value, exc.message) from exc
+        message = exc.message
+        if isinstance(value, str) and len(value) > QUOTE_LIMIT:  # the validator quotes it whole
+            message = message.replace(value, f"{value[:QUOTE_LIMIT]}… ({len(value)} chars)")
+        raise InvalidRecord(".".join(path) or "$", f"schema:{keyword}", value, message) from exc

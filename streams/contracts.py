@@ -69,14 +69,46 @@ class Skip(msgspec.Struct, frozen=True):
 CustomerChange = CustomerUpsert | CustomerDelete
 
 
+QUOTE_LIMIT = 120
+"""Error messages quote at most this many characters of a bad value (a 9,000-character name
+must not make a 9 KB log line)."""
+MESSAGE_LIMIT = 4 * QUOTE_LIMIT
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters; a cut one ends with ``…`` and its length."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} {'chars' if isinstance(value, str) else 'bytes'})"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars as text)"
+
+
+def preview(value: object, limit: int = QUOTE_LIMIT) -> object:
+    """``value`` itself when short (bytes as UTF-8 text), else a bounded text of it (for error
+    documents)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}… ({len(value)} chars)"
+    if value is None or (isinstance(value, bool | int | float) and len(repr(value)) <= limit):
+        return value
+    return quote(value, limit)
+
+
 class InvalidRecord(Exception):
-    """A change that can never be mapped. Names the field, the rule and the offending value."""
+    """A change that can never be mapped. Names the field, the rule and the offending value
+    (``value`` is kept whole; messages quote a bounded prefix of it, see ``quote``)."""
 
     def __init__(self, field: str, rule: str, value: object, message: str = "") -> None:
         self.field = field
         self.rule = rule
         self.value = value
-        super().__init__(message or f"{field}: {rule} (value {value!r})")
+        text = message or f"{field}: {rule} (value {quote(value)})"
+        if len(text) > MESSAGE_LIMIT:  # e.g. a schema validator's message quoting the value
+            text = f"{text[:MESSAGE_LIMIT]}… ({len(text)} chars)"
+        super().__init__(text)
 
 
 @dataclass(frozen=True)
@@ -93,6 +125,22 @@ class VendorRecord:
     properties: Mapping[str, PropertyValue]
     trace_id: str = ""
     previous_id_value: str | None = None
+
+
+class DeleteMechanism(enum.Enum):
+    """How a vendor carries out a source delete (chosen by ``streams.platform.deletes``).
+
+    ``ARCHIVE``: HubSpot ``batch/archive`` (restorable by HubSpot for 90 days).
+    ``FIELD_UPDATE``: update fields of the contact that exists, never create one (HubSpot
+    ``batch/update`` by ``idProperty=email``; Marketo ``updateOnly`` by email).
+    ``UNSUBSCRIBE_ALL``: HubSpot communication preferences v4 ``batch/unsubscribe-all``.
+    ``HARD_DELETE``: Marketo ``leads/delete.json`` (permanent; only when asked for by name).
+    """
+
+    ARCHIVE = "archive"
+    FIELD_UPDATE = "field_update"
+    UNSUBSCRIBE_ALL = "unsubscribe_all"
+    HARD_DELETE = "hard_delete"
 
 
 class RecordOutcome(enum.Enum):
@@ -135,7 +183,7 @@ class PublishedLimits:
 class PlatformAdapter(Protocol):
     """One marketing platform behind one interface.
 
-    ``upsert_batch``/``archive_batch`` take at most ``limits.max_batch_size`` records and return
+    ``upsert_batch``/``remove_batch`` take at most ``limits.max_batch_size`` records and return
     one ``RecordResult`` per input record, in input order. They raise
     ``TransientPlatformError`` when the whole call failed but may succeed later, and
     ``FatalPlatformError`` when it never will. Partial failures are per-record results, never
@@ -147,7 +195,14 @@ class PlatformAdapter(Protocol):
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]: ...
+    supported_deletes: frozenset[DeleteMechanism]
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
+        """Carry out deletes by ``mechanism`` (one of ``supported_deletes``). A contact that
+        does not exist is OK (nothing to remove). ``FIELD_UPDATE`` writes ``properties``."""
+        ...
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
         """Current properties of the contacts with these lookup values (missing ones absent)."""

@@ -234,4 +234,3 @@ class EnvelopeReader:
             return self.__fallback.decode(value)
         except (msgspec.MsgspecError, RecursionError):
             return None
-

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-import orjson
+from streams import exact_json
+from streams.contracts import quote
 
 Decoder = Callable[[object], object]
 
@@ -80,7 +81,7 @@ def _decimal_string(scale: int | None) -> Decoder:
         try:
             return _format_decimal(Decimal(value), scale)
         except InvalidOperation as exc:
-            raise ValueError(f"not a decimal: {value!r}") from exc
+            raise ValueError(f"not a decimal: {quote(value)}") from exc
 
     return decode
 
@@ -91,7 +92,7 @@ def _unscaled_from_base64(value: object) -> int:
     try:
         raw = base64.b64decode(value, validate=True)
     except binascii.Error as exc:
-        raise ValueError(f"not base64: {value!r}") from exc
+        raise ValueError(f"not base64: {quote(value)}") from exc
     if not raw:
         raise ValueError("empty decimal bytes")
     return int.from_bytes(raw, "big", signed=True)
@@ -155,18 +156,19 @@ def _zoned_timestamp(value: object) -> object:
     if len(value) in (20, 27) and value[-1] == "Z" and value[10] == "T":
         return value  # UTC with 0 or 6 fraction digits: already canonical
     if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a zone offset: {value!r}")
+        raise ValueError(f"timestamp without a zone offset: {quote(value)}")
     return canonical_timestamp(moment)
 
 
 def _json_string(value: object) -> object:
+    """Numbers exact (``exact_json``): no float rounding of big integers or long decimals."""
     if type(value) is str:
-        return orjson.loads(value)
+        return exact_json.loads(value)
     if isinstance(value, (dict, list)):  # already parsed (some converters nest JSON)
         return value
     if not isinstance(value, str):
         raise TypeError(f"expected a JSON string, got {type(value).__name__}")
-    return orjson.loads(value)
+    return exact_json.loads(value)
 
 
 def decoder_for(encoding: str, scale: int | None = None) -> Decoder:

@@ -11,16 +11,16 @@ mapping file. Exit code 0 when no line failed, 1 when one did, 2 for a broken ma
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Literal, cast
 
+import msgspec
 import orjson
 
 from streams.canonical import canonical_document
-from streams.contracts import CustomerDelete, InvalidRecord, Skip
+from streams.contracts import CustomerDelete, InvalidRecord, Skip, preview
 from streams.decoding import ChangeDecoder, Decoded, default_decoder
 from streams.mapping_spec import PLATFORMS, MappingFileError, Platform, load_table_mapping
 from streams.vendor_mapping import to_vendor
@@ -96,7 +96,12 @@ def map_line(
         record = to_vendor(platform, decoded)
     except InvalidRecord as exc:
         return {
-            "error": {"field": exc.field, "rule": exc.rule, "reason": str(exc), "value": exc.value}
+            "error": {
+                "field": exc.field,
+                "rule": exc.rule,
+                "reason": str(exc),
+                "value": preview(exc.value),
+            }
         }
     return {
         "ok": {
@@ -130,11 +135,14 @@ def map_lines(
     return 1 if failed else 0
 
 
+_ENCODER = msgspec.json.Encoder(
+    enc_hook=lambda value: _json_default(value), decimal_format="number"
+)
+
+
 def _dumps(document: dict[str, object]) -> bytes:
-    try:
-        return orjson.dumps(document, default=_json_default)
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in an offending value
-        return json.dumps(document, default=_json_default, ensure_ascii=False).encode()
+    """One output line; numbers exact (big ints, ``Decimal`` from JSON columns)."""
+    return _ENCODER.encode(document)
 
 
 def _json_default(value: object) -> str:

@@ -11,14 +11,14 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import orjson
-
+from streams import exact_json
 from streams.contracts import (
     CustomerDelete,
     CustomerUpsert,
     InvalidRecord,
     PropertyValue,
     VendorRecord,
+    quote,
 )
 from streams.mapping_spec import Platform, PropertyRule, VendorMapping, load_vendor_mapping
 
@@ -70,7 +70,7 @@ def _codec(rule: PropertyRule, strings: bool) -> tuple[Encode, Decode]:
                 return None
             flag = _BOOL_TEXT.get(value.lower()) if isinstance(value, str) else value
             if not isinstance(flag, bool):
-                raise ValueError(f"not a boolean: {value!r}")
+                raise ValueError(f"not a boolean: {quote(value)}")
             return flag != negate
 
         return encode_bool, decode_bool
@@ -79,17 +79,15 @@ def _codec(rule: PropertyRule, strings: bool) -> tuple[Encode, Decode]:
         def encode_json(value: object) -> PropertyValue:
             if value is None:
                 return null
-            try:  # compact, sorted keys, UTF-8: stable text for the same value
-                return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-            except orjson.JSONEncodeError as exc:  # e.g. integers beyond 64 bits
-                raise ValueError(str(exc)) from exc
+            # compact, sorted keys, UTF-8, numbers exact (big ints, Decimals): stable text
+            return exact_json.dumps_sorted(value)
 
         def decode_json(value: object) -> object:
             if is_null(value):
                 return None
             if not isinstance(value, str):
                 raise TypeError(f"expected JSON text, got {type(value).__name__}")
-            return orjson.loads(value)
+            return exact_json.loads(value)
 
         return encode_json, decode_json
 

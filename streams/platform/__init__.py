@@ -19,6 +19,8 @@ from streams.platform.exchange import Exchange
 from streams.platform.http import build_session
 from streams.platform.hubspot import DEFAULT_READ_PROPERTIES, HubSpotAdapter, hubspot_limits
 from streams.platform.marketo import DEFAULT_READ_FIELDS, MARKETO_LIMITS, MarketoAdapter
+from streams.platform.property_catalogs import HubSpotProperties, MarketoFields
+from streams.platform.provisioning import PropertyCatalog
 from streams.platform.ratelimit import RateLimiter, shared_limiter
 from streams.platform.settings import PlatformSettings
 
@@ -28,6 +30,7 @@ __all__ = [
     "PlatformSettings",
     "RateLimiter",
     "build_adapter",
+    "build_catalog",
     "effective_limits",
     "shared_limiter",
 ]
@@ -101,3 +104,27 @@ def build_adapter(
         metrics=metrics,
         read_fields=read_properties or DEFAULT_READ_FIELDS,
     )
+
+
+def build_catalog(settings: PlatformSettings, *, clock: Clock = SYSTEM_CLOCK) -> PropertyCatalog:
+    """The vendor's property catalog (``provisioning.setup`` / ``missing_properties``)."""
+    session = build_session(clock=clock, backoff_max=settings.backoff_max_s)
+    timeout = (settings.connect_timeout_s, settings.read_timeout_s)
+    if settings.platform == "hubspot":
+        assert settings.hubspot_token is not None  # checked by PlatformSettings
+        exchange = Exchange(session, settings.hubspot_base_url, "hubspot", timeout, clock)
+        return HubSpotProperties(exchange, StaticBearer(settings.hubspot_token))
+    assert settings.marketo_base_url and settings.marketo_client_id
+    assert settings.marketo_client_secret is not None
+    auth = ClientCredentialsAuth(
+        session,
+        settings.marketo_token_url,
+        settings.marketo_client_id,
+        settings.marketo_client_secret,
+        style=settings.marketo_token_request,
+        clock=clock,
+        timeout=timeout,
+        platform="marketo",
+    )
+    exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock)
+    return MarketoFields(exchange, auth)

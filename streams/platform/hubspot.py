@@ -5,8 +5,11 @@ string values); 200 = all done, 207 = per-item ``errors`` (each names its inputs
 ``context.ids``). An email change (``previous_id_value``) reads both emails first and updates the
 old contact by record id (``batch/update``) unless the new email already exists; a ``CONFLICT``
 ("Contact already exists") falls back to an upsert by the new email. A whole-batch 400 is
-bisected until the invalid records are isolated. Archive reads record ids, then
-``batch/archive``. Rate limits, auth and retries: ``retry_policy``.
+bisected until the invalid records are isolated. Deletes (``remove_batch``, mechanisms chosen
+by ``deletes``): archive reads record ids, then ``batch/archive``; a field update is
+``batch/update`` by ``idProperty=email`` (never creates); unsubscribe goes through the
+communication-preferences API (``hubspot_consent``). Rate limits, auth and retries:
+``retry_policy``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import requests
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
+    DeleteMechanism,
     FatalPlatformError,
     PublishedLimits,
     RecordOutcome,
@@ -28,6 +32,12 @@ from streams.contracts import (
 )
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
+from streams.platform.hubspot_consent import (
+    UNSUBSCRIBE_ALL,
+    absent_is_done,
+    parse_unsubscribe_all,
+    unsubscribe_all_body,
+)
 from streams.platform.hubspot_results import parse_batch, upsert_input
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
@@ -118,8 +128,36 @@ class HubSpotAdapter:
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+    supported_deletes = frozenset(
+        {DeleteMechanism.ARCHIVE, DeleteMechanism.FIELD_UPDATE, DeleteMechanism.UNSUBSCRIBE_ALL}
+    )
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
         unique = collapse_duplicates(records)
+        if mechanism is DeleteMechanism.ARCHIVE:
+            by_lookup = self.__archive(unique)
+        elif mechanism is DeleteMechanism.FIELD_UPDATE:
+            by_lookup = {}
+            for batch in chunks(unique, self.limits.max_batch_size):
+                answers = self.__write("/batch/update", [(None, r) for r in batch])
+                by_lookup.update(absent_is_done(batch, answers))
+        elif mechanism is DeleteMechanism.UNSUBSCRIBE_ALL:
+            by_lookup = {}
+            for batch in chunks(unique, self.limits.max_batch_size):
+                body = unsubscribe_all_body(batch)
+                response = self.__call("POST", UNSUBSCRIBE_ALL, body, base="")
+                if response.status_code not in (200, 207):
+                    raise TransientPlatformError(
+                        f"unsubscribe-all answered HTTP {response.status_code}"
+                    )
+                by_lookup.update(parse_unsubscribe_all(json_body(response), batch))
+        else:
+            raise FatalPlatformError(f"HubSpot does not offer {mechanism.value}")
+        return fan_out(records, by_lookup)
+
+    def __archive(self, unique: Sequence[VendorRecord]) -> dict[str, RecordResult]:
         existing = self.__record_ids([r.id_value for r in unique])
         ids = sorted(set(existing.values()))
         for batch in chunks(ids, self.limits.max_batch_size):
@@ -127,13 +165,12 @@ class HubSpotAdapter:
             response = self.__call("POST", "/batch/archive", body)
             if response.status_code != 204:
                 raise TransientPlatformError(f"archive answered HTTP {response.status_code}")
-        by_lookup = {
+        return {
             lookup_key(r.id_value): RecordResult(
                 r.key, RecordOutcome.OK, platform_id=existing.get(lookup_key(r.id_value))
             )
             for r in unique
         }
-        return fan_out(records, by_lookup)
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
         wanted = {lookup_key(v): v for v in id_values}
@@ -196,9 +233,11 @@ class HubSpotAdapter:
             raise TransientPlatformError(f"{path} answered HTTP {response.status_code}")
         return parse_batch(json_body(response), batch)
 
-    def __call(self, method: str, path: str, body: object) -> requests.Response:
+    def __call(
+        self, method: str, path: str, body: object, base: str = CONTACTS
+    ) -> requests.Response:
         def send(token: str) -> requests.Response:
-            response = self.__exchange.send(method, CONTACTS + path, token=token, json=body)
+            response = self.__exchange.send(method, base + path, token=token, json=body)
             self.__observe(response)
             if response.status_code == 429:
                 raise PolicySignal(

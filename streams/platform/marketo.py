@@ -6,9 +6,11 @@ decided by ``retry_policy.marketo_error``); per-record ``result[i]`` (input orde
 ``created|updated|skipped`` with ``reasons[]``. An email change reads both emails
 (``GET /rest/v1/leads.json?filterType=email``) and updates the old lead by id
 (``updateOnly``/``lookupField=id``) unless the new email exists; a 1005 "already exists" or 1004
-"not found" falls back to ``createOrUpdate`` by email. Archive reads ids, then
-``POST /rest/v1/leads/delete.json``. Batches sharing an email are never in flight together
-(``KeyLocks``): Marketo may create duplicates from concurrent upserts of one key.
+"not found" falls back to ``createOrUpdate`` by email. Deletes (``remove_batch``; Marketo has
+no archive): a field update is ``updateOnly`` by email (never creates; 1004 means nothing to
+mark); ``leads/delete.json`` (permanent) only for the explicit ``hard_delete`` policy.
+Batches sharing an email are never in flight together (``KeyLocks``): Marketo may create
+duplicates from concurrent upserts of one key.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import cast
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
+    DeleteMechanism,
+    FatalPlatformError,
     PublishedLimits,
     RecordOutcome,
     RecordResult,
@@ -43,7 +47,9 @@ LEADS = "/rest/v1/leads.json"
 DELETE = "/rest/v1/leads/delete.json"
 MARKETO_LIMITS = PublishedLimits(100, 20.0, 300, max_concurrency=10, daily_requests=50_000)
 DEFAULT_READ_FIELDS = ("id", "email", "firstName", "lastName", "phone", "company")
-_FALLBACK_REASONS = frozenset({"1004", "1005"})  # not found / already exists: retry as upsert
+LEAD_NOT_FOUND = "1004"
+# not found / already exists: retry as an upsert
+_FALLBACK_REASONS = frozenset({LEAD_NOT_FOUND, "1005"})
 Json = Mapping[str, object]
 
 
@@ -121,13 +127,39 @@ class MarketoAdapter:
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+    supported_deletes = frozenset({DeleteMechanism.FIELD_UPDATE, DeleteMechanism.HARD_DELETE})
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
         unique = collapse_duplicates(records)
+        with self.__key_locks.holding([lookup_key(r.id_value) for r in unique]):
+            return fan_out(records, self.__remove(unique, mechanism))
+
+    def __remove(
+        self, unique: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> dict[str, RecordResult]:
+        if mechanism is DeleteMechanism.FIELD_UPDATE:
+            by_lookup: dict[str, RecordResult] = {}
+            for batch in chunks(unique, self.limits.max_batch_size):
+                inputs = [self.__fields(r) for r in batch]
+                for record, result in self.__sync("updateOnly", "email", inputs, batch):
+                    if result.error_code == LEAD_NOT_FOUND:  # nothing to mark: never create
+                        result = RecordResult(record.key, RecordOutcome.OK)
+                    by_lookup[lookup_key(record.id_value)] = result
+        elif mechanism is DeleteMechanism.HARD_DELETE:
+            by_lookup = self.__hard_delete(unique)
+        else:
+            raise FatalPlatformError(f"Marketo does not offer {mechanism.value}")
+        return by_lookup
+
+    def __hard_delete(self, unique: Sequence[VendorRecord]) -> dict[str, RecordResult]:
+        """``leads/delete.json``: permanent. Only the ``hard_delete`` policy gets here."""
         existing = self.__lead_ids([r.id_value for r in unique])
         ids = sorted(set(existing.values()))
         for batch in chunks(ids, self.limits.max_batch_size):
             self.__call("POST", DELETE, body={"input": [{"id": i} for i in batch]})
-        by_lookup = {
+        return {
             lookup_key(r.id_value): RecordResult(
                 r.key,
                 RecordOutcome.OK,
@@ -135,7 +167,6 @@ class MarketoAdapter:
             )
             for r in unique
         }
-        return fan_out(records, by_lookup)
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
         wanted = {lookup_key(v): v for v in id_values if v}

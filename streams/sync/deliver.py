@@ -17,14 +17,13 @@ from streams.contracts import (
     CustomerDelete,
     InvalidRecord,
     PlatformAdapter,
-    PropertyValue,
     RecordOutcome,
     RecordResult,
     TransientPlatformError,
     VendorRecord,
 )
+from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import BatchKind, PendingChange
-from streams.sync.settings import DeletePolicy
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +59,6 @@ class RetryPolicy:
         return max(jittered, min(retry_after or 0.0, self.cap_s))
 
 
-@dataclass(frozen=True)
-class DeletePlan:
-    policy: DeletePolicy
-    unsubscribe_properties: dict[str, PropertyValue]
-
-
 class BatchDeliverer:
     """Maps a batch to vendor records and sends it; per-record results, retries included.
 
@@ -97,11 +90,7 @@ class BatchDeliverer:
         if isinstance(change, CustomerDelete):
             if not change.email:
                 raise InvalidRecord("email", "required to archive a contact", None)
-            properties = (
-                self.__deletes.unsubscribe_properties
-                if self.__deletes.policy is DeletePolicy.UNSUBSCRIBE
-                else {}
-            )
+            properties = self.__deletes.properties
             return VendorRecord(change.source_id, change.email, properties, entry.trace_id)
         return replace(self.__to_vendor(change), trace_id=entry.trace_id)
 
@@ -118,9 +107,7 @@ class BatchDeliverer:
                 todo[entry.key] = (entry, self.vendor_record(entry))
             except InvalidRecord as exc:
                 results.append(EntryResult(entry, "InvalidRecord", str(exc)))
-        archive = (
-            batch[0].kind is BatchKind.DELETE and self.__deletes.policy is DeletePolicy.ARCHIVE
-        )
+        archive = batch[0].kind is BatchKind.DELETE  # sent by the delete plan
         attempt = 0
         while todo:
             records = [record for _, record in todo.values()]
@@ -150,7 +137,7 @@ class BatchDeliverer:
         # vendor has one); the request header carries the first record's.
         with trace_context(records[0].trace_id or "-"):
             if archive:
-                return self.__adapter.archive_batch(records)
+                return self.__deletes.send(self.__adapter, records)
             return self.__adapter.upsert_batch(records)
 
     def __back_off(self, attempt: int, retry_after: float | None, reason: str) -> None:

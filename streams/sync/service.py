@@ -8,7 +8,9 @@ upserts are idempotent. Several instances in one group share the partitions; eac
 share of the vendor's per-app rate budget proportional to its partitions.
 
 Exit codes: 0 after a clean stop; 2 when stopped by the breaker, a fatal platform error or a
-failed DLQ write (the message says which and what to do).
+failed DLQ write, or when it cannot start: the vendor lacks properties the mapping writes
+(``cdcbridge platform setup`` creates them) or the delete policy has no mechanism there (the
+message says which and what to do).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from arroyo.types import Topic
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams import kafka_io
-from streams.contracts import FatalPlatformError, PlatformAdapter
+from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
+from streams.platform.deletes import DeletePlan, UnsupportedDeletePolicy
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
-from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy, VendorMapper
+from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.settings import SyncSettings
@@ -70,6 +73,38 @@ def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
     return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
 
 
+def missing_properties_problem() -> str | None:
+    """Why sync must not start: the vendor lacks properties the mapping writes (every write of
+    them would be refused and dead-lettered), or refuses to list them. None when all exist, or
+    when the vendor cannot be asked right now (a transient error: the writes will tell)."""
+    from streams.platform import PlatformSettings, build_catalog
+    from streams.platform.provisioning import missing_properties
+
+    settings = PlatformSettings()
+    try:
+        missing = missing_properties(build_catalog(settings))
+    except FatalPlatformError as exc:
+        return f"cannot list the {settings.platform} properties: {exc}"
+    except TransientPlatformError as exc:
+        log.warning("property check skipped: %s", exc)
+        return None
+    if not missing:
+        return None
+    names = ", ".join(p.name for p in missing)
+    return (
+        f"{settings.platform} lacks properties the mapping writes: {names}. Run "
+        f"`cdcbridge platform setup` (creates the custom ones), or set "
+        f"CDCBRIDGE_SYNC_PROPERTY_CHECK=false to start anyway (their writes are refused)"
+    )
+
+
+def delete_plan(settings: SyncSettings, adapter: PlatformAdapter) -> DeletePlan:
+    """The delete policy resolved for the adapter's vendor. Raises ``UnsupportedDeletePolicy``."""
+    plan = DeletePlan.resolve(adapter.name, settings.delete_policy, settings.unsubscribe_properties)
+    plan.check(adapter)
+    return plan
+
+
 def build_factory(
     settings: SyncSettings,
     parts: SyncParts,
@@ -89,11 +124,13 @@ def build_factory(
         partial_batches_in_flight=settings.partial_batches_in_flight,
     )
 
+    deletes = delete_plan(settings, parts.adapter)
+
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
         deliverer = BatchDeliverer(
             parts.adapter,
             parts.to_vendor,
-            DeletePlan(settings.delete_policy, dict(settings.unsubscribe_properties)),
+            deletes,
             RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
             stop.wait,
         )
@@ -133,7 +170,17 @@ def run_sync(
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
     metrics = metrics or NoOpMetrics()
-    parts = parts or default_parts(settings, metrics)
+    if parts is None:
+        parts = default_parts(settings, metrics)
+        problem = missing_properties_problem() if settings.property_check else None
+        if problem is not None:
+            log.error("sync cannot start: %s", problem, extra={"error_class": "MissingProperties"})
+            return 2
+    try:
+        delete_plan(settings, parts.adapter)
+    except UnsupportedDeletePolicy as exc:
+        log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
+        return 2
     dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
     factory = build_factory(
         settings,

@@ -1,38 +1,28 @@
 """Settings of the sync service (environment variables prefixed ``CDCBRIDGE_SYNC_``).
 
-Delete policy (``CDCBRIDGE_SYNC_DELETE_POLICY``), per platform, default safe:
-
-- ``archive`` (default): archive the contact (HubSpot batch/archive; the adapter decides what
-  "archive" means for its vendor). Nothing is ever hard-deleted without an explicit opt-in,
-  and no policy here hard-deletes.
-- ``unsubscribe``: keep the contact but mark it unsubscribed (an upsert of
-  ``unsubscribe_properties``, default ``{"unsubscribed": true}``; Marketo's field name).
-- ``ignore``: drop the delete (the offset is still committed).
+Delete policy (``CDCBRIDGE_SYNC_DELETE_POLICY``): ``archive`` (default, never destroys data),
+``unsubscribe``, ``hard_delete`` (Marketo only, permanent) or ``ignore``; what each one does on
+each vendor is the table in ``streams.platform.deletes``. ``CDCBRIDGE_SYNC_UNSUBSCRIBE_PROPERTIES``
+(JSON object) names the fields a field update writes: unset, Marketo writes
+``{"unsubscribed": true}`` and HubSpot unsubscribes through its communication-preferences API;
+set for HubSpot, it names custom properties to update instead.
 """
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.contracts import PropertyValue
+from streams.platform.deletes import DeletePolicy
 
-
-class DeletePolicy(enum.Enum):
-    ARCHIVE = "archive"
-    UNSUBSCRIBE = "unsubscribe"
-    IGNORE = "ignore"
+__all__ = ["CONSUMER_GROUP", "DLQ_TOPIC", "DeletePolicy", "SyncSettings"]
 
 
 DLQ_TOPIC = "cdcbridge.sync.dlq"
 CONSUMER_GROUP = "cdcbridge-sync"
-
-
-def _default_unsubscribe_properties() -> dict[str, PropertyValue]:
-    return {"unsubscribed": True}
 
 
 class SyncSettings(BaseSettings):
@@ -65,9 +55,9 @@ class SyncSettings(BaseSettings):
     breaker_min_records: int = Field(default=50, ge=1)
     breaker_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
     delete_policy: DeletePolicy = DeletePolicy.ARCHIVE
-    unsubscribe_properties: dict[str, PropertyValue] = Field(
-        default_factory=_default_unsubscribe_properties
-    )
+    unsubscribe_properties: dict[str, PropertyValue] | None = None
+    # Refuse to start when the vendor lacks properties the mapping writes (platform setup).
+    property_check: bool = True
     commit_interval_s: float = Field(default=0.5, ge=0.0)
     # Internal-table mapping to decode with (default: schemas/mappings/customers.yaml).
     table_mapping_file: Path | None = None

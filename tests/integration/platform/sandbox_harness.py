@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import RecordingMetrics
+from local_stack.sandbox_setup import provision_sandbox
 from sandbox_platform.app import build_app
 from sandbox_platform.knobs import Knobs
 from streams.contracts import PublishedLimits
@@ -71,8 +72,10 @@ def sandbox_server() -> Iterator[str]:
         assert time.monotonic() < deadline, "sandbox did not start"
         assert thread.is_alive(), "sandbox thread died"
         time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    provision_sandbox(url)  # platform setup: the custom properties exist, as in a real portal
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)

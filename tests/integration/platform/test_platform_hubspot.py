@@ -13,7 +13,13 @@ from sandbox_harness import Sandbox, hubspot_adapter
 
 from cdcbridge.clock import SYSTEM_CLOCK, MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import FatalPlatformError, PublishedLimits, RecordOutcome, VendorRecord
+from streams.contracts import (
+    DeleteMechanism,
+    FatalPlatformError,
+    PublishedLimits,
+    RecordOutcome,
+    VendorRecord,
+)
 from streams.platform.auth import StaticBearer
 from streams.platform.exchange import Exchange
 from streams.platform.http import build_session
@@ -156,7 +162,9 @@ def test_read_and_archive(sandbox: Sandbox) -> None:
     assert list(found) == ["R1@example.com"]
     assert found["R1@example.com"]["firstname"] == "R"
 
-    archived = adapter.archive_batch([record("r1@example.com"), record("gone@example.com")])
+    archived = adapter.remove_batch(
+        [record("r1@example.com"), record("gone@example.com")], DeleteMechanism.ARCHIVE
+    )
     assert [r.outcome for r in archived] == [RecordOutcome.OK, RecordOutcome.OK]
     assert emails(sandbox) == ["r2@example.com"]
 

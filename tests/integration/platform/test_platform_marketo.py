@@ -11,7 +11,7 @@ from sandbox_harness import Sandbox, marketo_adapter, marketo_auth
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import FatalPlatformError, RecordOutcome, VendorRecord
+from streams.contracts import DeleteMechanism, FatalPlatformError, RecordOutcome, VendorRecord
 from streams.platform.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.integration
@@ -138,7 +138,7 @@ def test_read_and_delete(sandbox: Sandbox) -> None:
     found = adapter.read_batch(["r1@example.com", "none@example.com"])
     assert list(found) == ["r1@example.com"] and found["r1@example.com"]["firstName"] == "R"
 
-    deleted = adapter.archive_batch([record("r1@example.com")])
+    deleted = adapter.remove_batch([record("r1@example.com")], DeleteMechanism.HARD_DELETE)
     assert deleted[0].outcome is RecordOutcome.OK
     assert emails(sandbox) == ["r2@example.com"]
 

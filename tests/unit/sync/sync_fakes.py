@@ -15,6 +15,7 @@ from streams.contracts import (
     CustomerChange,
     CustomerDelete,
     CustomerUpsert,
+    DeleteMechanism,
     InvalidRecord,
     PublishedLimits,
     RecordOutcome,
@@ -79,8 +80,16 @@ class FakeAdapter:
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         return self.__apply("upsert", records)
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
-        return self.__apply("archive", records)
+    supported_deletes = frozenset(DeleteMechanism)
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
+        if mechanism is DeleteMechanism.FIELD_UPDATE:
+            return self.__apply("field_update", records)
+        return self.__apply(
+            "archive" if mechanism is DeleteMechanism.ARCHIVE else "remove", records
+        )
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
         return {}
@@ -105,7 +114,7 @@ class FakeAdapter:
                     self.retry_once_keys.discard(record.key)
                     results.append(RecordResult(record.key, RecordOutcome.RETRY))
                     continue
-                if kind == "archive":
+                if kind in ("archive", "remove"):
                     self.archived.add(record.key)
                 else:
                     self.contacts.setdefault(record.key, {}).update(record.properties)

@@ -11,8 +11,9 @@ from streams.contracts import (
     SyncMeta,
     TransientPlatformError,
 )
+from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import PendingChange, SourceRecord
-from streams.sync.deliver import BatchDeliverer, DeletePlan, DeliveryAbandoned, RetryPolicy
+from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, RetryPolicy
 from streams.sync.settings import DeletePolicy
 
 pytestmark = pytest.mark.unit
@@ -39,7 +40,7 @@ class Waits:
 def deliverer(
     adapter: FakeAdapter, waits: Waits, policy: DeletePolicy = DeletePolicy.ARCHIVE
 ) -> BatchDeliverer:
-    plan = DeletePlan(policy, {"unsubscribed": True})
+    plan = DeletePlan.resolve("fake", policy, {"unsubscribed": True})
     return BatchDeliverer(adapter, fake_to_vendor, plan, RetryPolicy(0.1, 5.0), waits)
 
 
@@ -99,13 +100,13 @@ def test_delete_policy_archive_calls_archive() -> None:
     assert adapter.archived == {"a"}
 
 
-def test_delete_policy_unsubscribe_upserts_the_unsubscribe_properties() -> None:
+def test_delete_policy_unsubscribe_updates_the_unsubscribe_properties() -> None:
     adapter = FakeAdapter()
     waits = Waits()
     deliverer(adapter, waits, DeletePolicy.UNSUBSCRIBE).deliver(
         [entry("a", CustomerDelete("a", "a@x", META))]
     )
-    assert adapter.calls[0][0] == "upsert"
+    assert adapter.calls[0][0] == "field_update"  # an update of what exists, never an upsert
     assert adapter.contacts["a"] == {"unsubscribed": True}
 
 

@@ -17,8 +17,9 @@ from sync_fakes import (
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import KafkaPosition, RecordResult, VendorRecord
+from streams.platform.deletes import DeletePlan
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
-from streams.sync.deliver import BatchDeliverer, DeletePlan, RetryPolicy
+from streams.sync.deliver import BatchDeliverer, RetryPolicy
 from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
 from streams.sync.settings import DeletePolicy
 
@@ -45,7 +46,7 @@ class Harness:
         deliverer = BatchDeliverer(
             self.adapter,
             fake_to_vendor,
-            DeletePlan(policy, {"unsubscribed": True}),
+            DeletePlan.resolve("fake", policy, {"unsubscribed": True}),
             RetryPolicy(0.001, 0.01),
             self.stop.wait,
         )
