@@ -8,7 +8,12 @@ from cdcbridge.doctor.config_checks import check_configuration
 from cdcbridge.doctor.kafka_checks import check_kafka
 from cdcbridge.doctor.model import Check
 from cdcbridge.doctor.postgres_checks import check_postgres
-from cdcbridge.doctor.service_checks import check_connector, check_platform, check_queues
+from cdcbridge.doctor.service_checks import (
+    check_connector,
+    check_platform,
+    check_platform_properties,
+    check_queues,
+)
 
 CHECKS: tuple[Check, ...] = (
     check_configuration,
@@ -16,6 +21,6 @@ CHECKS: tuple[Check, ...] = (
     check_connector,
     check_postgres,
     check_platform,
+    check_platform_properties,
     check_queues,
-    # further checks (e.g. the platform's custom properties the mappings write) go here
 )

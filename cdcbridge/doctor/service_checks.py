@@ -134,3 +134,16 @@ def check_queues(ctx: DoctorContext) -> list[CheckResult]:
     else:
         results.append(ok("sqs.dlq", "reachable, empty"))
     return results
+
+
+def check_platform_properties(ctx: DoctorContext) -> list[CheckResult]:
+    """Every property the mappings write exists on the platform (``cdcbridge platform check``)."""
+    from streams.sync.service import missing_properties_problem
+
+    try:
+        problem = missing_properties_problem()
+    except ValidationError:
+        return []  # reported by config.platform
+    if problem is None:
+        return [ok("platform.properties", "every property the mappings write exists")]
+    return [fail("platform.properties", problem, "run `cdcbridge platform setup`")]

@@ -43,10 +43,12 @@ def test_doctor_on_the_stack(stack: StackEndpoints, cdc_connector: str) -> None:
     for name in ("config.sync", "config.platform", "kafka.reachable",
                  "kafka.topic cdc.public.customers", "kafka.dlq_depth", "connect.connector",
                  "postgres.reachable", "postgres.publication", "platform.credentials",
+                 "platform.properties",
                  "sqs.queue", "sqs.dlq"):  # fmt: skip
         assert checks[name]["status"] in ("OK", "WARN"), checks[name]
     assert checks["connect.connector"]["status"] == "OK"
     assert checks["platform.credentials"]["status"] == "OK"
+    assert checks["platform.properties"]["status"] == "OK"  # the stack ran platform setup
     assert code in (0, 1)
 
     code, checks = doctor(stack, "--max-retained-wal-mb", "0")
@@ -62,3 +64,4 @@ def test_doctor_on_the_stack(stack: StackEndpoints, cdc_connector: str) -> None:
     assert checks["kafka.reachable"]["status"] == "FAIL"
     assert checks["config.platform"]["status"] == "FAIL"  # Marketo named, none of its settings
     assert "platform.credentials" not in checks
+    assert "platform.properties" not in checks

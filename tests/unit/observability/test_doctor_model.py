@@ -43,4 +43,4 @@ def test_json_document() -> None:
 def test_every_area_the_issue_names_has_a_check() -> None:
     names = {check.__name__ for check in CHECKS}
     assert names >= {"check_configuration", "check_kafka", "check_connector", "check_postgres",
-                     "check_platform", "check_queues"}  # fmt: skip
+                     "check_platform", "check_platform_properties", "check_queues"}  # fmt: skip
