@@ -19,6 +19,14 @@ MetricName = Literal[
     "cdcbridge_platform_requests_total",
     # Counter: HTTP 429 / rate-limit answers received, by platform and policy.
     "cdcbridge_platform_rate_limited_total",
+    # Counter: retries at every layer, by platform, layer (transport | policy | deliver) and
+    # reason (HTTP status, vendor code, error kind).
+    "cdcbridge_platform_retries_total",
+    # Counter: records the vendor refused for good (isolated by splitting a refused request),
+    # by platform and vendor code.
+    "cdcbridge_platform_refused_records_total",
+    # Counter: records left undelivered by a stop (re-read on restart), by platform.
+    "cdcbridge_sync_records_abandoned_total",
     # Counter: OAuth2 token fetches, by platform.
     "cdcbridge_platform_token_refreshes_total",
     # Histogram: records per API batch call.
@@ -31,7 +39,7 @@ MetricName = Literal[
     "cdcbridge_sync_consumer_lag",
     # Gauge: 1 while partitions are paused for backpressure.
     "cdcbridge_sync_backpressure_paused",
-    # Counter: fatal stops (auth rejected, daily quota), alert on any.
+    # Counter: fatal stops (auth rejected, daily quota), by platform and code; one per stop.
     "cdcbridge_fatal_errors_total",
     # Counter: webhooks received, by source and HTTP status answered.
     "cdcbridge_webhooks_received_total",

@@ -4,9 +4,10 @@ Upsert: ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty=email``
 string values); 200 = all done, 207 = per-item ``errors`` (each names its inputs in
 ``context.ids``). An email change (``previous_id_value``) reads both emails first and updates the
 old contact by record id (``batch/update``) unless the new email already exists; a ``CONFLICT``
-("Contact already exists") falls back to an upsert by the new email. A whole-batch 400 is
-bisected until the invalid records are isolated. Archive reads record ids, then
-``batch/archive``. Rate limits, auth and retries: ``retry_policy``.
+("Contact already exists") or ``OBJECT_NOT_FOUND`` falls back to an upsert by the new email.
+A refused request (400, 404, 405, 409, 410, 422 ...: ``vendor_codes``) is split until the
+records at fault are isolated (``refusals``). Archive reads record ids, then ``batch/archive``.
+Rate limits, auth and retries: ``retry_policy``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import requests
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
-    FatalPlatformError,
     PublishedLimits,
     RecordOutcome,
     RecordResult,
@@ -31,14 +31,14 @@ from streams.platform.exchange import Exchange, json_body
 from streams.platform.hubspot_results import parse_batch, upsert_input
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
-    Action,
-    Decision,
     PolicyLimits,
     PolicySignal,
     call_with_policy,
     classify,
+    http_error,
     hubspot_429,
 )
 
@@ -50,6 +50,7 @@ TIER_LIMITS = {
     "enterprise": 190,
     "api_add_on": 250,
 }
+_FALLBACK_CODES = frozenset({"CONFLICT", "OBJECT_NOT_FOUND"})
 DEFAULT_READ_PROPERTIES = ("email", "firstname", "lastname", "phone", "company", "lifecyclestage")
 
 
@@ -87,6 +88,12 @@ class HubSpotAdapter:
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__upsert, self.__metrics, self.name)
+
+    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__archive, self.__metrics, self.name)
+
+    def __upsert(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         moves = [
             r
@@ -109,8 +116,9 @@ class HubSpotAdapter:
                 results = self.__write("/batch/update", update_batch)
                 for _, record in update_batch:
                     result = results[lookup_key(record.id_value)]
-                    if result.error_code == "CONFLICT":
-                        plain.append(record)  # the new email exists: update that contact
+                    if result.error_code in _FALLBACK_CODES:
+                        # the new email exists (update that contact) or the old one is gone
+                        plain.append(record)
                     else:
                         by_lookup[lookup_key(record.id_value)] = result
         for batch in chunks(plain, self.limits.max_batch_size):
@@ -118,14 +126,14 @@ class HubSpotAdapter:
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+    def __archive(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         existing = self.__record_ids([r.id_value for r in unique])
         ids = sorted(set(existing.values()))
         for batch in chunks(ids, self.limits.max_batch_size):
             body = {"inputs": [{"id": i} for i in batch]}
             response = self.__call("POST", "/batch/archive", body)
-            if response.status_code != 204:
+            if response.status_code not in (200, 204):
                 raise TransientPlatformError(f"archive answered HTTP {response.status_code}")
         by_lookup = {
             lookup_key(r.id_value): RecordResult(
@@ -175,23 +183,9 @@ class HubSpotAdapter:
     def __write(
         self, path: str, batch: Sequence[tuple[str | None, VendorRecord]]
     ) -> dict[str, RecordResult]:
-        """Send one upsert/update batch; bisect on a whole-batch 400."""
+        """Send one upsert/update batch. Raises ``RequestRefused`` (the caller splits)."""
         body = {"inputs": [upsert_input(record, record_id) for record_id, record in batch]}
         response = self.__call("POST", path, body)
-        if response.status_code == 400:
-            if len(batch) > 1:
-                half = len(batch) // 2
-                return {**self.__write(path, batch[:half]), **self.__write(path, batch[half:])}
-            record = batch[0][1]
-            doc = json_body(response)
-            return {
-                lookup_key(record.id_value): RecordResult(
-                    record.key,
-                    RecordOutcome.INVALID,
-                    error_code=str(doc.get("category", "VALIDATION_ERROR")),
-                    error_message=str(doc.get("message", "rejected")),
-                )
-            }
         if response.status_code not in (200, 201, 207):
             raise TransientPlatformError(f"{path} answered HTTP {response.status_code}")
         return parse_batch(json_body(response), batch)
@@ -207,12 +201,11 @@ class HubSpotAdapter:
                         response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
                     )
                 )
-            if response.status_code == 401:
-                raise PolicySignal(Decision(Action.REAUTH, 0.0, "HubSpot 401", "401"))
-            if response.status_code == 403:
-                raise FatalPlatformError(f"HubSpot denied access: {response.text[:300]}")
-            if response.status_code >= 500:
+            if response.status_code >= 500:  # the transport already retried it
                 raise TransientPlatformError(f"HubSpot answered HTTP {response.status_code}")
+            decision = http_error("HubSpot", response.status_code, _answer(response))
+            if decision is not None:
+                raise PolicySignal(decision)
             return response
 
         return call_with_policy(
@@ -235,3 +228,11 @@ class HubSpotAdapter:
             int(interval) / 1000 if interval and interval.isdigit() else None,
             int(remaining) if remaining and remaining.lstrip("-").isdigit() else None,
         )
+
+
+def _answer(response: requests.Response) -> str:
+    """The vendor's explanation of an error: category and message of its error body."""
+    doc = json_body(response)
+    if not doc:
+        return response.text[:300]
+    return f"{doc.get('category', '')} {doc.get('message', '')}".strip()

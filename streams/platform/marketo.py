@@ -7,8 +7,10 @@ decided by ``retry_policy.marketo_error``); per-record ``result[i]`` (input orde
 (``GET /rest/v1/leads.json?filterType=email``) and updates the old lead by id
 (``updateOnly``/``lookupField=id``) unless the new email exists; a 1005 "already exists" or 1004
 "not found" falls back to ``createOrUpdate`` by email. Archive reads ids, then
-``POST /rest/v1/leads/delete.json``. Batches sharing an email are never in flight together
-(``KeyLocks``): Marketo may create duplicates from concurrent upserts of one key.
+``POST /rest/v1/leads/delete.json``. A request refused for its input (609, 610, 1011 ...:
+``vendor_codes``) is split until the records at fault are isolated (``refusals``); a 602 in an
+HTTP 200 is counted under its code, not as a success. Batches sharing an email are never in
+flight together (``KeyLocks``): Marketo may create duplicates from concurrent upserts of one key.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from streams.platform.exchange import Exchange, json_body
 from streams.platform.key_locks import KeyLocks
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
     PolicyLimits,
     PolicySignal,
     call_with_policy,
     classify,
+    http_error,
     marketo_error,
 )
 
@@ -84,6 +88,12 @@ class MarketoAdapter:
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__locked_upsert, self.__metrics, self.name)
+
+    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__archive, self.__metrics, self.name)
+
+    def __locked_upsert(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         keys = [lookup_key(v) for r in unique for v in (r.id_value, r.previous_id_value) if v]
         with self.__key_locks.holding(keys):
@@ -121,7 +131,7 @@ class MarketoAdapter:
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+    def __archive(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         existing = self.__lead_ids([r.id_value for r in unique])
         ids = sorted(set(existing.values()))
@@ -212,20 +222,27 @@ class MarketoAdapter:
         params: Mapping[str, str] | None = None,
     ) -> Json:
         def send(token: str) -> Json:
-            response = self.__exchange.send(method, path, token=token, json=body, params=params)
-            if response.status_code != 200:
-                raise TransientPlatformError(f"Marketo answered HTTP {response.status_code}")
+            started = self.__clock.monotonic()
+            response = self.__exchange.send(
+                method, path, token=token, json=body, params=params, observe=False
+            )
+            status = response.status_code
+            if status != 200:
+                self.__exchange.observe(str(status), started)
+                decision = http_error("Marketo", status, response.text[:300])
+                if decision is None or status >= 500:  # 5xx: the transport already retried
+                    raise TransientPlatformError(f"Marketo answered HTTP {status}")
+                raise PolicySignal(decision)
             doc = json_body(response)
             if doc.get("success") is not True:
                 errors = cast(list[Json], doc.get("errors") or [{}])
                 first = errors[0]
+                code = str(first.get("code", ""))
+                self.__exchange.observe(code or "unknown_error", started)
                 raise PolicySignal(
-                    marketo_error(
-                        str(first.get("code", "")),
-                        str(first.get("message", "")),
-                        self.limits.window_s,
-                    )
+                    marketo_error(code, str(first.get("message", "")), self.limits.window_s)
                 )
+            self.__exchange.observe("200", started)
             return doc
 
         return call_with_policy(
