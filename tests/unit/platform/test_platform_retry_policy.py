@@ -153,8 +153,11 @@ def test_persistent_client_errors_are_refused_not_retried(status: int) -> None:
     assert refused.value.code == str(status)
 
 
-@pytest.mark.parametrize(("status", "expected"), [(200, None), (207, None), (423, Action.BACK_OFF),
-                         (403, Action.FATAL), (401, Action.REAUTH), (418, Action.REFUSED)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(200, None), (207, None), (423, Action.BACK_OFF), (403, Action.FATAL),
+     (401, Action.REAUTH), (418, Action.REFUSED)],
+)  # fmt: skip
 def test_http_statuses_have_a_class(status: int, expected: Action | None) -> None:
     decision = http_error("HubSpot", status, "")
     assert (decision.action if decision else None) is expected
