@@ -7,8 +7,10 @@ crash (or ``kill -9``) loses nothing: uncommitted records are re-read and re-sen
 upserts are idempotent. Several instances in one group share the partitions; each takes a
 share of the vendor's per-app rate budget proportional to its partitions.
 
-Exit codes: 0 after a clean stop; 2 when stopped by the breaker, a fatal platform error or a
-failed DLQ write (the message says which and what to do).
+Exit codes: 0 after a clean stop (records consumed but never sent are re-read on restart: the
+message says how many); 2 when stopped by the breaker, a fatal platform error or a failed DLQ
+write (the message says which and what to do); 3 when the stop gave up deliveries already under
+way (their records are re-read on restart; the message says how many).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def build_factory(
             DeletePlan(settings.delete_policy, dict(settings.unsubscribe_properties)),
             RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
             stop.wait,
+            metrics,
         )
         breaker = InvalidRatioBreaker(
             settings.breaker_window_s, settings.breaker_min_records, settings.breaker_ratio
@@ -174,5 +177,22 @@ def run_sync(
         return 2
     finally:
         dead_letters.flush(settings.drain_timeout_s)
-    log.info("sync stopped cleanly")
+    stopped = factory.last_stop
+    if stopped.abandoned:
+        log.warning(
+            "sync stopped, abandoning deliveries under way: %d records will be re-read on "
+            "restart (%d whose delivery was given up)",
+            stopped.re_read,
+            stopped.abandoned,
+            extra={"re_read": stopped.re_read, "abandoned": stopped.abandoned},
+        )
+        return 3
+    if stopped.re_read:
+        log.info(
+            "sync stopped; %d consumed records not yet sent will be re-read on restart",
+            stopped.re_read,
+            extra={"re_read": stopped.re_read},
+        )
+    else:
+        log.info("sync stopped cleanly")
     return 0
