@@ -8,6 +8,7 @@ which is what used to let calls through.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +75,7 @@ def run_workers(vendor: Vendor, limiter: RateLimiter, calls: int, workers: int =
     metrics = RecordingMetrics()
 
     def one_call(_: int) -> None:
-        try:
+        with contextlib.suppress(FatalPlatformError, TransientPlatformError):
             call_with_policy(
                 vendor.send,
                 auth=_StaticAuth(),
@@ -84,8 +85,6 @@ def run_workers(vendor: Vendor, limiter: RateLimiter, calls: int, workers: int =
                 platform="fake",
                 limits=DEFAULT_POLICY,
             )
-        except (FatalPlatformError, TransientPlatformError):
-            pass
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one_call, range(calls)))
