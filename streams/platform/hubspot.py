@@ -13,6 +13,7 @@ Rate limits, auth and retries: ``retry_policy``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import cast
 
 import requests
@@ -122,7 +123,10 @@ class HubSpotAdapter:
                     else:
                         by_lookup[lookup_key(record.id_value)] = result
         for batch in chunks(plain, self.limits.max_batch_size):
-            by_lookup.update(self.__write("/batch/upsert", [(None, r) for r in batch]))
+            for lookup, result in self.__write("/batch/upsert", [(None, r) for r in batch]).items():
+                if result.error_code == "CONFLICT":  # persistent: never retried for ever
+                    result = replace(result, outcome=RecordOutcome.INVALID)
+                by_lookup[lookup] = result
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 

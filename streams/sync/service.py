@@ -1,6 +1,7 @@
 """``cdcbridge sync``: wiring of the sync service (Kafka consumer, engine, adapter, DLQ).
 
-Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop; the strategy finishes the
+Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop and cut short every wait
+inside a platform call (``stopping``: no call leaves after a stop); the strategy finishes the
 batches in flight within ``drain_timeout_s``, commits what is done and the process exits 0
 (records consumed but not yet sent are re-read on restart; a rebalance does the same). A
 crash (or ``kill -9``) loses nothing: uncommitted records are re-read and re-sent, and the
@@ -38,6 +39,7 @@ from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
+from streams.sync.stopping import StoppableClock
 from streams.sync.strategy import SyncStrategyFactory
 
 log = logging.getLogger(__name__)
@@ -53,15 +55,18 @@ class SyncParts:
     on_share: Callable[[float], None]
 
 
-def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
-    """The real decoder, mapping and adapter (imported here, so tests can use fakes)."""
+def default_parts(
+    settings: SyncSettings, metrics: Metrics, clock: Clock = SYSTEM_CLOCK
+) -> SyncParts:
+    """The real decoder, mapping and adapter (imported here, so tests can use fakes).
+    ``clock`` is the adapter's: every wait inside a platform call sleeps on it."""
     from streams.decoding import ChangeDecoder, decode_change
     from streams.mapping_spec import load_table_mapping
     from streams.platform import PlatformSettings, build_adapter
     from streams.vendor_mapping import to_vendor
 
     platform_settings = PlatformSettings()
-    adapter = build_adapter(platform_settings, metrics=metrics)
+    adapter = build_adapter(platform_settings, metrics=metrics, clock=clock)
     limiter = getattr(adapter, "limiter", None)
     on_share: Callable[[float], None] = (
         limiter.set_share if limiter is not None else (lambda _fraction: None)
@@ -136,7 +141,9 @@ def run_sync(
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
     metrics = metrics or NoOpMetrics()
-    parts = parts or default_parts(settings, metrics)
+    # Set on SIGTERM/SIGINT/``stop``: waits inside platform calls end at once (StoppableClock).
+    stopping = threading.Event()
+    parts = parts or default_parts(settings, metrics, StoppableClock(clock, stopping))
     dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
     factory = build_factory(
         settings,
@@ -157,6 +164,7 @@ def run_sync(
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
         processor.signal_shutdown()
 
     if threading.current_thread() is threading.main_thread():
@@ -166,6 +174,7 @@ def run_sync(
 
         def stop_when_set(event: threading.Event) -> None:
             event.wait()
+            stopping.set()
             processor.signal_shutdown()
 
         threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import SyncGroup, unique_email, wait_for
+from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
@@ -93,3 +93,22 @@ def test_a_refused_record_is_dead_lettered_and_stalls_nothing(
     # calls that isolate the refused record).
     assert after_refused < usual + 2.0, (usual, after_refused)
     assert sync.stop() == 0, sync.log()
+
+
+def test_a_stop_that_abandons_a_delivery_says_so(
+    sync_group: SyncGroup, sandbox: Sandbox, pg: Conn
+) -> None:
+    """SIGTERM while a batch is being retried used to exit 0 with 'sync stopped cleanly'."""
+    sync = sync_group.spawn(CDCBRIDGE_SYNC_DRAIN_TIMEOUT_S="2")
+    warm = unique_email("warm")
+    pg.execute("INSERT INTO customers (email) VALUES (%s)", (warm,))
+    wait_for(lambda: warm in sandbox.contacts(), 60, "the sync to run")
+    sandbox.knobs(outage_s=600)
+    stuck = unique_email("stuck")
+    pg.execute("INSERT INTO customers (email) VALUES (%s)", (stuck,))
+    wait_for(lambda: "retrying" in sync.log(), 60, "the delivery to be retried")
+
+    assert sync.stop() == 3, sync.log()
+    assert "sync stopped cleanly" not in sync.log()
+    assert "1 records will be re-read on restart (1 whose delivery was given up)" in sync.log()
+    assert sync_group.lag() == 1
