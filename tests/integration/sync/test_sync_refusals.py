@@ -22,7 +22,7 @@ from streams import kafka_io
 pytestmark = pytest.mark.integration
 
 Conn = psycopg.Connection[tuple[Any, ...]]
-REFUSAL = {
+REFUSAL: dict[str, dict[str, object]] = {
     "hubspot": {"refuse_input": "refuse-me", "refuse_status": 404},
     "marketo": {"refuse_input": "refuse-me", "refuse_marketo_code": "1003"},
 }
@@ -71,7 +71,7 @@ def test_a_refused_record_is_dead_lettered_and_stalls_nothing(
     pg: Conn,
     stack: StackEndpoints,
 ) -> None:
-    sync = sync_group.spawn(**platform_env(vendor))
+    sync = sync_group.spawn(None, **platform_env(vendor))
     usual = arrival_latency(pg, vendor, unique_email("warm"))  # includes start-up and assignment
     usual = arrival_latency(pg, vendor, unique_email("usual"))
 
