@@ -137,7 +137,7 @@ def test_a_waiter_holding_a_token_waits_out_a_later_pause() -> None:
     for _ in range(int(limiter.capacity)):
         limiter.acquire()
     original_sleep = clock.sleep
-    paused = []
+    paused: list[float] = []
 
     def sleep_then_pause(seconds: float) -> None:
         if not paused:  # the vendor answers 429 to another caller while this one waits
