@@ -74,3 +74,21 @@ def test_marketo_delete_refused_with_610_dead_letters_only_that_record(sandbox: 
     ]  # fmt: skip
     assert results[1].error_code == "610"
     assert sorted(sandbox.stored("marketo")) == ["refuse-me1@example.com"]
+
+
+def test_hubspot_email_change_refused_by_batch_update_does_not_block_the_batch(
+    sandbox: Sandbox,
+) -> None:
+    """The issue's case: ``batch/update`` answered 404 for ever and nothing behind it moved."""
+    adapter = hubspot_adapter(sandbox)
+    [created] = adapter.upsert_batch([VendorRecord("c1", "old@example.com", {"firstname": "A"})])
+    sandbox.knobs(refuse_input=f'"id": "{created.platform_id}"', refuse_status=404)
+    moved = VendorRecord("c1", "new@example.com", {"firstname": "A"}, "", "old@example.com")
+    plain = VendorRecord("c2", "plain@example.com", {"firstname": "B"})
+
+    results = adapter.upsert_batch([moved, plain])
+
+    assert [r.outcome for r in results] == [RecordOutcome.INVALID, RecordOutcome.OK]
+    assert results[0].error_code == "404"
+    assert sorted(sandbox.stored("hubspot")) == ["old@example.com", "plain@example.com"]
+    assert sandbox.endpoint("POST /crm/v3/objects/contacts/batch/update") == {"404": 2}
