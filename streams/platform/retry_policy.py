@@ -133,6 +133,14 @@ def classify(error: BaseException) -> FailureClass:
     return "invalid"
 
 
+class _CodedFatal(FatalPlatformError):
+    """A fatal vendor answer with its code (the label of the fatal-stop metric)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def call_with_policy(
     send: Callable[[str], T],
     *,
@@ -162,12 +170,6 @@ def call_with_policy(
             )
             log.error("platform answered with a fatal error", extra={"reason": str(exc)})
         raise
-
-
-class _CodedFatal(FatalPlatformError):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _attempts(
@@ -202,11 +204,9 @@ def _attempts(
             token = auth.refresh_after_rejection(token)
             reauthenticated = True
             continue
-        if decision.action is Action.WAIT_WINDOW:
-            metrics.increment(
-                "cdcbridge_platform_rate_limited_total",
-                tags={"platform": platform, "code": reason},
-            )
+        metrics.increment(  # a rate, window or concurrency answer (429, 606, 615 ...)
+            "cdcbridge_platform_rate_limited_total", tags={"platform": platform, "code": reason}
+        )
         wait = min(decision.wait_s, limits.max_wait_s)
         if decision.action is Action.BACK_OFF:
             wait = min(decision.wait_s * 2 ** (attempt - 1), limits.max_wait_s)
