@@ -26,6 +26,9 @@ MetricName = Literal[
     "cdcbridge_sync_records_dead_lettered_total",
     "cdcbridge_platform_requests_total",
     "cdcbridge_platform_rate_limited_total",
+    "cdcbridge_platform_retries_total",
+    "cdcbridge_platform_refused_records_total",
+    "cdcbridge_sync_records_abandoned_total",
     "cdcbridge_platform_token_refreshes_total",
     "cdcbridge_platform_batch_size_records",
     "cdcbridge_platform_request_seconds",
@@ -84,6 +87,17 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         C, "api.client.rate_limited",
         "Rate-limit answers (HubSpot 429 by policyName, Marketo 606/615), by platform and code "
         "(the policy)."),
+    "cdcbridge_platform_retries_total": MetricSpec(
+        C, "api.client.retries",
+        "Retries at every layer, by platform, layer (transport | policy | deliver) and reason "
+        "(HTTP status, vendor code, error kind)."),
+    "cdcbridge_platform_refused_records_total": MetricSpec(
+        C, "api.client.refused_records",
+        "Records the vendor refused for good (isolated by splitting a refused request), by "
+        "platform and vendor code."),
+    "cdcbridge_sync_records_abandoned_total": MetricSpec(
+        C, "cdcbridge.sync.records.abandoned",
+        "Records left undelivered by a stop (re-read on restart), by platform."),
     "cdcbridge_platform_token_refreshes_total": MetricSpec(
         C, "api.client.token.refreshes",
         "OAuth2 token requests, by platform and status (200 ok; 4xx rejected; 'error')."),
@@ -114,7 +128,9 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
     "cdcbridge_sync_backpressure_paused": MetricSpec(
         G, "cdcbridge.sync.backpressure.paused", "1 while partitions are paused (backpressure)."),
     "cdcbridge_fatal_errors_total": MetricSpec(
-        C, "cdcbridge.fatal_errors", "Fatal stops (auth rejected, daily quota): alert on any."),
+        C, "cdcbridge.fatal_errors",
+        "Fatal stops (auth rejected, daily quota), by platform and code; one per stop: alert on "
+        "any."),
     "cdcbridge_webhooks_received_total": MetricSpec(
         C, "webhook.handler.invocations", "Webhooks received, by source and HTTP status answered."),
     "cdcbridge_webhooks_enqueued_total": MetricSpec(

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from sandbox_platform import hubspot_properties as props
 from sandbox_platform.faults import hubspot_429, hubspot_error, injected_fault
 from sandbox_platform.hubspot_batches import archive, read, update, upsert
+from sandbox_platform.refusals import input_refusal
 from sandbox_platform.state import SandboxState
 
 BASE = "/crm/v3/objects/contacts/batch"
@@ -80,6 +81,8 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
         response = await injected_fault(state, "hubspot")
         if response is None:
             response = _auth_error(state, request) or _limit_error(state)
+        if response is None:
+            response = await input_refusal(state, "hubspot", request)
         if response is None:
             try:
                 body = await request.json()

@@ -58,6 +58,11 @@ class Knobs(BaseModel):
     webhook_scheme: Literal["standard-webhooks", "hubspot-v3"] = "standard-webhooks"
     webhook_secret: str = "whsec_c2FuZGJveC13ZWJob29rLXNlY3JldA=="  # noqa: S105 - fake
     webhook_rate_per_s: float = Field(default=0.0, ge=0, description="background emission rate")
+    refuse_input: str = Field(
+        default="", description="requests whose input contains this are refused (refusals.py)"
+    )
+    refuse_status: int = Field(default=422, ge=400, le=499, description="HubSpot refusal status")
+    refuse_marketo_code: str = Field(default="1003", description="Marketo refusal error code")
 
 
 class StartupKnobs(BaseSettings, Knobs):

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from sandbox_platform import marketo_fields
 from sandbox_platform.faults import injected_fault, marketo_failure, marketo_message
 from sandbox_platform.marketo_leads import delete_leads, get_leads, sync_leads
+from sandbox_platform.refusals import input_refusal
 from sandbox_platform.state import SandboxState
 
 Handler = Callable[[SandboxState, Request], Awaitable[Response]]
@@ -107,6 +108,7 @@ def _endpoint(label: str, handler: Handler) -> Callable[[Request], Awaitable[Res
             state.marketo_in_flight += 1
             try:
                 fault = await injected_fault(state, "marketo")
+                fault = fault or await input_refusal(state, "marketo", request)
                 response = fault or await handler(state, request)
             finally:
                 state.marketo_in_flight -= 1

@@ -167,6 +167,18 @@ class TransientPlatformError(Exception):
         self.retry_after = retry_after
 
 
+class RequestRefused(Exception):
+    """Invalid class: the vendor refused a whole request because of its input (HubSpot 400,
+    404, 409, 422 ...; Marketo 609, 610, 1011 ...) and will refuse it again. Never retried: the
+    caller splits the batch to find the records at fault. ``code`` and ``message`` are the
+    vendor's answer."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
 class FatalPlatformError(Exception):
     """Retrying cannot help: credentials rejected, daily quota exhausted, access denied."""
 

@@ -67,7 +67,12 @@ def build_adapter(
     metrics = metrics or NoOpMetrics()
     limits = effective_limits(settings)
     limiter = limiter or shared_limiter(settings.platform, limits, clock)
-    session = build_session(clock=clock, backoff_max=settings.backoff_max_s)
+    session = build_session(
+        clock=clock,
+        backoff_max=settings.backoff_max_s,
+        metrics=metrics,
+        platform=settings.platform,
+    )
     timeout = (settings.connect_timeout_s, settings.read_timeout_s)
     if settings.platform == "hubspot":
         assert settings.hubspot_token is not None  # checked by PlatformSettings

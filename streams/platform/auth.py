@@ -3,6 +3,10 @@ client-credentials grant (RFC 6749 §4.4; Marketo's GET variant).
 
 ``ClientCredentialsAuth`` caches the token, refreshes it once ``refresh_fraction`` (80%) of
 ``expires_in`` has elapsed, and again when the server rejects it (``refresh_after_rejection``).
+Refresh is driven by the token's own expiry: Marketo's identity service hands back the *same*
+token with its remaining ``expires_in`` until it expires, so a same-token answer is used to
+``margin_s`` before its end; callers then wait out its last moments (no call leaves with a
+token about to expire, so no 602) and one fetch after the expiry brings the next token.
 One lock guarantees a single in-flight refresh: eight callers that saw the same rejected token
 cause exactly one token request. Secrets are ``SecretStr`` and never logged.
 """
@@ -77,6 +81,8 @@ def _install_redaction() -> None:
 class _Cached:
     value: str
     refresh_at: float
+    expires_at: float
+    final: bool  # the identity service confirmed it keeps this token until it expires
 
 
 class ClientCredentialsAuth:
@@ -92,6 +98,7 @@ class ClientCredentialsAuth:
         style: TokenRequestStyle = "post_basic",
         clock: Clock = SYSTEM_CLOCK,
         refresh_fraction: float = 0.8,
+        margin_s: float = 1.0,
         timeout: tuple[float, float] = (5.0, 30.0),
         metrics: Metrics | None = None,
         platform: str = "oauth",
@@ -103,6 +110,7 @@ class ClientCredentialsAuth:
         self.__style = style
         self.__clock = clock
         self.__fraction = refresh_fraction
+        self.__margin = margin_s
         self.__timeout = timeout
         self.__metrics = metrics or NoOpMetrics()
         self.__platform = platform
@@ -119,6 +127,10 @@ class ClientCredentialsAuth:
             cached = self.__cached
             if cached is not None and self.__clock.monotonic() < cached.refresh_at:
                 return cached.value
+            if cached is not None and cached.final:
+                # Asking before the expiry would return this very token: let it expire (the
+                # reported lifetime is whole seconds, hence the margin past it), then fetch.
+                self.__clock.sleep(cached.expires_at + self.__margin - self.__clock.monotonic())
             return self.__fetch().value
 
     def refresh_after_rejection(self, rejected: str) -> str:
@@ -166,12 +178,12 @@ class ClientCredentialsAuth:
         expires_in = float(doc.get("expires_in", 3600))
         now = self.__clock.monotonic()
         previous = self.__cached
+        expires_at = now + expires_in
         if previous is not None and previous.value == value:
-            # Marketo hands back the same token with its remaining lifetime: use it to the end.
-            refresh_at = now + max(expires_in - 1.0, 0.0)
+            # The same token with its remaining lifetime: use it to (nearly) its end, once.
+            self.__cached = _Cached(value, expires_at - self.__margin, expires_at, True)
         else:
-            refresh_at = now + expires_in * self.__fraction
-        self.__cached = _Cached(value, refresh_at)
+            self.__cached = _Cached(value, now + expires_in * self.__fraction, expires_at, False)
         log.info(
             "access token fetched", extra={"platform": self.__platform, "expires_in": expires_in}
         )

@@ -33,9 +33,12 @@ class Exchange:
         token: str,
         json: object = None,
         params: Mapping[str, str] | None = None,
+        observe: bool = True,
     ) -> requests.Response:
         """One request (the transport's urllib3 Retry may repeat it). Raises
-        ``TransientPlatformError`` on connection errors and timeouts."""
+        ``TransientPlatformError`` on connection errors and timeouts. With ``observe=False``
+        the caller counts the answer itself (``observe``), once it knows what it means (Marketo
+        puts errors such as 602 inside an HTTP 200)."""
         headers = {"Authorization": f"Bearer {token}", "X-Trace-Id": current_trace_id()}
         started = self.clock.monotonic()
         try:
@@ -55,12 +58,18 @@ class Exchange:
             raise TransientPlatformError(f"{self.platform} unreachable: {exc}") from exc
         except requests.RequestException as exc:
             raise TransientPlatformError(f"{self.platform} request failed: {exc}") from exc
-        tags = {"platform": self.platform, "endpoint": path, "status": str(response.status_code)}
+        if observe:
+            self.observe(path, str(response.status_code), started)
+        return response
+
+    def observe(self, path: str, status: str, started: float) -> None:
+        """Count one answered request to ``path`` under ``status`` (an HTTP status or a vendor
+        code) and its latency since ``started`` (the clock's monotonic time)."""
+        tags = {"platform": self.platform, "endpoint": path, "status": status}
         self.metrics.increment("cdcbridge_platform_requests_total", tags=tags)
         self.metrics.timing(
             "cdcbridge_platform_request_seconds", self.clock.monotonic() - started, tags=tags
         )
-        return response
 
 
 def json_body(response: requests.Response) -> dict[str, object]:

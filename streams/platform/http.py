@@ -9,11 +9,16 @@ an injected ``Clock`` so tests can count attempts and the spacing between them.
 One vendor-policy exception: a 429 *without* ``Retry-After`` is not retried here. Only the body
 says what it means (HubSpot ``TEN_SECONDLY_ROLLING`` → wait the window, ``DAILY`` → stop), so the
 adapter's policy decides; blind exponential retries would burn a daily quota.
+
+Every transport retry is a log line (with the trace id of the call) and a
+``cdcbridge_platform_retries_total{layer="transport"}`` increment with its reason (the status,
+or the kind of connection error).
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
 import ssl
 from typing import Any, Self
@@ -24,6 +29,10 @@ from urllib3.util.retry import Retry
 
 from cdcbridge import __version__
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.logs import current_trace_id
+from cdcbridge.metrics import Metrics, NoOpMetrics
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"cdcbridge/{__version__} (+marketing-platform-sync)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -31,15 +40,51 @@ RETRY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 
 
 class ClockedRetry(Retry):
-    """urllib3 ``Retry`` whose sleeps and HTTP-date arithmetic use an injected clock."""
+    """urllib3 ``Retry`` whose sleeps and HTTP-date arithmetic use an injected clock, and
+    whose every retry is logged and counted."""
 
-    def __init__(self, *args: Any, clock: Clock = SYSTEM_CLOCK, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        clock: Clock = SYSTEM_CLOCK,
+        metrics: Metrics | None = None,
+        platform: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self.metrics = metrics or NoOpMetrics()
+        self.platform = platform
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("clock", self.clock)
+        kw.setdefault("metrics", self.metrics)
+        kw.setdefault("platform", self.platform)
         return super().new(**kw)
+
+    def increment(self, *args: Any, **kwargs: Any) -> Self:
+        """Count the retry urllib3 is about to make (raises ``MaxRetryError`` when none is
+        left, which is then no retry)."""
+        following = super().increment(*args, **kwargs)
+        response = kwargs.get("response") if "response" in kwargs else _arg(args, 2)
+        error = kwargs.get("error") if "error" in kwargs else _arg(args, 3)
+        status = getattr(response, "status", None)
+        reason = str(status) if status else type(error).__name__ if error else "unknown"
+        self.metrics.increment(
+            "cdcbridge_platform_retries_total",
+            tags={"platform": self.platform or "-", "layer": "transport", "reason": reason},
+        )
+        log.warning(
+            "transport retrying a request",
+            extra={
+                "platform": self.platform,
+                "reason": reason,
+                "method": kwargs.get("method") or _arg(args, 0),
+                "retries_left": following.total,
+                "trace_id": current_trace_id(),
+            },
+        )
+        return following
 
     def parse_retry_after(self, retry_after: str) -> float:
         if re.fullmatch(r"\s*[0-9]+\s*", retry_after):
@@ -67,7 +112,16 @@ class ClockedRetry(Retry):
         self.clock.sleep(self.get_backoff_time())
 
 
-def mandated_retry(clock: Clock = SYSTEM_CLOCK, backoff_max: float = 30.0) -> ClockedRetry:
+def _arg(args: tuple[Any, ...], index: int) -> Any:
+    return args[index] if len(args) > index else None
+
+
+def mandated_retry(
+    clock: Clock = SYSTEM_CLOCK,
+    backoff_max: float = 30.0,
+    metrics: Metrics | None = None,
+    platform: str = "",
+) -> ClockedRetry:
     """The users' mandated retry configuration, with backoff and Retry-After capped."""
     return ClockedRetry(
         total=5,
@@ -79,6 +133,8 @@ def mandated_retry(clock: Clock = SYSTEM_CLOCK, backoff_max: float = 30.0) -> Cl
         respect_retry_after_header=True,
         raise_on_status=False,
         clock=clock,
+        metrics=metrics,
+        platform=platform,
     )
 
 
@@ -124,14 +180,17 @@ def build_session(
     backoff_max: float = 30.0,
     pool_size: int = 16,
     context: ssl.SSLContext | None = None,
+    metrics: Metrics | None = None,
+    platform: str = "",
 ) -> requests.Session:
-    """A Session for one vendor. Callers pass ``timeout=`` on every request."""
+    """A Session for one vendor. Callers pass ``timeout=`` on every request; ``metrics`` and
+    ``platform`` label the transport's retries."""
     session = requests.Session()
     session.verify = True
     session.headers["User-Agent"] = USER_AGENT
     adapter = Tls12Adapter(
         context or tls_context(),
-        max_retries=mandated_retry(clock, backoff_max),
+        max_retries=mandated_retry(clock, backoff_max, metrics, platform),
         pool_connections=pool_size,
         pool_maxsize=pool_size,
     )

@@ -4,9 +4,10 @@ Upsert: ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty=email``
 string values); 200 = all done, 207 = per-item ``errors`` (each names its inputs in
 ``context.ids``). An email change (``previous_id_value``) reads both emails first and updates the
 old contact by record id (``batch/update``) unless the new email already exists; a ``CONFLICT``
-("Contact already exists") falls back to an upsert by the new email. A whole-batch 400 is
-bisected until the invalid records are isolated. Deletes (``remove_batch``, mechanisms chosen
-by ``deletes``): archive reads record ids, then ``batch/archive``; a field update is
+("Contact already exists") or ``OBJECT_NOT_FOUND`` falls back to an upsert by the new email.
+A refused request (400, 404, 405, 409, 410, 422 ...: ``vendor_codes``) is split until the
+records at fault are isolated (``refusals``). Deletes (``remove_batch``, mechanisms chosen by
+``deletes``): archive reads record ids, then ``batch/archive``; a field update is
 ``batch/update`` by ``idProperty=email`` (never creates); unsubscribe goes through the
 communication-preferences API (``hubspot_consent``). Rate limits, auth and retries:
 ``retry_policy``.
@@ -15,6 +16,8 @@ communication-preferences API (``hubspot_consent``). Rate limits, auth and retri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 from typing import cast
 
 import requests
@@ -41,14 +44,14 @@ from streams.platform.hubspot_consent import (
 from streams.platform.hubspot_results import parse_batch, upsert_input
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
-    Action,
-    Decision,
     PolicyLimits,
     PolicySignal,
     call_with_policy,
     classify,
+    http_error,
     hubspot_429,
 )
 
@@ -60,6 +63,7 @@ TIER_LIMITS = {
     "enterprise": 190,
     "api_add_on": 250,
 }
+_FALLBACK_CODES = frozenset({"CONFLICT", "OBJECT_NOT_FOUND"})
 DEFAULT_READ_PROPERTIES = ("email", "firstname", "lastname", "phone", "company", "lifecyclestage")
 
 
@@ -97,6 +101,20 @@ class HubSpotAdapter:
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__upsert, self.__metrics, self.name)
+
+    supported_deletes = frozenset(
+        {DeleteMechanism.ARCHIVE, DeleteMechanism.FIELD_UPDATE, DeleteMechanism.UNSUBSCRIBE_ALL}
+    )
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
+        return isolate_refused(
+            records, partial(self.__remove, mechanism=mechanism), self.__metrics, self.name
+        )
+
+    def __upsert(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         moves = [
             r
@@ -119,20 +137,20 @@ class HubSpotAdapter:
                 results = self.__write("/batch/update", update_batch)
                 for _, record in update_batch:
                     result = results[lookup_key(record.id_value)]
-                    if result.error_code == "CONFLICT":
-                        plain.append(record)  # the new email exists: update that contact
+                    if result.error_code in _FALLBACK_CODES:
+                        # the new email exists (update that contact) or the old one is gone
+                        plain.append(record)
                     else:
                         by_lookup[lookup_key(record.id_value)] = result
         for batch in chunks(plain, self.limits.max_batch_size):
-            by_lookup.update(self.__write("/batch/upsert", [(None, r) for r in batch]))
+            for lookup, result in self.__write("/batch/upsert", [(None, r) for r in batch]).items():
+                if result.error_code == "CONFLICT":  # persistent: never retried for ever
+                    result = replace(result, outcome=RecordOutcome.INVALID)
+                by_lookup[lookup] = result
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    supported_deletes = frozenset(
-        {DeleteMechanism.ARCHIVE, DeleteMechanism.FIELD_UPDATE, DeleteMechanism.UNSUBSCRIBE_ALL}
-    )
-
-    def remove_batch(
+    def __remove(
         self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
     ) -> list[RecordResult]:
         unique = collapse_duplicates(records)
@@ -163,7 +181,7 @@ class HubSpotAdapter:
         for batch in chunks(ids, self.limits.max_batch_size):
             body = {"inputs": [{"id": i} for i in batch]}
             response = self.__call("POST", "/batch/archive", body)
-            if response.status_code != 204:
+            if response.status_code not in (200, 204):
                 raise TransientPlatformError(f"archive answered HTTP {response.status_code}")
         return {
             lookup_key(r.id_value): RecordResult(
@@ -212,23 +230,9 @@ class HubSpotAdapter:
     def __write(
         self, path: str, batch: Sequence[tuple[str | None, VendorRecord]]
     ) -> dict[str, RecordResult]:
-        """Send one upsert/update batch; bisect on a whole-batch 400."""
+        """Send one upsert/update batch. Raises ``RequestRefused`` (the caller splits)."""
         body = {"inputs": [upsert_input(record, record_id) for record_id, record in batch]}
         response = self.__call("POST", path, body)
-        if response.status_code == 400:
-            if len(batch) > 1:
-                half = len(batch) // 2
-                return {**self.__write(path, batch[:half]), **self.__write(path, batch[half:])}
-            record = batch[0][1]
-            doc = json_body(response)
-            return {
-                lookup_key(record.id_value): RecordResult(
-                    record.key,
-                    RecordOutcome.INVALID,
-                    error_code=str(doc.get("category", "VALIDATION_ERROR")),
-                    error_message=str(doc.get("message", "rejected")),
-                )
-            }
         if response.status_code not in (200, 201, 207):
             raise TransientPlatformError(f"{path} answered HTTP {response.status_code}")
         return parse_batch(json_body(response), batch)
@@ -246,12 +250,11 @@ class HubSpotAdapter:
                         response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
                     )
                 )
-            if response.status_code == 401:
-                raise PolicySignal(Decision(Action.REAUTH, 0.0, "HubSpot 401", "401"))
-            if response.status_code == 403:
-                raise FatalPlatformError(f"HubSpot denied access: {response.text[:300]}")
-            if response.status_code >= 500:
+            if response.status_code >= 500:  # the transport already retried it
                 raise TransientPlatformError(f"HubSpot answered HTTP {response.status_code}")
+            decision = http_error("HubSpot", response.status_code, _answer(response))
+            if decision is not None:
+                raise PolicySignal(decision)
             return response
 
         return call_with_policy(
@@ -274,3 +277,11 @@ class HubSpotAdapter:
             int(interval) / 1000 if interval and interval.isdigit() else None,
             int(remaining) if remaining and remaining.lstrip("-").isdigit() else None,
         )
+
+
+def _answer(response: requests.Response) -> str:
+    """The vendor's explanation of an error: category and message of its error body."""
+    doc = json_body(response)
+    if not doc:
+        return response.text[:300]
+    return f"{doc.get('category', '')} {doc.get('message', '')}".strip()

@@ -9,6 +9,9 @@ decided by ``retry_policy.marketo_error``); per-record ``result[i]`` (input orde
 "not found" falls back to ``createOrUpdate`` by email. Deletes (``remove_batch``; Marketo has
 no archive): a field update is ``updateOnly`` by email (never creates; 1004 means nothing to
 mark); ``leads/delete.json`` (permanent) only for the explicit ``hard_delete`` policy.
+A request refused for its input (609, 610, 1011 ...: ``vendor_codes``) is split until the
+records at fault are isolated (``refusals``); a 602 in an HTTP 200 is counted under its code,
+not as a success.
 Batches sharing an email are never in flight together (``KeyLocks``): Marketo may create
 duplicates from concurrent upserts of one key.
 """
@@ -16,6 +19,7 @@ duplicates from concurrent upserts of one key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import cast
 
 from cdcbridge.clock import Clock
@@ -34,12 +38,14 @@ from streams.platform.exchange import Exchange, json_body
 from streams.platform.key_locks import KeyLocks
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
     PolicyLimits,
     PolicySignal,
     call_with_policy,
     classify,
+    http_error,
     marketo_error,
 )
 
@@ -90,6 +96,18 @@ class MarketoAdapter:
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+        return isolate_refused(records, self.__locked_upsert, self.__metrics, self.name)
+
+    supported_deletes = frozenset({DeleteMechanism.FIELD_UPDATE, DeleteMechanism.HARD_DELETE})
+
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
+        return isolate_refused(
+            records, partial(self.__locked_remove, mechanism=mechanism), self.__metrics, self.name
+        )
+
+    def __locked_upsert(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         keys = [lookup_key(v) for r in unique for v in (r.id_value, r.previous_id_value) if v]
         with self.__key_locks.holding(keys):
@@ -127,9 +145,7 @@ class MarketoAdapter:
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
         return fan_out(records, by_lookup)
 
-    supported_deletes = frozenset({DeleteMechanism.FIELD_UPDATE, DeleteMechanism.HARD_DELETE})
-
-    def remove_batch(
+    def __locked_remove(
         self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
     ) -> list[RecordResult]:
         unique = collapse_duplicates(records)
@@ -243,20 +259,27 @@ class MarketoAdapter:
         params: Mapping[str, str] | None = None,
     ) -> Json:
         def send(token: str) -> Json:
-            response = self.__exchange.send(method, path, token=token, json=body, params=params)
-            if response.status_code != 200:
-                raise TransientPlatformError(f"Marketo answered HTTP {response.status_code}")
+            started = self.__clock.monotonic()
+            response = self.__exchange.send(
+                method, path, token=token, json=body, params=params, observe=False
+            )
+            status = response.status_code
+            if status != 200:
+                self.__exchange.observe(path, str(status), started)
+                decision = http_error("Marketo", status, response.text[:300])
+                if decision is None or status >= 500:  # 5xx: the transport already retried
+                    raise TransientPlatformError(f"Marketo answered HTTP {status}")
+                raise PolicySignal(decision)
             doc = json_body(response)
             if doc.get("success") is not True:
                 errors = cast(list[Json], doc.get("errors") or [{}])
                 first = errors[0]
+                code = str(first.get("code", ""))
+                self.__exchange.observe(path, code or "unknown_error", started)
                 raise PolicySignal(
-                    marketo_error(
-                        str(first.get("code", "")),
-                        str(first.get("message", "")),
-                        self.limits.window_s,
-                    )
+                    marketo_error(code, str(first.get("message", "")), self.limits.window_s)
                 )
+            self.__exchange.observe(path, "200", started)
             return doc
 
         return call_with_policy(

@@ -19,12 +19,19 @@ import threading
 from collections.abc import Iterator
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
-from streams.contracts import PublishedLimits
+from streams.contracts import FatalPlatformError, PublishedLimits
 
 
 class RateLimiter:
     """Thread-safe token bucket + optional concurrency cap. ``acquire`` blocks (on the clock)
-    until a call may start; ``slot`` also holds a concurrency slot for the call's duration."""
+    until a call may start; ``slot`` also holds a concurrency slot for the call's duration.
+
+    Invariants: the refill stamp is never in the future, and no token accrues while paused, so
+    any sequence of pauses ends at the latest pause's end (plus the spacing of the callers
+    waiting). A pause or a halt reaches callers that already hold a token: ``acquire`` checks
+    again after its wait and takes a fresh token when a pause began meanwhile, so no call
+    starts inside a window the vendor asked us to wait out, and none after a halt.
+    """
 
     def __init__(
         self,
@@ -40,6 +47,8 @@ class RateLimiter:
         self.__jitter_s = jitter_s
         self.__share = 1.0
         self.__paused_until = 0.0
+        self.__pauses = 0  # incremented by every pause: a waiter that sees it change re-reserves
+        self.__halted: str | None = None
         self.__concurrency = (
             threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         )
@@ -64,22 +73,59 @@ class RateLimiter:
             clock=clock,
         )
 
+    @property
+    def paused_until(self) -> float:
+        """Monotonic time before which no call starts (0 when never paused)."""
+        return self.__paused_until
+
+    @property
+    def halted(self) -> str | None:
+        """Why calls are refused for good (``halt``), or None."""
+        return self.__halted
+
     def __refill(self, now: float) -> None:
-        self.__tokens = min(self.capacity, self.__tokens + (now - self.__stamp) * self.rate)
-        self.__stamp = now
+        # Tokens accrue only outside a pause; the stamp never moves past ``now``.
+        accrue_from = max(self.__stamp, self.__paused_until)
+        if now > accrue_from:
+            self.__tokens = min(self.capacity, self.__tokens + (now - accrue_from) * self.rate)
+        self.__stamp = max(self.__stamp, now)
+
+    def __reserve(self, now: float) -> float:
+        self.__refill(now)
+        self.__tokens -= 1.0
+        debt = -self.__tokens / self.rate if self.__tokens < 0 else 0.0
+        return max(now, self.__paused_until) + debt - now
 
     def reserve(self) -> float:
-        """Take one token now and return how long the caller must wait before using it."""
+        """Take one token now and return how long the caller must wait before using it.
+        Raises ``FatalPlatformError`` once halted."""
         with self.__lock:
-            now = self.__clock.monotonic()
-            self.__refill(now)
-            self.__tokens -= 1.0
-            wait = 0.0 if self.__tokens >= 0 else -self.__tokens / self.rate
-            return max(wait, self.__paused_until - now)
+            self.__check_halt()
+            return self.__reserve(self.__clock.monotonic())
 
     def acquire(self) -> None:
-        """Block until one call may start."""
-        self.__clock.sleep(self.reserve())
+        """Block until one call may start. Raises ``FatalPlatformError`` when the limiter is
+        halted before or while waiting."""
+        with self.__lock:
+            self.__check_halt()
+            pauses = self.__pauses
+            wait = self.__reserve(self.__clock.monotonic())
+        while True:
+            self.__clock.sleep(wait)
+            with self.__lock:
+                self.__check_halt()
+                now = self.__clock.monotonic()
+                if self.__pauses != pauses:  # a pause began while we waited: queue again
+                    pauses = self.__pauses
+                    wait = self.__reserve(now)
+                    continue
+                if now >= self.__paused_until:
+                    return
+                wait = self.__paused_until - now
+
+    def __check_halt(self) -> None:
+        if self.__halted is not None:
+            raise FatalPlatformError(self.__halted)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -117,15 +163,27 @@ class RateLimiter:
                 self.__tokens = min(self.__tokens, 0.0)
 
     def pause_for(self, seconds: float) -> None:
-        """No call starts for ``seconds`` (a vendor told us to wait out its window)."""
+        """No call starts for ``seconds`` (a vendor told us to wait out its window), including
+        calls whose callers already hold a token: they queue again behind the pause."""
         with self.__lock:
             now = self.__clock.monotonic()
             self.__refill(now)
             self.__paused_until = max(self.__paused_until, now + seconds)
-            # Refill restarts at the end of the pause, so waiters are spaced out, not released
-            # all at once.
-            self.__tokens = min(self.__tokens, 0.0)
-            self.__stamp = max(self.__stamp, self.__paused_until)
+            self.__pauses += 1
+            # The bucket restarts empty at the end of the pause, so waiters are spaced out, not
+            # released all at once; reservations made before it are queued again by their
+            # holders, so their debt is forgotten here.
+            self.__tokens = 0.0
+
+    def halt(self, reason: str) -> bool:
+        """Refuse every call from now on (a daily quota reached): waiting callers raise
+        ``FatalPlatformError(reason)`` instead of sending. True for the call that halted it
+        (so one stop is counted once), False when already halted."""
+        with self.__lock:
+            if self.__halted is not None:
+                return False
+            self.__halted = reason
+            return True
 
 
 _SHARED: dict[str, RateLimiter] = {}

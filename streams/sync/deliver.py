@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cdcbridge.logs import trace_context
+from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
     CustomerChange,
     CustomerDelete,
@@ -72,7 +73,9 @@ class BatchDeliverer:
         deletes: DeletePlan,
         retry: RetryPolicy,
         wait: Waiter,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.__metrics = metrics or NoOpMetrics()
         self.__adapter = adapter
         self.__to_vendor = to_vendor
         self.__deletes = deletes
@@ -114,7 +117,7 @@ class BatchDeliverer:
             try:
                 answers = self.__call(records, archive)
             except TransientPlatformError as exc:
-                self.__back_off(attempt, exc.retry_after, str(exc))
+                self.__back_off(attempt, exc.retry_after, str(exc), "transient_error")
                 attempt += 1
                 continue
             for answer in answers:
@@ -128,7 +131,7 @@ class BatchDeliverer:
                     message = f"{answer.error_code or ''} {answer.error_message or ''}".strip()
                     results.append(EntryResult(entry, "VendorRejected", message))
             if todo:
-                self.__back_off(attempt, None, f"{len(todo)} records to retry")
+                self.__back_off(attempt, None, f"{len(todo)} records to retry", "records_retry")
                 attempt += 1
         return results
 
@@ -140,8 +143,12 @@ class BatchDeliverer:
                 return self.__deletes.send(self.__adapter, records)
             return self.__adapter.upsert_batch(records)
 
-    def __back_off(self, attempt: int, retry_after: float | None, reason: str) -> None:
+    def __back_off(self, attempt: int, retry_after: float | None, reason: str, kind: str) -> None:
         delay = self.__retry.delay(attempt, retry_after)
+        self.__metrics.increment(
+            "cdcbridge_platform_retries_total",
+            tags={"platform": self.__adapter.name, "layer": "deliver", "reason": kind},
+        )
         log.warning(
             "platform call failed transiently, retrying",
             extra={"attempt": attempt + 1, "delay_s": round(delay, 3), "reason": reason},

@@ -21,7 +21,6 @@ from cdcbridge.metrics import Metrics
 from streams.contracts import (
     CustomerChange,
     CustomerDelete,
-    FatalPlatformError,
     InvalidRecord,
     KafkaPosition,
     Skip,
@@ -44,6 +43,16 @@ Validator = Callable[[CustomerChange], None]
 
 class Backpressure(Exception):
     """Too many records outstanding: hold this one and pause consumption; retry later."""
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """What a stop leaves behind. ``re_read``: consumed records whose offsets were not
+    committed (the partition's next owner, or a restart, reads them again);
+    ``abandoned``: of those, records whose delivery had started and was given up."""
+
+    re_read: int
+    abandoned: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,8 @@ class SyncEngine:
         self.__coalescer = Coalescer()
         self.__offsets = OffsetTracker()
         self.__batches_in_flight = 0
+        self.__records_in_flight = 0
+        self.__abandoned = 0
         self.__draining = False
         self.__closed = False
         self.__backpressured = False
@@ -171,6 +182,7 @@ class SyncEngine:
                 if batch is None:
                     break
                 self.__batches_in_flight += 1
+                self.__records_in_flight += _source_records(batch)
                 sent += 1
                 future = self.__executor.submit(self.__deliverer.deliver, batch)
                 future.add_done_callback(self.__on_done(batch))
@@ -203,6 +215,29 @@ class SyncEngine:
                 self.__wake.wait(min(remaining, 0.05))
             return self.__offsets.outstanding == 0
 
+    def report_stop(self) -> StopReport:
+        """After ``quiesce``: log and count what the stop leaves undone (a warning naming how
+        many records will be re-read, when any)."""
+        with self.__lock:
+            # Batches still in flight past the deadline are abandoned too.
+            report = StopReport(
+                self.__offsets.outstanding, self.__abandoned + self.__records_in_flight
+            )
+        if report.re_read:
+            log.warning(
+                "stopping with %d records not committed: they will be re-read "
+                "(%d of them abandoned mid-delivery)",
+                report.re_read,
+                report.abandoned,
+                extra={"re_read": report.re_read, "abandoned": report.abandoned},
+            )
+            self.__metrics.increment(
+                "cdcbridge_sync_records_abandoned_total",
+                report.abandoned,
+                tags={"platform": self.__config.platform},
+            )
+        return report
+
     def quiesce(self, timeout_s: float) -> bool:
         """Stop sending new batches and wait for the ones in flight (rebalance, shutdown).
 
@@ -228,10 +263,12 @@ class SyncEngine:
     def __finish(self, batch: Sequence[PendingChange], future: Future[list[EntryResult]]) -> None:
         with self.__lock:
             self.__batches_in_flight -= 1
+            self.__records_in_flight -= _source_records(batch)
             self.__wake.notify_all()
             keys = [entry.key for entry in batch]
             error = None if future.cancelled() else future.exception()
             if future.cancelled() or isinstance(error, DeliveryAbandoned):
+                self.__abandoned += _source_records(batch)
                 self.__coalescer.complete(keys)  # not done: re-read after restart/rebalance
                 return
             if error is not None:
@@ -308,10 +345,13 @@ class SyncEngine:
     def __fail(self, error: BaseException) -> None:
         with self.__lock:
             if self.__failure is None:
+                # A fatal platform error was counted once where the vendor answered it.
                 log.error(
                     "sync engine failed: %s", error, extra={"error_class": type(error).__name__}
                 )
-                if isinstance(error, FatalPlatformError):
-                    self.__metrics.increment("cdcbridge_fatal_errors_total")
                 self.__failure = error
             self.__wake.notify_all()
+
+
+def _source_records(batch: Sequence[PendingChange]) -> int:
+    return sum(len(entry.records) for entry in batch)

@@ -1,16 +1,19 @@
 """``cdcbridge sync``: wiring of the sync service (Kafka consumer, engine, adapter, DLQ).
 
-Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop; the strategy finishes the
+Lifecycle: SIGTERM/SIGINT ask arroyo's ``StreamProcessor`` to stop and cut short every wait
+inside a platform call (``stopping``: no call leaves after a stop); the strategy finishes the
 batches in flight within ``drain_timeout_s``, commits what is done and the process exits 0
 (records consumed but not yet sent are re-read on restart; a rebalance does the same). A
 crash (or ``kill -9``) loses nothing: uncommitted records are re-read and re-sent, and the
 upserts are idempotent. Several instances in one group share the partitions; each takes a
 share of the vendor's per-app rate budget proportional to its partitions.
 
-Exit codes: 0 after a clean stop; 2 when stopped by the breaker, a fatal platform error or a
-failed DLQ write, or when it cannot start: the vendor lacks properties the mapping writes
-(``cdcbridge platform setup`` creates them) or the delete policy has no mechanism there (the
-message says which and what to do).
+Exit codes: 0 after a clean stop (records consumed but never sent are re-read on restart: the
+message says how many); 2 when stopped by the breaker, a fatal platform error or a failed DLQ
+write, or when it cannot start: the vendor lacks properties the mapping writes (``cdcbridge
+platform setup`` creates them) or the delete policy has no mechanism there (the message says
+which and what to do); 3 when the stop gave up deliveries already under way (their records are
+re-read on restart; the message says how many).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
+from streams.sync.stopping import StoppableClock
 from streams.sync.strategy import SyncStrategyFactory
 
 log = logging.getLogger(__name__)
@@ -54,15 +58,18 @@ class SyncParts:
     on_share: Callable[[float], None]
 
 
-def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
-    """The real decoder, mapping and adapter (imported here, so tests can use fakes)."""
+def default_parts(
+    settings: SyncSettings, metrics: Metrics, clock: Clock = SYSTEM_CLOCK
+) -> SyncParts:
+    """The real decoder, mapping and adapter (imported here, so tests can use fakes).
+    ``clock`` is the adapter's: every wait inside a platform call sleeps on it."""
     from streams.decoding import ChangeDecoder, decode_change
     from streams.mapping_spec import load_table_mapping
     from streams.platform import PlatformSettings, build_adapter
     from streams.vendor_mapping import to_vendor
 
     platform_settings = PlatformSettings()
-    adapter = build_adapter(platform_settings, metrics=metrics)
+    adapter = build_adapter(platform_settings, metrics=metrics, clock=clock)
     limiter = getattr(adapter, "limiter", None)
     on_share: Callable[[float], None] = (
         limiter.set_share if limiter is not None else (lambda _fraction: None)
@@ -133,6 +140,7 @@ def build_factory(
             deletes,
             RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
             stop.wait,
+            metrics,
         )
         breaker = InvalidRatioBreaker(
             settings.breaker_window_s, settings.breaker_min_records, settings.breaker_ratio
@@ -170,8 +178,10 @@ def run_sync(
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
     metrics = metrics or NoOpMetrics()
+    # Set on SIGTERM/SIGINT/``stop``: waits inside platform calls end at once (StoppableClock).
+    stopping = threading.Event()
     if parts is None:
-        parts = default_parts(settings, metrics)
+        parts = default_parts(settings, metrics, StoppableClock(clock, stopping))
         problem = missing_properties_problem() if settings.property_check else None
         if problem is not None:
             log.error("sync cannot start: %s", problem, extra={"error_class": "MissingProperties"})
@@ -201,6 +211,7 @@ def run_sync(
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
         processor.signal_shutdown()
 
     if threading.current_thread() is threading.main_thread():
@@ -210,6 +221,7 @@ def run_sync(
 
         def stop_when_set(event: threading.Event) -> None:
             event.wait()
+            stopping.set()
             processor.signal_shutdown()
 
         threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()
@@ -222,7 +234,24 @@ def run_sync(
         return 2
     finally:
         dead_letters.flush(settings.drain_timeout_s)
-    log.info("sync stopped cleanly")
+    stopped = factory.last_stop
+    if stopped.abandoned:
+        log.warning(
+            "sync stopped, abandoning deliveries under way: %d records will be re-read on "
+            "restart (%d whose delivery was given up)",
+            stopped.re_read,
+            stopped.abandoned,
+            extra={"re_read": stopped.re_read, "abandoned": stopped.abandoned},
+        )
+        return 3
+    if stopped.re_read:
+        log.info(
+            "sync stopped; %d consumed records not yet sent will be re-read on restart",
+            stopped.re_read,
+            extra={"re_read": stopped.re_read},
+        )
+    else:
+        log.info("sync stopped cleanly")
     return 0
 
 

@@ -23,7 +23,7 @@ from arroyo.types import Commit, Message, Partition, Topic, Value
 
 from streams.contracts import KafkaPosition
 from streams.sync.dlq import DeadLetterSink
-from streams.sync.engine import Backpressure, SyncEngine
+from streams.sync.engine import Backpressure, StopReport, SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ EngineBuilder = Callable[[Executor, threading.Event], SyncEngine]
 """Builds a fresh engine for one assignment, given its worker pool and stop flag."""
 AssignmentListener = Callable[[int], None]
 """Told how many partitions this instance now owns (for the rate-limit share)."""
+StopListener = Callable[[StopReport], None]
+"""Told what each strategy's stop (revocation or shutdown) left undone."""
 
 
 class SyncStrategy(ProcessingStrategy[KafkaPayload]):
@@ -42,7 +44,9 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         executor: ThreadPoolExecutor,
         stop: threading.Event,
         drain_timeout_s: float,
+        on_stop: StopListener = lambda _report: None,
     ) -> None:
+        self.__on_stop = on_stop
         self.__engine = engine
         self.__next_step = next_step
         self.__dead_letters = dead_letters
@@ -105,6 +109,7 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         self.__stop.set()
         self.__executor.shutdown(wait=False, cancel_futures=True)
         self.__forward()
+        self.__on_stop(self.__engine.report_stop())
         self.__next_step.close()
         self.__next_step.join(timeout)
 
@@ -123,6 +128,11 @@ class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         self.__concurrency = concurrency
         self.__drain_timeout_s = drain_timeout_s
         self.__on_assignment = on_assignment
+        self.last_stop = StopReport(0, 0)
+        """What the latest strategy's stop (revocation or shutdown) left undone."""
+
+    def __stopped(self, report: StopReport) -> None:
+        self.last_stop = report
 
     def create_with_partitions(
         self, commit: Commit, partitions: Mapping[Partition, int]
@@ -138,4 +148,5 @@ class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             executor,
             stop,
             self.__drain_timeout_s,
+            self.__stopped,
         )

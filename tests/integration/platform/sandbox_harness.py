@@ -105,8 +105,10 @@ def hubspot_adapter(
     metrics: RecordingMetrics | None = None,
     backoff_max: float = 30.0,
 ) -> HubSpotAdapter:
-    session = build_session(clock=transport_clock, backoff_max=backoff_max)
     metrics = metrics or RecordingMetrics()
+    session = build_session(
+        clock=transport_clock, backoff_max=backoff_max, metrics=metrics, platform="hubspot"
+    )
     exchange = Exchange(session, sandbox.url, "hubspot", (5.0, 30.0), policy_clock, metrics)
     return HubSpotAdapter(
         exchange,
@@ -140,7 +142,8 @@ def marketo_adapter(
     metrics: RecordingMetrics | None = None,
 ) -> MarketoAdapter:
     metrics = metrics or RecordingMetrics()
-    exchange = Exchange(build_session(), sandbox.url, "marketo", (5.0, 30.0), policy_clock, metrics)
+    session = build_session(metrics=metrics, platform="marketo")
+    exchange = Exchange(session, sandbox.url, "marketo", (5.0, 30.0), policy_clock, metrics)
     return MarketoAdapter(
         exchange,
         auth or marketo_auth(sandbox),

@@ -44,13 +44,21 @@ def test_token_errors_reauthenticate_once(sandbox: Sandbox, code: str) -> None:
 
 
 def test_expired_token_is_replaced(sandbox: Sandbox) -> None:
-    adapter = marketo_adapter(sandbox)
+    metrics = RecordingMetrics()
+    adapter = marketo_adapter(sandbox, metrics=metrics)
     adapter.upsert_batch([record("warm@example.com")])
     sandbox.admin.post("/admin/tokens/expire").raise_for_status()
 
     assert adapter.upsert_batch([record("a@example.com")])[0].outcome is RecordOutcome.OK
     assert sandbox.endpoint(LEADS) == {"200": 2, "200:602": 1}
     assert sandbox.endpoint(TOKEN) == {"200": 2}
+    # The 602 (in an HTTP 200) is counted under its code, not as a success, and retried once.
+    requests = {
+        dict(tags)["status"]: n for (name, tags), n in metrics.counters.items()
+        if name == "cdcbridge_platform_requests_total"
+    }  # fmt: skip
+    assert requests == {"200": 2, "602": 1}
+    assert metrics.total("cdcbridge_platform_retries_total") == 1
 
 
 def test_606_waits_out_the_window_for_every_caller(sandbox: Sandbox) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 from sandbox_harness import Sandbox, hubspot_adapter
 
 from cdcbridge.clock import MockedClock
+from cdcbridge.logs import JsonFormatter, trace_context
+from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import RecordOutcome, TransientPlatformError, VendorRecord
 
 pytestmark = pytest.mark.integration
@@ -29,6 +32,26 @@ def test_5xx_is_retried_with_exponential_backoff(sandbox: Sandbox) -> None:
     assert [r.outcome for r in results] == [RecordOutcome.OK]
     assert sandbox.endpoint(UPSERT) == {"500": 2, "200": 1}
     assert [s for s in clock.sleeps if s > 0] == [2.0]  # backoff_factor 1: 0 s, then 2 s
+
+
+def test_every_transport_retry_is_a_log_line_with_trace_id_and_a_metric(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.knobs(fail_next=2, error_status=502)
+    metrics = RecordingMetrics()
+    adapter = hubspot_adapter(sandbox, transport_clock=MockedClock(), metrics=metrics)
+
+    with caplog.at_level(logging.WARNING), trace_context("trace-5xx"):
+        adapter.upsert_batch([record("a@example.com")])
+
+    retries = {
+        tags: n for (name, tags), n in metrics.counters.items()
+        if name == "cdcbridge_platform_retries_total"
+    }  # fmt: skip
+    assert retries == {(("layer", "transport"), ("platform", "hubspot"), ("reason", "502")): 2}
+    lines = [r for r in caplog.records if r.getMessage() == "transport retrying a request"]
+    assert len(lines) == 2
+    assert {JsonFormatter().format(r).count('"trace_id": "trace-5xx"') for r in lines} == {1}
 
 
 def test_backoff_is_capped_and_gives_up_after_five_retries(sandbox: Sandbox) -> None:

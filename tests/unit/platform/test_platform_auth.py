@@ -111,3 +111,47 @@ def test_secret_in_a_logged_url_is_masked() -> None:
     )  # fmt: skip
     assert RedactClientSecret().filter(record)
     assert "s3cret" not in record.getMessage() and "client_secret=***" in record.getMessage()
+
+
+class MarketoIdentity(requests.Session):
+    """Marketo's identity service: the same token with its remaining (whole-second) lifetime
+    until it expires, then a new one."""
+
+    def __init__(self, clock: MockedClock, lifetime: float = 3600.0) -> None:
+        super().__init__()
+        self.clock, self.lifetime = clock, lifetime
+        self.fetches = 0
+        self.issued: list[tuple[str, float]] = []  # (token, expires at)
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kw: Any
+    ) -> requests.Response:
+        self.fetches += 1
+        now = self.clock.monotonic()
+        if not self.issued or self.issued[-1][1] <= now:
+            self.issued.append((f"tok{len(self.issued) + 1}", now + self.lifetime))
+        token, expires_at = self.issued[-1]
+        response = requests.Response()
+        response.status_code = 200
+        remaining = int(expires_at - now)  # Marketo reports whole seconds
+        response._content = f'{{"access_token": "{token}", "expires_in": {remaining}}}'.encode()
+        return response
+
+    def valid(self, token: str) -> bool:
+        return any(t == token and self.clock.monotonic() < end for t, end in self.issued)
+
+
+def test_token_refresh_follows_the_tokens_own_expiry() -> None:
+    """Issue #18 item 7: in the token's last seconds the client fetched before almost every
+    call (9 fetches) and still got 602s. Now: one early refresh, one after the expiry."""
+    clock = MockedClock()
+    identity = MarketoIdentity(clock, lifetime=100.0)
+    provider = auth(identity, clock)  # type: ignore[arg-type]
+    expired_uses = 0
+    for _ in range(1500):  # a call every 0.1 s for 150 s: across the first token's end
+        if not identity.valid(provider.token()):
+            expired_uses += 1
+        clock.advance(0.1)
+    assert expired_uses == 0  # no 602
+    assert identity.fetches == 3  # at start, at 80 % (same token back), after its expiry
+    assert len(identity.issued) == 2

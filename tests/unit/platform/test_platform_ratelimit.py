@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cdcbridge.clock import MockedClock
-from streams.contracts import PublishedLimits
+from streams.contracts import FatalPlatformError, PublishedLimits
 from streams.platform.ratelimit import RateLimiter, shared_limiter
 
 pytestmark = pytest.mark.unit
@@ -75,3 +77,92 @@ def test_shared_limiter_is_one_per_platform() -> None:
     limits = PublishedLimits(100, 10.0, 100)
     assert shared_limiter("unit-a", limits) is shared_limiter("unit-a", limits)
     assert shared_limiter("unit-a", limits) is not shared_limiter("unit-b", limits)
+
+
+def test_five_back_to_back_pauses_end_at_the_last_pause_end() -> None:
+    """Issue #18 item 1: five 429s in a row used to stall about 40 s instead of 10 s."""
+    clock = MockedClock()
+    limiter = RateLimiter(100, 10.0, clock=clock)
+    for at in (0.18, 10.29, 10.39, 10.49, 10.60):
+        clock.advance(at - clock.monotonic())
+        limiter.pause_for(10.0)
+    clock.advance(10.61 - clock.monotonic())
+    wait = limiter.reserve()
+    assert 20.60 - 10.61 <= wait <= 20.60 - 10.61 + 1 / limiter.rate + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["pause", "reserve", "advance"]),
+            st.floats(min_value=0.0, max_value=15.0, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_any_pause_sequence_ends_at_the_latest_pause_end(ops: list[tuple[str, float]]) -> None:
+    """Whatever the sequence, a reservation waits until the latest pause's end (never less:
+    no call inside a vendor's window) and at most that plus the spacing of the reservations
+    queued since the latest pause began (never a window more per pause)."""
+    clock = MockedClock()
+    limiter = RateLimiter(100, 10.0, clock=clock)
+    pause_end = 0.0
+    queued_since_pause = 0
+    for op, amount in ops:
+        now = clock.monotonic()
+        if op == "advance":
+            clock.advance(amount)
+        elif op == "pause":
+            limiter.pause_for(amount)
+            if now + amount >= pause_end:
+                queued_since_pause = 0
+            pause_end = max(pause_end, now + amount)
+        else:
+            wait = limiter.reserve()
+            queued_since_pause += 1
+            assert wait >= pause_end - now - 1e-9
+            if pause_end > now:
+                assert wait <= pause_end - now + queued_since_pause / limiter.rate + 1e-6
+    now = clock.monotonic()
+    wait = limiter.reserve()
+    assert max(pause_end - now, 0.0) - 1e-9 <= wait
+    assert wait <= max(pause_end - now, 0.0) + (queued_since_pause + 1) / limiter.rate + 1e-6
+
+
+def test_a_waiter_holding_a_token_waits_out_a_later_pause() -> None:
+    """Issue #18 item 2: a caller that reserved before a 429 does not keep its computed wait."""
+    clock = MockedClock()
+    limiter = RateLimiter(10, 10.0, clock=clock)
+    for _ in range(int(limiter.capacity)):
+        limiter.acquire()
+    original_sleep = clock.sleep
+    paused: list[float] = []
+
+    def sleep_then_pause(seconds: float) -> None:
+        if not paused:  # the vendor answers 429 to another caller while this one waits
+            paused.append(clock.monotonic())
+            limiter.pause_for(10.0)
+        original_sleep(seconds)
+
+    clock.sleep = sleep_then_pause  # type: ignore[method-assign]
+    limiter.acquire()
+    assert clock.monotonic() >= paused[0] + 10.0
+
+
+def test_halt_reaches_waiters_and_later_callers() -> None:
+    clock = MockedClock()
+    limiter = RateLimiter(10, 10.0, clock=clock)
+    limiter.pause_for(5.0)
+    original_sleep = clock.sleep
+
+    def sleep_then_halt(seconds: float) -> None:
+        limiter.halt("daily limit")
+        original_sleep(seconds)
+
+    clock.sleep = sleep_then_halt  # type: ignore[method-assign]
+    with pytest.raises(FatalPlatformError, match="daily limit"):
+        limiter.acquire()
+    with pytest.raises(FatalPlatformError):
+        limiter.reserve()
+    assert limiter.halt("again") is False

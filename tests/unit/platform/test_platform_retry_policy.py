@@ -7,7 +7,7 @@ import requests
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import FatalPlatformError, TransientPlatformError
+from streams.contracts import FatalPlatformError, RequestRefused, TransientPlatformError
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.retry_policy import (
     Action,
@@ -16,6 +16,7 @@ from streams.platform.retry_policy import (
     PolicySignal,
     call_with_policy,
     classify,
+    http_error,
     hubspot_429,
     marketo_error,
 )
@@ -42,7 +43,9 @@ def test_hubspot_secondly_message_waits_one_second() -> None:
     ("code", "action"),
     [("601", Action.REAUTH), ("602", Action.REAUTH), ("606", Action.WAIT_WINDOW),
      ("615", Action.BACK_OFF), ("604", Action.BACK_OFF), ("607", Action.FATAL),
-     ("603", Action.FATAL), ("609", Action.FATAL)],
+     ("603", Action.FATAL), ("605", Action.FATAL), ("609", Action.REFUSED),
+     ("610", Action.REFUSED), ("1011", Action.REFUSED), ("702", Action.REFUSED),
+     ("713", Action.BACK_OFF), ("1008", Action.FATAL), ("699", Action.FATAL)],
 )  # fmt: skip
 def test_marketo_codes(code: str, action: Action) -> None:
     assert marketo_error(code, "x").action is action
@@ -128,3 +131,77 @@ def test_fatal_is_raised_and_counted() -> None:
 )  # fmt: skip
 def test_classify(error: BaseException, expected: str) -> None:
     assert classify(error) == expected
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 409, 410, 413, 422])
+def test_persistent_client_errors_are_refused_not_retried(status: int) -> None:
+    decision = http_error("HubSpot", status, "OBJECT_NOT_FOUND")
+    assert decision is not None and decision.action is Action.REFUSED
+    calls = []
+    clock = MockedClock()
+
+    def send(token: str) -> str:
+        calls.append(token)
+        raise PolicySignal(decision)
+
+    with pytest.raises(RequestRefused) as refused:
+        call_with_policy(
+            send, auth=FakeAuth(), limiter=RateLimiter(10, 1.0, clock=clock), clock=clock,
+            metrics=RecordingMetrics(), platform="hubspot",
+        )  # fmt: skip
+    assert calls == ["t0"]  # one call, no retry
+    assert refused.value.code == str(status)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(200, None), (207, None), (423, Action.BACK_OFF), (403, Action.FATAL),
+     (401, Action.REAUTH), (418, Action.REFUSED)],
+)  # fmt: skip
+def test_http_statuses_have_a_class(status: int, expected: Action | None) -> None:
+    decision = http_error("HubSpot", status, "")
+    assert (decision.action if decision else None) is expected
+
+
+def test_one_fatal_stop_is_counted_once_with_labels_and_halts_the_limiter() -> None:
+    metrics = RecordingMetrics()
+    clock = MockedClock()
+    limiter = RateLimiter(1000, 1.0, clock=clock)
+    sent = []
+
+    def send(token: str) -> str:
+        sent.append(token)
+        raise PolicySignal(Decision(Action.FATAL, 0, "HubSpot DAILY limit", "DAILY"))
+
+    for _ in range(4):  # four workers hitting the same daily limit
+        with pytest.raises(FatalPlatformError):
+            call_with_policy(
+                send, auth=FakeAuth(), limiter=limiter, clock=clock, metrics=metrics,
+                platform="hubspot",
+            )  # fmt: skip
+    assert len(sent) == 1  # the halted limiter let no further call out
+    assert metrics.total("cdcbridge_fatal_errors_total") == 1
+    labels = [dict(t) for (n, t) in metrics.counters if n == "cdcbridge_fatal_errors_total"]
+    assert labels == [{"platform": "hubspot", "code": "DAILY"}]  # no empty-label series
+
+
+def test_every_policy_retry_is_counted_with_its_reason() -> None:
+    metrics = RecordingMetrics()
+    clock = MockedClock()
+    pending = [Decision(Action.BACK_OFF, 1.0, "615", "615"), Decision(Action.REAUTH, 0, "602",
+               "602"), None]  # fmt: skip
+
+    def send(token: str) -> str:
+        decision = pending.pop(0)
+        if decision is not None:
+            raise PolicySignal(decision)
+        return "done"
+
+    call_with_policy(
+        send, auth=FakeAuth(), limiter=RateLimiter(1000, 1.0, clock=clock), clock=clock,
+        metrics=metrics, platform="marketo",
+    )  # fmt: skip
+    reasons = sorted(
+        dict(t)["reason"] for (n, t) in metrics.counters if n == "cdcbridge_platform_retries_total"
+    )
+    assert reasons == ["602", "615"]

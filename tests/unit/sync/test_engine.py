@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -16,7 +18,7 @@ from sync_fakes import (
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
-from streams.contracts import KafkaPosition, RecordResult, VendorRecord
+from streams.contracts import KafkaPosition, RecordResult, TransientPlatformError, VendorRecord
 from streams.platform.deletes import DeletePlan
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
@@ -234,4 +236,29 @@ def test_quiesce_finishes_in_flight_batches_and_leaves_the_rest_undone() -> None
     h.clock.advance(60.0)
     assert h.engine.dispatch() == 0
     assert h.adapter.calls == []
+    assert h.engine.take_committable() == {}
+
+
+def test_a_stop_that_abandons_a_delivery_says_how_many_records_are_re_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue #18 item 3: SIGTERM during endless retries used to end 'cleanly'."""
+    executor = ThreadPoolExecutor(2)
+    h = Harness(executor=executor, linger_s=0.0)
+    h.adapter.failures.extend(TransientPlatformError("HTTP 503") for _ in range(10_000))
+    for seq in range(3):
+        h.feed(change_bytes(str(seq), seq, email=f"{seq}@x"))
+    h.engine.dispatch()
+    deadline = time.monotonic() + 10
+    while len(h.adapter.calls) < 3:  # retrying
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    h.stop.set()  # the service is stopping: the deliverer gives up
+    assert h.engine.quiesce(timeout_s=5.0)
+    executor.shutdown(wait=True)
+    with caplog.at_level(logging.WARNING):
+        report = h.engine.report_stop()
+    assert (report.re_read, report.abandoned) == (3, 3)
+    assert "3 records not committed" in caplog.text
+    assert h.metrics.total("cdcbridge_sync_records_abandoned_total") == 3
     assert h.engine.take_committable() == {}
