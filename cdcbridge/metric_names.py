@@ -47,6 +47,16 @@ MetricName = Literal[
     "cdcbridge_forward_invalid_total",
     # Gauge: 1 when the last audit matched 100%; Counter of mismatches per audit.
     "cdcbridge_audit_mismatches",
+    # Gauge: share of the last audit's records that matched on every field (1.0 = 100%).
+    "cdcbridge_audit_match_ratio",
+    # Gauge: source rows the last audit compared.
+    "cdcbridge_audit_records_checked",
+    # Gauge: mismatches of the last audit per canonical field (label field).
+    "cdcbridge_audit_field_mismatches",
+    # Histogram: duration of an audit run.
+    "cdcbridge_audit_duration_seconds",
+    # Gauge: records the last audit re-sent through the sync path (--repair).
+    "cdcbridge_audit_repair_sent",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
