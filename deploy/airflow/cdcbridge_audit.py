@@ -5,6 +5,7 @@ otherwise); it exits non-zero on any mismatch, so the task fails and Airflow's f
 (``on_failure_callback``, e-mail, Slack...) fires. ``repair`` runs only after a failed audit and
 only when the ``repair`` param is true: it re-sends the mismatched rows through the normal sync
 path (``cdcbridge audit --repair``) and fails if any row is still different afterwards.
+``verdict`` makes the DAG run fail unless the audit passed or the repair fixed every row.
 
 Configuration comes from the worker's environment, as for every cdcbridge process
 (``CDCBRIDGE_PG_DSN``, ``CDCBRIDGE_PLATFORM`` and the platform's settings, ``CDCBRIDGE_SYNC_*``);
@@ -18,6 +19,7 @@ import os
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag
 
 SKIPPED = 99  # BashOperator's skip_on_exit_code: the repair was not asked for
@@ -67,7 +69,10 @@ def cdcbridge_daily_audit() -> None:
         trigger_rule="all_failed",
         skip_on_exit_code=SKIPPED,
     )
+    # The run fails unless the audit passed or the repair fixed every row.
+    verdict = EmptyOperator(task_id="verdict", trigger_rule="one_success")
     audit >> repair
+    [audit, repair] >> verdict
 
 
 cdcbridge_daily_audit()

@@ -24,7 +24,7 @@ def insert_segment(pg: Conn, tag: str, rows: int) -> list[tuple[int, str]]:
             "INSERT INTO customers (email, first_name, last_name, plan, country, lifecycle_stage,"
             " mrr, marketing_opt_in, birth_date, attributes) "
             "SELECT %s || '-' || g || '@example.com', ' Zoë ' || g, 'Ñúñez', 'Pro', 'de', 'trial',"
-            " 42.5 + g, g % 2 = 0, DATE '1990-05-01' + g, jsonb_build_object('n', g) "
+            " 42.5 + g, g %% 2 = 0, DATE '1990-05-01' + g, jsonb_build_object('n', g) "
             "FROM generate_series(1, %s) g RETURNING id, email",
             (tag, rows),
         ).fetchall()
