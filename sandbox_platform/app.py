@@ -22,7 +22,7 @@ PlatformChoice = Literal["both", "hubspot", "marketo"]
 def build_app(knobs: Knobs | None = None, platform: PlatformChoice = "both") -> Starlette:
     """A fresh sandbox with its own state (``app.state.sandbox``)."""
     state = SandboxState(knobs or Knobs())
-    routes: list[BaseRoute] = list(admin_api.routes()) + admin_edit.routes()
+    routes: list[BaseRoute] = [*admin_api.routes(), *admin_edit.routes()]
     if platform in ("both", "hubspot"):
         routes += hubspot_api.routes()
     if platform in ("both", "marketo"):
