@@ -62,17 +62,25 @@ def _progress(label: str) -> Any:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    import psycopg
     from pydantic import ValidationError
 
     from streams.audit.wiring import AuditJob
+    from streams.contracts import FatalPlatformError, TransientPlatformError
+    from streams.kafka_io import KafkaIOError
 
     try:
-        job = AuditJob.from_args(args)
+        with AuditJob.from_args(args) as job:
+            doc = job.run(random.Random(args.seed), _progress("audit"))
     except (ValidationError, ValueError) as exc:
         sys.stderr.write(f"audit: {exc}\n")
         return 2
-    with job:
-        doc = job.run(random.Random(args.seed), _progress("audit"))
+    except (psycopg.OperationalError, KafkaIOError) as exc:
+        sys.stderr.write(f"audit: cannot reach a source system: {exc}\n")
+        return 2
+    except (TransientPlatformError, FatalPlatformError) as exc:
+        sys.stderr.write(f"audit: the platform did not answer the read-back: {exc}\n")
+        return 2
     if args.json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
     else:

@@ -38,7 +38,14 @@ class SyncCatchUp:
         self.__interval_s = interval_s
 
     def wait(self) -> bool:
+        """False on timeout or when Kafka cannot tell (the mismatches are then reported)."""
         self.__clock.sleep(self.__grace_s)
+        try:
+            return self.__wait()
+        except kafka_io.KafkaIOError:
+            return False
+
+    def __wait(self) -> bool:
         targets = {row.partition: row.end for row in self.__lag_rows()}
         deadline = self.__clock.monotonic() + self.__timeout_s
         while True:

@@ -116,3 +116,34 @@ def test_metrics_of_a_run() -> None:
     field = (("field", "first_name"), ("platform", "hubspot"))
     assert metrics.gauges[("cdcbridge_audit_field_mismatches", field)] == 1
     assert metrics.timings["cdcbridge_audit_duration_seconds"] == [12.5]
+
+
+def test_sync_catch_up_waits_for_the_ends_seen_when_asked() -> None:
+    from streams.audit.settle import SyncCatchUp
+    from streams.kafka_io import KafkaIOError, PartitionLag
+
+    clock = MockedClock()
+    committed = {"value": 5}
+
+    def rows() -> list[PartitionLag]:
+        committed["value"] += 1  # the sync commits one more record per look
+        return [PartitionLag("t", 0, committed["value"], 8)]
+
+    assert SyncCatchUp(rows, clock, timeout_s=60, interval_s=1).wait()
+    assert committed["value"] >= 8
+    assert not SyncCatchUp(lambda: [PartitionLag("t", 0, 0, 8)], clock, timeout_s=3).wait()
+
+    def broken() -> list[PartitionLag]:
+        raise KafkaIOError("no broker")
+
+    assert not SyncCatchUp(broken, clock, timeout_s=3).wait()
+
+
+def test_audit_without_a_source_database_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cdcbridge.cli import main
+
+    monkeypatch.delenv("CDCBRIDGE_PG_DSN", raising=False)
+    assert main(["audit", "--sample", "10"]) == 2
+    assert "CDCBRIDGE_PG_DSN" in capsys.readouterr().err
