@@ -17,8 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Bridge, wait_for
-from test_audit_flow import insert_segment
+from audit_harness import Bridge, insert_segment, wait_for
 
 from local_stack.layout import PROJECT_ROOT
 

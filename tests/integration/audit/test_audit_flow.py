@@ -9,26 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Bridge, wait_for
+from audit_harness import Bridge, insert_segment, wait_for
 
 pytestmark = pytest.mark.integration
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 FIRST_NAME = {"hubspot": "firstname", "marketo": "firstName"}
-
-
-def insert_segment(pg: Conn, tag: str, rows: int) -> list[tuple[int, str]]:
-    return [
-        (int(r[0]), str(r[1]))
-        for r in pg.execute(
-            "INSERT INTO customers (email, first_name, last_name, plan, country, lifecycle_stage,"
-            " mrr, marketing_opt_in, birth_date, attributes) "
-            "SELECT %s || '-' || g || '@example.com', ' Zoë ' || g, 'Ñúñez', 'Pro', 'de', 'trial',"
-            " 42.5 + g, g %% 2 = 0, DATE '1990-05-01' + g, jsonb_build_object('n', g) "
-            "FROM generate_series(1, %s) g RETURNING id, email",
-            (tag, rows),
-        ).fetchall()
-    ]
 
 
 def test_audit_passes_then_names_the_edited_field_then_repair_restores_it(

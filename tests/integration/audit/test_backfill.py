@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import TOPIC, Bridge, Platform, wait_for
+from audit_harness import TOPIC, Bridge, Platform, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
