@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.contracts import CustomerDelete, InvalidRecord, PropertyValue
+from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, PropertyValue
 from streams.decoding import ChangeDecoder
 from streams.sync.settings import DeletePolicy
 
@@ -34,7 +34,7 @@ def deleted_rows(
             continue
         if isinstance(change, CustomerDelete):
             last[change.source_id] = DeletedRow(change.source_id, change.email or "")
-        elif hasattr(change, "source_id"):
+        elif isinstance(change, CustomerUpsert):
             last[change.source_id] = None
     return [row for row in last.values() if row is not None and row.email]
 

@@ -57,6 +57,12 @@ class AuditResult:
 
 @dataclass
 class Auditor:
+    """Checks source rows against the platform. ``read`` is the adapter's ``read_batch`` (called
+    with at most ``batch_size`` emails); ``expected`` maps a source row to the vendor record the
+    sync sends (``InvalidRecord`` makes the row an ``unmappable`` finding). Errors of the ports
+    propagate: ``TransientPlatformError``/``FatalPlatformError`` from ``read``, the database's
+    own from ``source``; nothing is reported from a run that raised."""
+
     source: SourcePort
     expected: Callable[[Mapping[str, object]], VendorRecord]
     read: ReadBack

@@ -194,3 +194,32 @@ def test_deleted_rows_are_checked_against_the_delete_policy() -> None:
         ("deleted_wrongly", "102", "*"),
         ("value", "101", "unsubscribed"),
     ]
+
+
+def test_deleted_rows_come_from_the_last_delete_per_key_of_the_topic() -> None:
+    import orjson
+
+    from streams.audit.deletes import deleted_rows
+    from streams.decoding import ChangeDecoder
+    from streams.mapping_spec import load_table_mapping
+
+    def event(op: str, key: int, email: str) -> tuple[str, bytes | None, bytes | None]:
+        row = {"id": key, "email": email, "marketing_opt_in": False}
+        doc = {
+            "op": op,
+            "before": row if op == "d" else None,
+            "after": None if op == "d" else row,
+            "source": {"schema": "public", "table": "customers", "ts_ms": 1},
+            "ts_ms": 1,
+        }
+        return "cdc.public.customers", orjson.dumps({"id": key}), orjson.dumps(doc)
+
+    records = [
+        event("c", 1, "a@example.com"),
+        event("d", 1, "a@example.com"),
+        event("d", 2, "b@example.com"),
+        event("c", 2, "b@example.com"),  # re-inserted after the delete
+        ("cdc.public.customers", b'{"id": 1}', None),  # the tombstone
+    ]
+    rows = deleted_rows(ChangeDecoder([load_table_mapping()]), records)
+    assert rows == [DeletedRow("1", "a@example.com")]
