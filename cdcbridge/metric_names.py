@@ -48,6 +48,12 @@ MetricName = Literal[
     "cdcbridge_forward_invalid_total",
     "cdcbridge_sqs_queue_depth",
     "cdcbridge_sqs_oldest_message_age_seconds",
+    "cdcbridge_audit_mismatches",
+    "cdcbridge_audit_match_ratio",
+    "cdcbridge_audit_records_checked",
+    "cdcbridge_audit_field_mismatches",
+    "cdcbridge_audit_duration_seconds",
+    "cdcbridge_audit_repair_sent",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
@@ -152,6 +158,21 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         G, "sqs.queue.oldest_message_age",
         "Age of the oldest message the forwarder's last receive got (SentTimestamp); 0 when the "
         "receive came back empty."),
+    "cdcbridge_audit_mismatches": MetricSpec(
+        G, "cdcbridge.audit.mismatches", "Records the last audit found different (0 = 100% match)."),
+    "cdcbridge_audit_match_ratio": MetricSpec(
+        G, "cdcbridge.audit.match_ratio",
+        "Share of the last audit's records that matched on every field (1.0 = 100%)."),
+    "cdcbridge_audit_records_checked": MetricSpec(
+        G, "cdcbridge.audit.records_checked", "Source rows the last audit compared."),
+    "cdcbridge_audit_field_mismatches": MetricSpec(
+        G, "cdcbridge.audit.field_mismatches",
+        "Mismatches of the last audit per canonical field (label field)."),
+    "cdcbridge_audit_duration_seconds": MetricSpec(
+        H, "cdcbridge.audit.duration", "Duration of an audit run."),
+    "cdcbridge_audit_repair_sent": MetricSpec(
+        G, "cdcbridge.audit.repair_sent",
+        "Records the last audit re-sent through the sync path (--repair)."),
 }  # fmt: skip
 
 

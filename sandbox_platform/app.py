@@ -11,7 +11,7 @@ from typing import Literal
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from sandbox_platform import admin_api, hubspot_api, marketo_api
+from sandbox_platform import admin_api, admin_edit, hubspot_api, marketo_api
 from sandbox_platform.knobs import Knobs
 from sandbox_platform.state import SandboxState
 from sandbox_platform.webhooks import emit_forever
@@ -22,7 +22,7 @@ PlatformChoice = Literal["both", "hubspot", "marketo"]
 def build_app(knobs: Knobs | None = None, platform: PlatformChoice = "both") -> Starlette:
     """A fresh sandbox with its own state (``app.state.sandbox``)."""
     state = SandboxState(knobs or Knobs())
-    routes: list[BaseRoute] = list(admin_api.routes())
+    routes: list[BaseRoute] = [*admin_api.routes(), *admin_edit.routes()]
     if platform in ("both", "hubspot"):
         routes += hubspot_api.routes()
     if platform in ("both", "marketo"):

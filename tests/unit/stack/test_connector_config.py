@@ -35,6 +35,7 @@ def test_file_is_valid_json_with_name_and_config() -> None:
         ("publication.name", "cdcbridge_publication"),
         ("topic.prefix", "cdc"),
         ("snapshot.mode", "initial"),
+        ("signal.data.collection", "public.debezium_signal"),  # backfill, audit --repair
         ("tombstones.on.delete", "true"),
         ("decimal.handling.mode", "string"),
         ("time.precision.mode", "adaptive_time_microseconds"),

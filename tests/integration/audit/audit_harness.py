@@ -1,0 +1,163 @@
+"""Helpers and fixtures of the audit integration tests: a private sandbox per platform, a sync
+process (its own consumer group from the topic's end) and the audit run as the CLI. (A uniquely
+named module: several test folders have a ``conftest``.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from local_stack.endpoints import StackEndpoints
+from local_stack.sandbox_launcher import private_sandbox
+from streams import kafka_io
+
+TOPIC = "cdc.public.customers"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.2)  # polling interval of a deadline-bound wait
+
+
+class Platform:
+    """A private sandbox serving one vendor's contract."""
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
+
+    def contacts(self) -> dict[str, dict[str, Any]]:
+        listing = httpx.get(f"{self.url}/admin/contacts?platform={self.name}", timeout=10).json()
+        return {
+            str(c["properties"].get("email", "")).lower(): c["properties"]
+            for c in listing[self.name]
+        }
+
+    def edit(self, email: str, **properties: object) -> None:
+        """Change a stored contact directly (the admin API), as a marketer would in the UI."""
+        response = httpx.patch(
+            f"{self.url}/admin/contacts/{self.name}/{email}", json=properties, timeout=10
+        )
+        response.raise_for_status()
+
+    def env(self) -> dict[str, str]:
+        if self.name == "hubspot":
+            return {
+                "CDCBRIDGE_PLATFORM": "hubspot",
+                "CDCBRIDGE_HUBSPOT_BASE_URL": self.url,
+                "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+            }
+        return {
+            "CDCBRIDGE_PLATFORM": "marketo",
+            "CDCBRIDGE_MARKETO_BASE_URL": self.url,
+            "CDCBRIDGE_MARKETO_CLIENT_ID": "sandbox-client",
+            "CDCBRIDGE_MARKETO_CLIENT_SECRET": "sandbox-secret",
+        }
+
+
+class Bridge:
+    """One sync process for one platform, and the audit CLI configured like it."""
+
+    def __init__(self, stack: StackEndpoints, platform: Platform, tmp_path: Path) -> None:
+        self.platform = platform
+        group = f"it-audit-{uuid.uuid4().hex[:8]}"
+        kafka_io.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+        self.env = {
+            **os.environ,
+            **platform.env(),
+            "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+            "CDCBRIDGE_SYNC_GROUP_ID": group,
+            "CDCBRIDGE_SYNC_DLQ_TOPIC": f"it-dlq-{group}",
+            "CDCBRIDGE_PG_DSN": stack.pg_dsn,
+            "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
+            "CDCBRIDGE_AUDIT_SNAPSHOT_TIMEOUT_S": "180",
+        }
+        self.log_path = tmp_path / f"sync-{platform.name}.log"
+        with self.log_path.open("ab") as log:
+            self.sync = subprocess.Popen(
+                [sys.executable, "-m", "cdcbridge", "sync"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def audit(self, *args: str, timeout_s: float = 300) -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "cdcbridge", "audit", "--json", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        assert done.stdout, done.stderr
+        return done.returncode, json.loads(done.stdout.splitlines()[-1])
+
+    def cli(self, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cdcbridge", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.sync.terminate()
+        try:
+            self.sync.wait(30)
+        except subprocess.TimeoutExpired:
+            self.sync.kill()
+            self.sync.wait(10)
+
+
+@pytest.fixture(params=["hubspot", "marketo"])
+def bridge(
+    request: pytest.FixtureRequest, stack: StackEndpoints, cdc_connector: str, tmp_path: Path
+) -> Iterator[Bridge]:
+    name = str(request.param)
+    with private_sandbox(tmp_path / f"sandbox-{name}.log", platform=name) as url:
+        running = Bridge(stack, Platform(name, url), tmp_path)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def pg(stack: StackEndpoints) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+        yield conn
+
+
+def insert_segment(pg: psycopg.Connection[Any], tag: str, rows: int) -> list[tuple[int, str]]:
+    """``rows`` new customers whose emails start with ``tag``; returns (id, email) pairs."""
+    return [
+        (int(r[0]), str(r[1]))
+        for r in pg.execute(
+            "INSERT INTO customers (email, first_name, last_name, plan, country, lifecycle_stage,"
+            " mrr, marketing_opt_in, birth_date, attributes) "
+            "SELECT %s || '-' || g || '@example.com', ' Zoë ' || g, 'Ñúñez', 'Pro', 'de', 'trial',"
+            " 42.5 + g, g %% 2 = 0, DATE '1990-05-01' + g, jsonb_build_object('n', g) "
+            "FROM generate_series(1, %s) g RETURNING id, email",
+            (tag, rows),
+        ).fetchall()
+    ]
