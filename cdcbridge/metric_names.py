@@ -159,7 +159,8 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         "Age of the oldest message the forwarder's last receive got (SentTimestamp); 0 when the "
         "receive came back empty."),
     "cdcbridge_audit_mismatches": MetricSpec(
-        G, "cdcbridge.audit.mismatches", "Records the last audit found different (0 = 100% match)."),
+        G, "cdcbridge.audit.mismatches",
+        "Records the last audit found different (0 = 100% match)."),
     "cdcbridge_audit_match_ratio": MetricSpec(
         G, "cdcbridge.audit.match_ratio",
         "Share of the last audit's records that matched on every field (1.0 = 100%)."),

@@ -10,9 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, PropertyValue
+from streams.contracts import (
+    CustomerDelete,
+    CustomerUpsert,
+    DeleteMechanism,
+    InvalidRecord,
+    PropertyValue,
+)
 from streams.decoding import ChangeDecoder
-from streams.sync.settings import DeletePolicy
+from streams.platform.deletes import DeletePlan
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,12 @@ class DeleteExpectation:
     kept_with: dict[str, PropertyValue] | None
 
 
-def expectation_for(
-    policy: DeletePolicy, unsubscribe: dict[str, PropertyValue]
-) -> DeleteExpectation | None:
-    """The expectation of a delete policy; ``None`` when deletes are ignored (not checked)."""
-    if policy is DeletePolicy.ARCHIVE:
+def expectation_for(plan: DeletePlan) -> DeleteExpectation | None:
+    """What the resolved delete plan leaves on the platform; ``None`` where the audit cannot
+    read it back through contact properties (nothing sent, or HubSpot's
+    communication-preferences unsubscribe), so deletes are not checked."""
+    if plan.mechanism in (DeleteMechanism.ARCHIVE, DeleteMechanism.HARD_DELETE):
         return DeleteExpectation(None)
-    if policy is DeletePolicy.UNSUBSCRIBE:
-        return DeleteExpectation(dict(unsubscribe))
+    if plan.mechanism is DeleteMechanism.FIELD_UPDATE:
+        return DeleteExpectation(dict(plan.properties))
     return None

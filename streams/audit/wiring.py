@@ -28,6 +28,7 @@ from streams.audit.topic_tail import TopicTail
 from streams.decoding import ChangeDecoder
 from streams.mapping_spec import load_table_mapping, load_vendor_mapping
 from streams.platform import build_adapter, effective_limits, shared_limiter
+from streams.platform.deletes import DeletePlan
 from streams.platform.settings import PlatformSettings
 from streams.sync.dlq_replay import parse_since
 from streams.sync.settings import SyncSettings
@@ -126,7 +127,11 @@ class AuditJob:
             fixed=args.sample,
             everything=args.all,
         )
-        expectation = expectation_for(self.sync.delete_policy, self.sync.unsubscribe_properties)
+        expectation = expectation_for(
+            DeletePlan.resolve(
+                self.platform.platform, self.sync.delete_policy, self.sync.unsubscribe_properties
+            )
+        )
         deleted = [] if args.no_deletes or expectation is None else self.__recent_deletes()
         auditor = self.auditor(progress)
         result = auditor.run(plan, rng, deleted, expectation)
