@@ -63,13 +63,19 @@ class Child:
 
 
 def start_writeback(
-    dsn: str, bootstrap: str, topic: str, group: str, log_path: Path, *extra: str
+    dsn: str,
+    bootstrap: str,
+    topic: str,
+    group: str,
+    log_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
 ) -> Child:
     return Child(
         [*CDCBRIDGE, "--log-level", "INFO", "writeback", "--dsn", dsn,
          "--bootstrap-servers", bootstrap, "--topic", topic, "--group-id", group, *extra],
         log_path,
-        {"CDCBRIDGE_WRITEBACK_MATCH_INTERVAL_S": "0.5"},
+        {"CDCBRIDGE_WRITEBACK_MATCH_INTERVAL_S": "0.5", **(env or {})},
     )  # fmt: skip
 
 
