@@ -82,7 +82,7 @@ def test_kill9_mid_stream_loses_and_doubles_nothing(stack: StackEndpoints, tmp_p
             (topic,),
         ).fetchone()
         assert distinct == (EVENTS, EVENTS)
-        counted = dict(
+        counted: dict[str, int] = dict(
             pg.execute(
                 "SELECT customer_key, (counters->>'opens')::int FROM customer_engagement "
                 "WHERE customer_key = ANY(%s)",
