@@ -47,6 +47,20 @@ MetricName = Literal[
     "cdcbridge_forward_invalid_total",
     # Gauge: 1 when the last audit matched 100%; Counter of mismatches per audit.
     "cdcbridge_audit_mismatches",
+    # Counter: engagement events newly written to the database by writeback, by type.
+    "cdcbridge_writeback_events_total",
+    # Counter: engagement events writeback had already stored (replays, redeliveries).
+    "cdcbridge_writeback_duplicates_total",
+    # Counter: records on the engagement topic kept as rejected (not engagement events).
+    "cdcbridge_writeback_rejected_total",
+    # Counter: consent withdrawals written to the customers table, by source platform.
+    "cdcbridge_writeback_consent_withdrawn_total",
+    # Histogram: webhook accepted by the receiver (received_at) to writeback's commit.
+    "cdcbridge_writeback_end_to_end_seconds",
+    # Counter: CDC changes made by writeback that sync skipped (not echoed back out).
+    "cdcbridge_sync_echoes_skipped_total",
+    # Counter: consent grants sync removed because the platform's withdrawal is newer.
+    "cdcbridge_sync_consent_grants_blocked_total",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)

@@ -69,7 +69,7 @@ def default_parts(settings: SyncSettings, metrics: Metrics) -> SyncParts:
     if settings.table_mapping_file is not None:
         decode = ChangeDecoder([load_table_mapping(settings.table_mapping_file)]).decode
     # The inbound loop's guards: writeback's own changes are not echoed, consent not re-granted.
-    adapter, decode = guard_outbound(adapter, decode, platform_settings.platform)
+    adapter, decode = guard_outbound(adapter, decode, platform_settings.platform, metrics)
     return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
 
 

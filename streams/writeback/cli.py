@@ -41,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log.info("writeback starting", extra={"topic": settings.topic, "group": settings.group_id})
+    from cdcbridge.prometheus import metrics_from_env
+
+    metrics = metrics_from_env(args.metrics_port)
     try:
-        WritebackLoop(settings, stop, from_beginning=args.from_beginning).run()
+        WritebackLoop(settings, stop, from_beginning=args.from_beginning, metrics=metrics).run()
     except psycopg.OperationalError:
         if stop.is_set():
             return 0
@@ -67,5 +70,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--from-beginning",
         action="store_true",
         help="re-read the topic from its start (replays change nothing: rows are keyed)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port (0: off; env CDCBRIDGE_METRICS_PORT)",
     )
     parser.set_defaults(handler=run)

@@ -26,9 +26,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.writeback.events import InboundEvent, Position, RejectedRecord, decode_record
 from streams.writeback.spec import DEFAULT_MAPPING, load_writeback_mapping
-from streams.writeback.store import WritebackStore
+from streams.writeback.store import BatchOutcome, WritebackStore
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ class WritebackLoop:
         from_beginning: bool = False,
         connect: Callable[[], psycopg.Connection[tuple[Any, ...]]] | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        metrics: Metrics | None = None,
     ) -> None:
         self.__clock = clock
+        self.__metrics = metrics or NoOpMetrics()
         self.__settings = settings
         self.__stop = stop
         self.__from_beginning = from_beginning
@@ -158,13 +161,29 @@ class WritebackLoop:
     def __write(self, consumer: Consumer, messages: list[Message]) -> None:
         events, rejected, offsets = _split(messages)
 
-        def write() -> int:
+        def write() -> BatchOutcome:
             return self.__store.write_batch(self.__connection(), events, rejected, offsets)
 
-        self.__until_done(write)
+        outcome: BatchOutcome = self.__until_done(write)
         consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
         )
+        self.__count(outcome, len(events), len(rejected))
+
+    def __count(self, outcome: BatchOutcome, consumed: int, rejected: int) -> None:
+        metrics, now = self.__metrics, self.__clock.time()
+        metrics.increment("cdcbridge_writeback_events_total", len(outcome.new_events))
+        if consumed > len(outcome.new_events):
+            metrics.increment("cdcbridge_writeback_duplicates_total",
+                              consumed - len(outcome.new_events))  # fmt: skip
+        if rejected:
+            metrics.increment("cdcbridge_writeback_rejected_total", rejected)
+        for platform in outcome.withdrawals:
+            metrics.increment("cdcbridge_writeback_consent_withdrawn_total",
+                              tags={"source": platform})  # fmt: skip
+        for event in outcome.new_events:
+            latency = max(now - event.received_at.timestamp(), 0.0)
+            metrics.timing("cdcbridge_writeback_end_to_end_seconds", latency)
 
     def run(self) -> None:
         """Consume until ``stop`` is set. Raises ``WritebackFatal`` or a non-transient

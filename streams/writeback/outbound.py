@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from cdcbridge.logs import trace_context
+from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
     CustomerChange,
     InvalidRecord,
@@ -71,12 +72,14 @@ def writeback_marker(value: bytes | None, column: str) -> str | None:
     return marker if isinstance(marker, str) and marker else None
 
 
-def skip_writeback_echoes(decode: Decoder, column: str) -> Decoder:
+def skip_writeback_echoes(decode: Decoder, column: str, metrics: Metrics | None = None) -> Decoder:
     """``decode``, except that row changes made by writeback become ``Skip``."""
+    counted = metrics or NoOpMetrics()
 
     def decode_or_skip(topic: str, key: bytes | None, value: bytes | None) -> CustomerChange | Skip:
         marker = writeback_marker(value, column)
         if marker is not None:
+            counted.increment("cdcbridge_sync_echoes_skipped_total")
             return Skip(f"writeback echo ({marker})")
         return decode(topic, key, value)
 
@@ -92,8 +95,10 @@ class ConsentGuard:
         platform: Platform,
         mapping: WritebackMapping,
         connect: Callable[[], psycopg.Connection[tuple[Any, ...]]],
+        metrics: Metrics | None = None,
     ) -> None:
         self.inner = inner
+        self.__metrics = metrics or NoOpMetrics()
         self.name: str = inner.name
         self.limits: PublishedLimits = inner.limits
         self.limiter = getattr(inner, "limiter", None)
@@ -160,6 +165,7 @@ class ConsentGuard:
                                               "withdrawn_at": str(withdrawn_at),
                                               "trace_id": consent_trace}},
                 )  # fmt: skip
+            self.__metrics.increment("cdcbridge_sync_consent_grants_blocked_total")
             kept = {k: v for k, v in record.properties.items() if k not in self.__strip}
             out.append(replace(record, properties=kept))
         return out
@@ -175,18 +181,18 @@ class ConsentGuard:
 
 
 def guard_outbound(
-    adapter: PlatformAdapter, decode: Decoder, platform: Platform
+    adapter: PlatformAdapter, decode: Decoder, platform: Platform, metrics: Metrics | None = None
 ) -> tuple[PlatformAdapter, Decoder]:
     """The sync service's adapter and decoder with the loop's guards. The echo guard is always
     on; the consent guard needs ``CDCBRIDGE_WRITEBACK_DSN`` (without it, a warning says that
     consent grants go unchecked)."""
     path = os.environ.get("CDCBRIDGE_WRITEBACK_MAPPING_FILE")
     mapping = load_writeback_mapping(Path(path) if path else DEFAULT_MAPPING)
-    decode = skip_writeback_echoes(decode, mapping.customers.marker_column)
+    decode = skip_writeback_echoes(decode, mapping.customers.marker_column, metrics)
     dsn = os.environ.get(DSN_ENV)
     if not dsn:
         log.warning(f"{DSN_ENV} not set: consent grants are sent without the withdrawal check")
         return adapter, decode
     guarded = ConsentGuard(adapter, platform, mapping,
-                           lambda: psycopg.connect(dsn, autocommit=True))  # fmt: skip
+                           lambda: psycopg.connect(dsn, autocommit=True), metrics)  # fmt: skip
     return guarded, decode

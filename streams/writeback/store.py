@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -38,6 +39,14 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 def _id(name: str) -> sql.Identifier:
     return sql.Identifier(name)
+
+
+@dataclass
+class BatchOutcome:
+    """What one committed batch did: the events new to the table, and consent withdrawals."""
+
+    new_events: list[InboundEvent] = field(default_factory=list)
+    withdrawals: list[str] = field(default_factory=list)  # source platform of each
 
 
 class WritebackStore:
@@ -78,34 +87,36 @@ class WritebackStore:
         events: Sequence[InboundEvent],
         rejected: Sequence[RejectedRecord],
         next_offsets: dict[tuple[str, int], int],
-    ) -> int:
-        """Commit one batch; returns how many events were new (not seen before)."""
+    ) -> BatchOutcome:
+        """Commit one batch; says which events were new (not seen before)."""
+        outcome = BatchOutcome()
         with conn.transaction():
-            inserted = self.__insert_events(conn, events)
+            outcome.new_events = self.__insert_events(conn, events)
             self.__insert_rejected(conn, rejected)
             if events:
                 platforms = [e.source_platform for e in events]
                 ids = [e.event_id for e in events]
                 scope = sql.SQL("(e.source_platform, e.event_id) IN (SELECT * FROM unnest("
                                 "%(platforms)s::text[], %(ids)s::text[]))")  # fmt: skip
-                self.__match_and_apply(conn, scope, {"platforms": platforms, "ids": ids})
+                params = {"platforms": platforms, "ids": ids}
+                self.__match_and_apply(conn, scope, params, outcome)
             self.__store_offsets(conn, next_offsets)
-        return inserted
+        return outcome
 
     def match_pending(self, conn: Conn) -> int:
         """Match events kept for contacts unknown when they arrived; returns how many applied."""
         with conn.transaction():
-            return self.__match_and_apply(conn, sql.SQL("TRUE"), {})
+            return self.__match_and_apply(conn, sql.SQL("TRUE"), {}, BatchOutcome())
 
-    def __insert_events(self, conn: Conn, events: Sequence[InboundEvent]) -> int:
+    def __insert_events(self, conn: Conn, events: Sequence[InboundEvent]) -> list[InboundEvent]:
         if not events:
-            return 0
+            return []
         query = self.__sql(
             "INSERT INTO {events} (event_id, source_platform, type, email, platform_contact_id, "
             "source_id, occurred_at, received_at, attributes, trace_id, kafka_topic, "
             "kafka_partition, kafka_offset) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (source_platform, event_id) DO NOTHING"
+            "ON CONFLICT (source_platform, event_id) DO NOTHING RETURNING source_platform, event_id"
         )
         rows = [
             (e.event_id, e.source_platform, e.type, e.email, e.platform_contact_id, e.source_id,
@@ -113,9 +124,14 @@ class WritebackStore:
              e.trace_id, e.position.topic, e.position.partition, e.position.offset)
             for e in events
         ]  # fmt: skip
+        inserted: set[tuple[str, str]] = set()
         with conn.cursor() as cur:
-            cur.executemany(query, rows)
-            return max(cur.rowcount, 0)
+            cur.executemany(query, rows, returning=True)
+            while True:
+                inserted.update((str(p), str(i)) for p, i in cur.fetchall())
+                if not cur.nextset():
+                    break
+        return [e for e in events if e.identity in inserted]
 
     def __insert_rejected(self, conn: Conn, rejected: Sequence[RejectedRecord]) -> None:
         if not rejected:
@@ -133,7 +149,9 @@ class WritebackStore:
             cur.executemany(query, rows)
         log.warning("kept records that are not engagement events", extra={"count": len(rows)})
 
-    def __match_and_apply(self, conn: Conn, scope: sql.Composable, params: dict[str, Any]) -> int:
+    def __match_and_apply(
+        self, conn: Conn, scope: sql.Composable, params: dict[str, Any], outcome: BatchOutcome
+    ) -> int:
         match = sql.SQL(
             "UPDATE {events} e SET customer_key = c.{key}::text FROM {customers} c "
             "WHERE e.customer_key IS NULL AND {scope} AND {condition}"
@@ -157,10 +175,10 @@ class WritebackStore:
         ).fetchall()
         events = [AppliedEvent(*row) for row in applied]
         for delta in plan_state(self.mapping, events):
-            self.__apply(conn, delta)
+            self.__apply(conn, delta, outcome)
         return len(events)
 
-    def __apply(self, conn: Conn, delta: StateDelta) -> None:
+    def __apply(self, conn: Conn, delta: StateDelta, outcome: BatchOutcome) -> None:
         w = delta.withdrawal
         conn.execute(
             self.__sql(
@@ -195,10 +213,11 @@ class WritebackStore:
                 w.event_id if w else None, w.trace_id if w else None,
             ),
         )  # fmt: skip
-        if w is not None:
-            self.__withdraw(conn, w)
+        if w is not None and self.__withdraw(conn, w):
+            outcome.withdrawals.append(w.source_platform)
 
-    def __withdraw(self, conn: Conn, event: AppliedEvent) -> None:
+    def __withdraw(self, conn: Conn, event: AppliedEvent) -> bool:
+        """Withdraw consent if the conflict rule says so; True when the row changed."""
         row = conn.execute(
             self.__sql(
                 "SELECT {consent}, {opt_in_at}, xmin::text FROM {customers} "
@@ -207,7 +226,7 @@ class WritebackStore:
             (event.customer_key,),
         ).fetchone()
         if row is None:  # the customer was deleted meanwhile: the event row stays
-            return
+            return False
         consent, opt_in_at, row_version = row
         decision = decide_withdrawal(self.mapping.consent.conflict, consent, opt_in_at,
                                      event.occurred_at)  # fmt: skip
@@ -224,9 +243,9 @@ class WritebackStore:
                                            "row_version": row_version},
                     },
                 )  # fmt: skip
-                return
+                return False
             if decision is Withdrawal.ALREADY_WITHDRAWN:
-                return
+                return False
             conn.execute(
                 self.__sql(
                     "UPDATE {customers} SET {consent} = false, {marker} = %s WHERE {key}::text = %s"
@@ -238,6 +257,7 @@ class WritebackStore:
                 extra={"customer_key": event.customer_key, "source": event.source_platform,
                        "event_id": event.event_id, "occurred_at": str(event.occurred_at)},
             )  # fmt: skip
+            return True
 
     def __store_offsets(self, conn: Conn, next_offsets: dict[tuple[str, int], int]) -> None:
         if not next_offsets:

@@ -75,7 +75,8 @@ def test_events_state_and_offsets_commit_together_and_replays_change_nothing(
     key, _ = customer(pg)
     batch = [event("email_opened", key, 1), event("email_opened", key, 2),
              event("contact_unsubscribed", key, 3, offset=2)]  # fmt: skip
-    assert store.write_batch(pg, batch, [], {("it.store", 0): 3}) == 3
+    outcome = store.write_batch(pg, batch, [], {("it.store", 0): 3})
+    assert outcome.new_events == batch and outcome.withdrawals == ["sandbox"]
     assert store.stored_offsets(pg, "it.store") == {0: 3}
     counters, last_engaged, withdrawn_at, source = state(pg, key) or ()
     assert counters == {"opens": 2, "unsubscribes": 1}
@@ -85,7 +86,8 @@ def test_events_state_and_offsets_commit_together_and_replays_change_nothing(
     assert opted_in is False
     assert marker == f"sandbox:{batch[2].event_id}"
 
-    assert store.write_batch(pg, batch, [], {("it.store", 0): 3}) == 0  # a replay
+    replay = store.write_batch(pg, batch, [], {("it.store", 0): 3})
+    assert replay.new_events == [] and replay.withdrawals == []
     assert state(pg, key) == (counters, last_engaged, withdrawn_at, source)
     pg.execute("UPDATE customers SET phone = '+4930111' WHERE id = %s", (int(key),))
     assert consent(pg, key) == (False, None), "any other update clears the no-echo marker"

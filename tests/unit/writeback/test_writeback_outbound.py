@@ -10,6 +10,7 @@ import orjson
 import psycopg
 import pytest
 
+from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import (
     CustomerChange,
     PublishedLimits,
@@ -49,12 +50,14 @@ def test_echoes_are_skipped_and_everything_else_decoded() -> None:
         seen.append(value)
         return Skip("decoded")
 
-    guarded = skip_writeback_echoes(decode, COLUMN)
+    metrics = RecordingMetrics()
+    guarded = skip_writeback_echoes(decode, COLUMN, metrics)
     echo = guarded("cdc.public.customers", None, envelope("sandbox:e1"))
     assert isinstance(echo, Skip) and "writeback echo" in echo.reason
     assert seen == []
     assert guarded("cdc.public.customers", None, envelope(None)) == Skip("decoded")
     assert len(seen) == 1
+    assert metrics.total("cdcbridge_sync_echoes_skipped_total") == 1
 
 
 class RecordingAdapter:
@@ -101,9 +104,12 @@ def record(key: str, consent: str | None, phone: str = "+4930123") -> VendorReco
     return VendorRecord(key, f"{key}@x.io", props, trace_id=f"trace-{key}")
 
 
+METRICS = RecordingMetrics()
+
+
 def guard_with(conn: FakeConnection) -> tuple[ConsentGuard, RecordingAdapter]:
     inner = RecordingAdapter()
-    guard = ConsentGuard(inner, "hubspot", load_writeback_mapping(), lambda: conn)  # type: ignore[arg-type,return-value]
+    guard = ConsentGuard(inner, "hubspot", load_writeback_mapping(), lambda: conn, METRICS)  # type: ignore[arg-type,return-value]
     return guard, inner
 
 
@@ -113,7 +119,9 @@ def test_a_grant_after_a_withdrawal_is_stripped_and_the_rest_goes() -> None:
         ("2", T0, "platform-trace", T0 + timedelta(days=1)),  # newer explicit opt-in: allowed
     ])  # fmt: skip
     guard, inner = guard_with(conn)
+    blocked_before = METRICS.total("cdcbridge_sync_consent_grants_blocked_total")
     guard.upsert_batch([record("1", "true"), record("2", "true"), record("3", "true")])
+    assert METRICS.total("cdcbridge_sync_consent_grants_blocked_total") == blocked_before + 1
     sent = {r.key: dict(r.properties) for r in inner.sent}
     assert "cdcbridge_marketing_consent" not in sent["1"]
     assert "cdcbridge_marketing_consent_at" not in sent["1"]
