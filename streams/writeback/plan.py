@@ -9,11 +9,17 @@ withdraw it, and a newer explicit opt-in recorded in the database may win over i
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from streams.contracts import InvalidRecord
+from streams.mapping_spec import PLATFORMS
+from streams.vendor_mapping import from_vendor
 from streams.writeback.spec import ConflictRule, WritebackMapping
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,18 @@ class AppliedEvent:
     source_platform: str
     event_id: str
     trace_id: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """The platform changed one both-owned field: its canonical name, column and new value."""
+
+    field: str
+    column: str
+    value: str | None
+    vendor_property: str
+    event: AppliedEvent
 
 
 @dataclass
@@ -34,6 +52,33 @@ class StateDelta:
     counters: dict[str, int] = field(default_factory=dict)
     last_engaged_at: datetime | None = None
     withdrawal: AppliedEvent | None = None  # the newest consent-withdrawing event
+    field_changes: dict[str, FieldChange] = field(default_factory=dict)  # newest per field
+
+
+def field_change(mapping: WritebackMapping, event: AppliedEvent) -> FieldChange | None:
+    """The both-owned field an update event changes, or None (not such an event, a property
+    the mapping does not own jointly, or a value that is not text: logged, never altered)."""
+    spec = mapping.field_updates
+    if spec is None or event.type not in spec.events or event.source_platform not in PLATFORMS:
+        return None
+    prop = event.attributes.get(spec.property_attribute)
+    if prop is None or spec.value_attribute not in event.attributes:
+        return None
+    raw = event.attributes[spec.value_attribute]
+    try:
+        canonical = from_vendor(event.source_platform, {prop: raw})
+    except InvalidRecord as exc:
+        log.warning("platform value cannot be read back", extra={"error": str(exc)})
+        return None
+    for name, value in canonical.items():
+        column = spec.fields.get(name)
+        if column is None:
+            continue
+        if value is not None and not isinstance(value, str):
+            log.warning("platform value is not text", extra={"field": name, "value": raw})
+            return None
+        return FieldChange(name, column, value, prop, event)
+    return None
 
 
 def plan_state(mapping: WritebackMapping, events: Iterable[AppliedEvent]) -> list[StateDelta]:
@@ -54,7 +99,23 @@ def plan_state(mapping: WritebackMapping, events: Iterable[AppliedEvent]) -> lis
             delta.withdrawal is None or event.occurred_at > delta.withdrawal.occurred_at
         ):
             delta.withdrawal = event
+        change = field_change(mapping, event)
+        if change is not None:
+            known = delta.field_changes.get(change.field)
+            if known is None or event.occurred_at > known.event.occurred_at:
+                delta.field_changes[change.field] = change
     return list(deltas.values())
+
+
+def platform_wins(rule: ConflictRule, db_changed_at: datetime | None, at: datetime) -> bool:
+    """Whether a platform change at ``at`` overrides the database's value of a both-owned
+    field last changed at ``db_changed_at`` (``newest_wins``: strictly newer; a tie goes to
+    the database)."""
+    if rule is ConflictRule.PLATFORM_WINS or db_changed_at is None:
+        return rule is not ConflictRule.DATABASE_WINS
+    if rule is ConflictRule.DATABASE_WINS:
+        return False
+    return at > db_changed_at
 
 
 class Withdrawal(enum.Enum):

@@ -29,6 +29,9 @@ def _event_types() -> frozenset[str]:
 
 
 EVENT_TYPES = _event_types()
+CANONICAL_FIELDS = frozenset(
+    json.loads((SCHEMAS_DIR / "customer.schema.json").read_text())["properties"]
+)
 
 
 def _known(types: list[str]) -> list[str]:
@@ -64,6 +67,25 @@ class ConsentSpec(_Strict):
     _check_types = field_validator("withdraw_on")(_known)
 
 
+class FieldUpdatesSpec(_Strict):
+    events: list[str]
+    property_attribute: str
+    value_attribute: str
+    row_changed_at_column: Identifier
+    rule: ConflictRule = ConflictRule.NEWEST_WINS
+    fields: dict[str, Identifier]  # canonical field -> column
+
+    _check_types = field_validator("events")(_known)
+
+    @field_validator("fields")
+    @classmethod
+    def _canonical(cls, fields: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(fields) - CANONICAL_FIELDS)
+        if unknown:
+            raise ValueError(f"not canonical customer fields: {unknown}")
+        return fields
+
+
 class WritebackMapping(_Strict):
     version: int
     events_table: Identifier
@@ -74,6 +96,7 @@ class WritebackMapping(_Strict):
     consent: ConsentSpec
     last_engaged_on: list[str] = []
     counters: dict[str, Identifier] = {}
+    field_updates: FieldUpdatesSpec | None = None
 
     _check_types = field_validator("last_engaged_on")(_known)
 

@@ -26,10 +26,12 @@ from cdcbridge.logs import trace_context
 from streams.writeback.events import InboundEvent, RejectedRecord
 from streams.writeback.plan import (
     AppliedEvent,
+    FieldChange,
     StateDelta,
     Withdrawal,
     decide_withdrawal,
     plan_state,
+    platform_wins,
 )
 from streams.writeback.spec import WritebackMapping
 
@@ -169,7 +171,7 @@ class WritebackStore:
                 "UPDATE {events} e SET applied_at = clock_timestamp() "
                 "WHERE e.customer_key IS NOT NULL AND e.applied_at IS NULL AND {scope} "
                 "RETURNING e.customer_key, e.type, e.occurred_at, e.source_platform, "
-                "e.event_id, e.trace_id"
+                "e.event_id, e.trace_id, e.attributes"
             ).format(scope=scope, **self.__names),
             params,
         ).fetchall()
@@ -215,6 +217,43 @@ class WritebackStore:
         )  # fmt: skip
         if w is not None and self.__withdraw(conn, w):
             outcome.withdrawals.append(w.source_platform)
+        for change in delta.field_changes.values():
+            self.__update_field(conn, delta.customer_key, change)
+
+    def __update_field(self, conn: Conn, key: str, change: FieldChange) -> None:
+        spec = self.mapping.field_updates
+        assert spec is not None  # there are field changes only with a spec
+        names = {**self.__names, "column": _id(change.column),
+                 "changed_at": _id(spec.row_changed_at_column)}  # fmt: skip
+        row = conn.execute(
+            sql.SQL(
+                "SELECT {column}, {changed_at}, xmin::text FROM {customers} "
+                "WHERE {key}::text = %s FOR UPDATE"
+            ).format(**names),
+            (key,),
+        ).fetchone()
+        if row is None or row[0] == change.value:
+            return  # deleted meanwhile, or the platform reports what we hold (our own write)
+        current, changed_at, txid = row
+        event = change.event
+        wins = platform_wins(spec.rule, changed_at, event.occurred_at)
+        with trace_context(event.trace_id):
+            log.warning(
+                "field conflict: %s wins", "the platform" if wins else "the database",
+                extra={"customer_key": key, "field": change.field, "rule": spec.rule.value,
+                       "platform_value": {"value": change.value, "at": str(event.occurred_at),
+                                          "trace_id": event.trace_id,
+                                          "property": change.vendor_property},
+                       "database_value": {"value": current, "at": str(changed_at),
+                                          "txid": txid}},
+            )  # fmt: skip
+            if wins:
+                conn.execute(
+                    sql.SQL(
+                        "UPDATE {customers} SET {column} = %s, {marker} = %s WHERE {key}::text = %s"
+                    ).format(**names),
+                    (change.value, f"{event.source_platform}:{event.event_id}", key),
+                )
 
     def __withdraw(self, conn: Conn, event: AppliedEvent) -> bool:
         """Withdraw consent if the conflict rule says so; True when the row changed."""

@@ -140,3 +140,36 @@ def test_undecodable_records_are_kept_with_their_bytes(pg: Conn, store: Writebac
         (offset,),
     ).fetchone()
     assert row == (b"\xff\x00", "not avro")
+
+
+def property_change(key: str, at: datetime, value: str) -> InboundEvent:
+    return InboundEvent(
+        Position("it.store", 0, 0), uuid.uuid4().hex, "contact_updated", "hubspot", at, at,
+        uuid.uuid4().hex, source_id=key,
+        attributes={"propertyName": "phone", "propertyValue": value},
+    )  # fmt: skip
+
+
+def test_a_both_owned_field_follows_the_newest_change_and_ties_go_to_the_database(
+    pg: Conn, store: WritebackStore
+) -> None:
+    key, _ = customer(pg)
+    pg.execute("UPDATE customers SET phone = '+4930100' WHERE id = %s", (int(key),))
+    row = pg.execute("SELECT updated_at FROM customers WHERE id = %s", (int(key),)).fetchone()
+    assert row is not None
+    db_changed = row[0]
+
+    def phone() -> tuple[Any, ...]:
+        found = pg.execute(
+            "SELECT phone, cdcbridge_writeback_id FROM customers WHERE id = %s", (int(key),)
+        ).fetchone()
+        assert found is not None
+        return found
+
+    store.write_batch(pg, [property_change(key, db_changed, "+4930999")], [], {})
+    assert phone() == ("+4930100", None), "a tie goes to the database"
+    store.write_batch(pg, [property_change(key, db_changed - timedelta(seconds=1), "+1")], [], {})
+    assert phone() == ("+4930100", None), "an older platform change loses"
+    newer = property_change(key, db_changed + timedelta(seconds=1), "+4930777")
+    store.write_batch(pg, [newer], [], {})
+    assert phone() == ("+4930777", f"hubspot:{newer.event_id}"), "the newer one wins, marked"

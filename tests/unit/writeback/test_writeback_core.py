@@ -14,6 +14,7 @@ from streams.writeback.plan import (
     Withdrawal,
     decide_withdrawal,
     plan_state,
+    platform_wins,
     resubscribe_allowed,
 )
 from streams.writeback.spec import ConflictRule, load_writeback_mapping
@@ -128,3 +129,43 @@ def test_resubscribe_needs_a_strictly_newer_explicit_opt_in() -> None:
     assert not resubscribe_allowed(T0, T0)
     assert not resubscribe_allowed(T0 - timedelta(seconds=1), T0)
     assert resubscribe_allowed(T0 + timedelta(seconds=1), T0)
+
+
+def update(
+    key: str, minutes: int, prop: str, value: str, platform: str = "hubspot"
+) -> AppliedEvent:
+    return AppliedEvent(
+        key, "contact_updated", T0 + timedelta(minutes=minutes), platform, f"u{minutes}", "t",
+        {"propertyName": prop, "propertyValue": value},
+    )  # fmt: skip
+
+
+def test_property_changes_become_field_changes_of_both_owned_fields_newest_first() -> None:
+    [delta] = plan_state(
+        MAPPING,
+        [update("1", 2, "phone", "+4930222"), update("1", 1, "phone", "+4930111"),
+         update("1", 3, "firstname", ""), update("1", 4, "lifecyclestage", "customer"),
+         update("1", 5, "phone", "+4930555", platform="sandbox")],
+    )  # fmt: skip
+    assert {f: (c.column, c.value) for f, c in delta.field_changes.items()} == {
+        "phone": ("phone", "+4930222"),  # the newest hubspot change; the sandbox has no mapping
+        "first_name": ("first_name", None),  # an empty HubSpot value clears the property
+    }  # lifecycle stage is database-owned: not in field_updates
+    assert delta.field_changes["phone"].vendor_property == "phone"
+
+
+@pytest.mark.parametrize(
+    ("rule", "db_minutes", "expected"),
+    [
+        (ConflictRule.NEWEST_WINS, -1, True),
+        (ConflictRule.NEWEST_WINS, 0, False),  # tie -> database
+        (ConflictRule.NEWEST_WINS, 1, False),
+        (ConflictRule.NEWEST_WINS, None, True),
+        (ConflictRule.DATABASE_WINS, -60, False),
+        (ConflictRule.DATABASE_WINS, None, False),
+        (ConflictRule.PLATFORM_WINS, 60, True),
+    ],
+)
+def test_field_conflict_rule(rule: ConflictRule, db_minutes: int | None, expected: bool) -> None:
+    db_at = None if db_minutes is None else T0 + timedelta(minutes=db_minutes)
+    assert platform_wins(rule, db_at, T0) is expected
