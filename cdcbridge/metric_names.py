@@ -61,6 +61,8 @@ MetricName = Literal[
     "cdcbridge_sync_echoes_skipped_total",
     # Counter: consent grants sync removed because the platform's withdrawal is newer.
     "cdcbridge_sync_consent_grants_blocked_total",
+    # Counter: stale database values of both-owned fields sync dropped (newer platform change).
+    "cdcbridge_sync_stale_fields_dropped_total",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)

@@ -46,6 +46,7 @@ from streams.mapping_spec import Platform
 from streams.vendor_mapping import compiled_mapping
 from streams.writeback.plan import resubscribe_allowed
 from streams.writeback.spec import DEFAULT_MAPPING, WritebackMapping, load_writeback_mapping
+from streams.writeback.stale_fields import StaleFieldFilter
 
 log = logging.getLogger(__name__)
 Decoder = Callable[[str, bytes | None, bytes | None], CustomerChange | Skip]
@@ -87,7 +88,8 @@ def skip_writeback_echoes(decode: Decoder, column: str, metrics: Metrics | None 
 
 
 class ConsentGuard:
-    """A ``PlatformAdapter`` that strips consent grants the platform's withdrawals forbid."""
+    """A ``PlatformAdapter`` that strips consent grants the platform's withdrawals forbid and
+    stale database values of fields the platform changed more recently."""
 
     def __init__(
         self,
@@ -109,6 +111,7 @@ class ConsentGuard:
         self.__connect = connect
         self.__conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.__lock = threading.Lock()
+        self.__stale = StaleFieldFilter(mapping)
         c = mapping.customers
         self.__query = sql.SQL(
             "SELECT s.customer_key, s.consent_withdrawn_at, s.consent_trace_id, c.{opt_in_at} "
@@ -129,24 +132,30 @@ class ConsentGuard:
                                         str(exc)) from exc  # fmt: skip
         return False
 
-    def __withdrawals(self, keys: list[str]) -> list[tuple[Any, ...]]:
+    def __fetch(self, query: sql.Composed, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self.__lock:
             try:
                 if self.__conn is None or self.__conn.closed:
                     self.__conn = self.__connect()
-                return self.__conn.execute(self.__query, (keys,)).fetchall()
+                return self.__conn.execute(query, params).fetchall()
             except psycopg.OperationalError as exc:
                 if self.__conn is not None:
                     self.__conn.close()
-                raise TransientPlatformError(f"consent check: database unavailable: {exc}") from exc
+                raise TransientPlatformError(
+                    f"outbound check: database unavailable: {exc}"
+                ) from exc
 
     def guard(self, records: Sequence[VendorRecord]) -> list[VendorRecord]:
-        """The records to send: consent grants forbidden by a newer withdrawal removed."""
+        """The records to send: consent grants forbidden by a newer withdrawal removed, and
+        stale values of both-owned fields (``stale_fields``) removed."""
+        records, dropped = self.__stale.filter(records, self.__fetch)
+        if dropped:
+            self.__metrics.increment("cdcbridge_sync_stale_fields_dropped_total", dropped)
         granting = [r.key for r in records if self.__grants(r)]
         if not granting:
             return list(records)
         blocked: dict[str, tuple[Any, ...]] = {}
-        for key, withdrawn_at, consent_trace, opt_in_at in self.__withdrawals(granting):
+        for key, withdrawn_at, consent_trace, opt_in_at in self.__fetch(self.__query, (granting,)):
             if not resubscribe_allowed(opt_in_at, withdrawn_at):
                 blocked[key] = (withdrawn_at, consent_trace, opt_in_at)
         out = []

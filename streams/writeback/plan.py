@@ -43,6 +43,7 @@ class FieldChange:
     column: str
     value: str | None
     vendor_property: str
+    vendor_value: str
     event: AppliedEvent
 
 
@@ -77,7 +78,7 @@ def field_change(mapping: WritebackMapping, event: AppliedEvent) -> FieldChange 
         if value is not None and not isinstance(value, str):
             log.warning("platform value is not text", extra={"field": name, "value": raw})
             return None
-        return FieldChange(name, column, value, prop, event)
+        return FieldChange(name, column, value, prop, raw, event)
     return None
 
 

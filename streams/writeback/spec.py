@@ -92,6 +92,7 @@ class WritebackMapping(_Strict):
     rejected_table: Identifier
     state_table: Identifier
     offsets_table: Identifier
+    versions_table: Identifier
     customers: CustomersSpec
     consent: ConsentSpec
     last_engaged_on: list[str] = []

@@ -61,6 +61,7 @@ class WritebackStore:
             "rejected": _id(m.rejected_table),
             "state": _id(m.state_table),
             "offsets": _id(m.offsets_table),
+            "versions": _id(m.versions_table),
             "customers": _id(c.table),
             "key": _id(c.key_column),
             "email": _id(c.email_column),
@@ -254,6 +255,19 @@ class WritebackStore:
                     ).format(**names),
                     (change.value, f"{event.source_platform}:{event.event_id}", key),
                 )
+                conn.execute(
+                    self.__sql(
+                        "INSERT INTO {versions} AS v (customer_key, field, db_value, "
+                        "vendor_property, vendor_value, changed_at, event_id, trace_id) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (customer_key, field) DO UPDATE SET "
+                        "db_value = EXCLUDED.db_value, vendor_property = EXCLUDED.vendor_property, "
+                        "vendor_value = EXCLUDED.vendor_value, changed_at = EXCLUDED.changed_at, "
+                        "event_id = EXCLUDED.event_id, trace_id = EXCLUDED.trace_id"
+                    ),
+                    (key, change.field, change.value, change.vendor_property,
+                     change.vendor_value, event.occurred_at, event.event_id, event.trace_id),
+                )  # fmt: skip
 
     def __withdraw(self, conn: Conn, event: AppliedEvent) -> bool:
         """Withdraw consent if the conflict rule says so; True when the row changed."""

@@ -173,3 +173,9 @@ def test_a_both_owned_field_follows_the_newest_change_and_ties_go_to_the_databas
     newer = property_change(key, db_changed + timedelta(seconds=1), "+4930777")
     store.write_batch(pg, [newer], [], {})
     assert phone() == ("+4930777", f"hubspot:{newer.event_id}"), "the newer one wins, marked"
+    version = pg.execute(
+        "SELECT db_value, vendor_property, vendor_value, trace_id FROM customer_field_versions "
+        "WHERE customer_key = %s AND field = 'phone'",
+        (key,),
+    ).fetchone()
+    assert version == ("+4930777", "phone", "+4930777", newer.trace_id)

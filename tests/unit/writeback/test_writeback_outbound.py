@@ -79,18 +79,29 @@ class RecordingAdapter:
 
 
 class FakeConnection:
-    def __init__(self, rows: list[tuple[Any, ...]], fail: bool = False) -> None:
-        self.rows, self.fail, self.closed, self.queries = rows, fail, False, 0
+    """Answers the consent query with ``rows`` and the stale-field query with ``versions``."""
 
-    def execute(self, _query: object, params: tuple[list[str]]) -> FakeConnection:
-        self.queries += 1
+    def __init__(
+        self,
+        rows: list[tuple[Any, ...]],
+        fail: bool = False,
+        versions: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.rows, self.fail, self.closed = rows, fail, False
+        self.versions = versions or []
+        self.queries: list[str] = []
+
+    def execute(self, query: object, params: tuple[list[str]]) -> FakeConnection:
+        kind = "versions" if "customer_field_versions" in repr(query) else "consent"
+        self.queries.append(kind)
         if self.fail:
             raise psycopg.OperationalError("connection refused")
-        self.keys = params[0]
+        self.keys, self.kind = params[0], kind
         return self
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [row for row in self.rows if row[0] in self.keys]
+        rows = self.versions if self.kind == "versions" else self.rows
+        return [row for row in rows if row[0] in self.keys]
 
     def close(self) -> None:
         self.closed = True
@@ -130,11 +141,30 @@ def test_a_grant_after_a_withdrawal_is_stripped_and_the_rest_goes() -> None:
     assert sent["3"]["cdcbridge_marketing_consent"] == "true"  # no withdrawal recorded
 
 
-def test_no_query_when_nothing_grants_consent() -> None:
-    conn = FakeConnection([], fail=True)
+def test_no_consent_query_when_nothing_grants_consent() -> None:
+    conn = FakeConnection([])
     guard, inner = guard_with(conn)
     guard.upsert_batch([record("1", "false"), record("2", None)])
-    assert conn.queries == 0 and len(inner.sent) == 2
+    assert conn.queries == ["versions"] and len(inner.sent) == 2
+
+
+def test_a_stale_database_value_does_not_overwrite_a_newer_platform_change() -> None:
+    conn = FakeConnection(
+        [],
+        versions=[
+            # platform said +4930777, writeback wrote it, the database still holds it: stale
+            ("1", "phone", "phone", "+4930777", "+4930777", "platform-trace", "+4930777"),
+            # the database changed since (holds something else): this record is newer, it goes
+            ("2", "phone", "phone", "+4930777", "+4930777", "platform-trace", "+4930555"),
+        ],
+    )
+    guard, inner = guard_with(conn)
+    guard.upsert_batch([record("1", None), record("2", None, phone="+4930555"),
+                        record("3", None)])  # fmt: skip
+    sent = {r.key: dict(r.properties) for r in inner.sent}
+    assert "phone" not in sent["1"] and sent["1"]["email"] == "1@x.io"
+    assert sent["2"]["phone"] == "+4930555"
+    assert sent["3"]["phone"] == "+4930123"
 
 
 def test_an_unreachable_database_fails_the_batch_transiently() -> None:
