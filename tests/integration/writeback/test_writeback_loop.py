@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from writeback_it_support import CDCBRIDGE, Child, Sandbox, start_writeback, wait_for
@@ -30,12 +32,14 @@ from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port, private_sandbox
 from streams import kafka_io
 from webhook_bridge.kafka_producer import ensure_topic
+from webhook_bridge.signatures import sign
 from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[tuple[Any, ...]]
 CDC_TOPIC = "cdc.public.customers"
 SECRET = "whsec_" + base64.b64encode(b"writeback-integration-secret").decode()
+HUBSPOT_SECRET = "hubspot-writeback-secret"
 
 
 @dataclass
@@ -48,6 +52,15 @@ class Loop:
     sync_group: str
     children: list[Child] = field(default_factory=list)
     writeback: Child | None = None
+    receiver_url: str = ""
+    sync_env: dict[str, str] = field(default_factory=dict)
+    sync: Child | None = None
+
+    def start_sync(self) -> Child:
+        self.sync = Child([sys.executable, "-m", "cdcbridge", "sync"],
+                          self.tmp / f"sync-{len(self.children)}.log", self.sync_env)  # fmt: skip
+        self.children.append(self.sync)
+        return self.sync
 
     def start_writeback(self, group: str | None = None, *extra: str) -> Child:
         child = start_writeback(
@@ -75,7 +88,18 @@ def loop(stack: StackEndpoints, cdc_connector: str, tmp_path: Path) -> Iterator[
     ensure_topic(stack.bootstrap_servers, topic)
     sources = tmp_path / "sources.yaml"
     sources.write_text(
-        json.dumps({"sources": {"sandbox": {"scheme": "standard-webhooks", "secrets": [SECRET]}}})
+        json.dumps(
+            {
+                "sources": {
+                    "sandbox": {"scheme": "standard-webhooks", "secrets": [SECRET]},
+                    "hubspot": {
+                        "scheme": "hubspot-v3",
+                        "secrets": [HUBSPOT_SECRET],
+                        "normaliser": "hubspot",
+                    },
+                }
+            }
+        )
     )
     sync_group = f"it-sync-{name}"
     kafka_io.commit_group_to_end(stack.bootstrap_servers, sync_group, CDC_TOPIC)
@@ -95,22 +119,20 @@ def loop(stack: StackEndpoints, cdc_connector: str, tmp_path: Path) -> Iterator[
              "--bootstrap-servers", stack.bootstrap_servers, "--topic", topic, "--wait-s", "1"],
             tmp_path / "forwarder.log", {},
         )  # fmt: skip
-        sync = Child(
-            [sys.executable, "-m", "cdcbridge", "sync"],
-            tmp_path / "sync.log",
-            {
-                "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
-                "CDCBRIDGE_SYNC_GROUP_ID": sync_group,
-                "CDCBRIDGE_SYNC_DLQ_TOPIC": f"it-dlq-{name}",
-                "CDCBRIDGE_SYNC_COMMIT_INTERVAL_S": "0.2",
-                "CDCBRIDGE_PLATFORM": "hubspot",
-                "CDCBRIDGE_HUBSPOT_BASE_URL": url,
-                "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
-                "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
-                "CDCBRIDGE_WRITEBACK_DSN": stack.pg_dsn,
-            },
-        )
-        state.children += [receiver, forwarder, sync]
+        state.sync_env = {
+            "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+            "CDCBRIDGE_SYNC_GROUP_ID": sync_group,
+            "CDCBRIDGE_SYNC_DLQ_TOPIC": f"it-dlq-{name}",
+            "CDCBRIDGE_SYNC_COMMIT_INTERVAL_S": "0.2",
+            "CDCBRIDGE_PLATFORM": "hubspot",
+            "CDCBRIDGE_HUBSPOT_BASE_URL": url,
+            "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+            "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
+            "CDCBRIDGE_WRITEBACK_DSN": stack.pg_dsn,
+        }
+        state.receiver_url = f"http://127.0.0.1:{port}"
+        state.children += [receiver, forwarder]
+        state.start_sync()
         state.writeback = state.start_writeback()
         state.sandbox.knobs(
             webhook_url=f"http://127.0.0.1:{port}/webhooks/sandbox",
@@ -219,7 +241,7 @@ def test_unsubscribe_flows_back_without_echo_and_consent_never_flips_back(
                    (key,))  # fmt: skip
         wait_for(lambda: sandbox.contacts()[email].get("cdcbridge_plan") == "pro", 30, "plan")
         assert sandbox.contacts()[email]["cdcbridge_marketing_consent"] == "false"
-        assert "re-subscribe blocked" in loop.children[2].log()
+        assert loop.sync is not None and "re-subscribe blocked" in loop.sync.log()
         pg.execute("UPDATE customers SET opt_in_at = now() WHERE id = %s", (key,))
         wait_for(
             lambda: sandbox.contacts()[email]["cdcbridge_marketing_consent"] == "true",
@@ -238,3 +260,53 @@ def test_unsubscribe_flows_back_without_echo_and_consent_never_flips_back(
 
         wait_for(replayed, 60, "the replay to reach the end of the topic")
         assert snapshot(pg, loop.topic, key) == before
+
+
+def post_property_change(loop: Loop, key: int, email: str, prop: str, value: str) -> None:
+    """A signed HubSpot v3 ``contact.propertyChange`` webhook, as HubSpot sends it."""
+    url = f"{loop.receiver_url}/webhooks/hubspot"
+    body = json.dumps([{
+        "eventId": int(uuid.uuid4().int % 10**12), "subscriptionId": 1, "portalId": 2,
+        "appId": 3, "occurredAt": int(time.time() * 1000), "attemptNumber": 0,
+        "subscriptionType": "contact.propertyChange", "objectId": 99, "changeSource": "CRM",
+        "propertyName": prop, "propertyValue": value, "email": email, "source_id": str(key),
+    }]).encode()  # fmt: skip
+    headers = sign("hubspot-v3", secret=HUBSPOT_SECRET, body=body, method="POST", url=url)
+    headers["Content-Type"] = "application/json"
+    assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 202
+
+
+def test_a_field_both_sides_changed_within_the_sync_lag_follows_the_newest_change(
+    loop: Loop, stack: StackEndpoints
+) -> None:
+    sandbox = loop.sandbox
+    email = f"race-{uuid.uuid4().hex[:10]}@example.com"
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as pg:
+        row = pg.execute(
+            "INSERT INTO customers (email, phone, country) VALUES (%s, '+14155550100', 'US') "
+            "RETURNING id",
+            (email,),
+        ).fetchone()
+        assert row is not None
+        key = int(row[0])
+        wait_for(lambda: email in sandbox.contacts(), 60, "the customer to reach the platform")
+        wait_for(lambda: loop.sync_lag() == 0, 30, "sync to commit")
+        assert loop.sync is not None and loop.sync.stop() == 0  # the sync lag, made long
+
+        # The database changes the phone, then the platform changes it later (newer wins).
+        pg.execute("UPDATE customers SET phone = '+14155550111' WHERE id = %s", (key,))
+        post_property_change(loop, key, email, "phone", "+14155550122")
+
+        def phone() -> object:
+            found = pg.execute("SELECT phone FROM customers WHERE id = %s", (key,)).fetchone()
+            return found[0] if found else None
+
+        wait_for(lambda: phone() == "+14155550122", 15, "the platform's newer phone in the DB")
+
+        # Sync catches up: the older database phone is not sent over the newer platform one,
+        # and writeback's own change is not echoed.
+        cdc_end = loop.cdc_end()
+        sync = loop.start_sync()
+        wait_for(lambda: loop.sync_lag() == 0 and loop.cdc_end() >= cdc_end, 60, "sync")
+        assert sandbox.contacts()[email]["phone"] == "+14155550100", "no stale phone written"
+        assert "the platform's newer change wins" in sync.log()
