@@ -2,7 +2,8 @@
 
 Values are the forwarder's schemaless Avro (``webhook_bridge.avro_codec``), writer schema
 named by the ``schema_fingerprint`` header. A record this reader cannot decode becomes a
-``RejectedRecord`` carrying its raw bytes and the reason: it is stored, never dropped.
+``RejectedRecord`` carrying its raw bytes and the reason: it is stored, never dropped. So
+does an event PostgreSQL could not store as text (a NUL character in any string).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def decode_record(
         record = codec.decode(value)
     except (ValueError, TypeError, EOFError, IndexError, KeyError, UnicodeDecodeError) as exc:
         return RejectedRecord(position, key, value, f"not an engagement event: {exc!r}")
+    if _holds_nul(record):
+        reason = "contains a NUL character, which PostgreSQL text cannot store"
+        return RejectedRecord(position, key, value, reason)
     return InboundEvent(
         position=position,
         event_id=str(record["event_id"]),
@@ -89,3 +93,11 @@ def decode_record(
         source_id=record.get("source_id"),
         attributes=dict(record.get("attributes") or {}),
     )
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False

@@ -69,6 +69,17 @@ def test_an_avro_record_decodes_to_an_event() -> None:
     assert event.occurred_at == T0 and dict(event.attributes) == {"k": "v"}
 
 
+def test_an_event_postgres_cannot_store_as_text_is_rejected_whole() -> None:
+    codec = EngagementCodec()
+    value = codec.encode(
+        {"event_id": "w2", "type": "email_opened", "occurred_at": T0, "received_at": T0,
+         "source_platform": "sandbox", "attributes": {"subject": "a\x00b"}, "trace_id": "t"}
+    )  # fmt: skip
+    rejected = decode_record(POS, None, value, {})
+    assert isinstance(rejected, RejectedRecord) and "NUL" in rejected.reason
+    assert rejected.value == value
+
+
 @pytest.mark.parametrize(
     ("value", "headers", "reason"),
     [
