@@ -18,6 +18,7 @@ from cdcbridge.logs import configure_logging
 COMMAND_MODULES = (
     "local_stack.commands",
     "streams.commands",
+    "streams.writeback.cli",
     "webhook_bridge.commands",
     "sandbox_platform.commands",
     "cdcbridge.doctor.commands",

@@ -54,6 +54,14 @@ MetricName = Literal[
     "cdcbridge_audit_field_mismatches",
     "cdcbridge_audit_duration_seconds",
     "cdcbridge_audit_repair_sent",
+    "cdcbridge_writeback_events_total",
+    "cdcbridge_writeback_duplicates_total",
+    "cdcbridge_writeback_rejected_total",
+    "cdcbridge_writeback_consent_withdrawn_total",
+    "cdcbridge_writeback_end_to_end_seconds",
+    "cdcbridge_sync_echoes_skipped_total",
+    "cdcbridge_sync_consent_grants_blocked_total",
+    "cdcbridge_sync_stale_fields_dropped_total",
 ]
 
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
@@ -174,6 +182,30 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
     "cdcbridge_audit_repair_sent": MetricSpec(
         G, "cdcbridge.audit.repair_sent",
         "Records the last audit re-sent through the sync path (--repair)."),
+    "cdcbridge_writeback_events_total": MetricSpec(
+        C, "cdcbridge.writeback.events",
+        "Engagement events newly written to the database by writeback, by type."),
+    "cdcbridge_writeback_duplicates_total": MetricSpec(
+        C, "cdcbridge.writeback.duplicates",
+        "Engagement events writeback had already stored (replays, redeliveries)."),
+    "cdcbridge_writeback_rejected_total": MetricSpec(
+        C, "cdcbridge.writeback.rejected",
+        "Records on the engagement topic kept as rejected (not engagement events)."),
+    "cdcbridge_writeback_consent_withdrawn_total": MetricSpec(
+        C, "cdcbridge.writeback.consent_withdrawn",
+        "Consent withdrawals written to the customers table, by source platform."),
+    "cdcbridge_writeback_end_to_end_seconds": MetricSpec(
+        H, "cdcbridge.writeback.end_to_end",
+        "Webhook accepted by the receiver (received_at) to writeback's commit."),
+    "cdcbridge_sync_echoes_skipped_total": MetricSpec(
+        C, "cdcbridge.sync.echoes_skipped",
+        "CDC changes made by writeback that sync skipped (not echoed back out)."),
+    "cdcbridge_sync_consent_grants_blocked_total": MetricSpec(
+        C, "cdcbridge.sync.consent_grants_blocked",
+        "Consent grants sync removed because the platform's withdrawal is newer."),
+    "cdcbridge_sync_stale_fields_dropped_total": MetricSpec(
+        C, "cdcbridge.sync.stale_fields_dropped",
+        "Stale database values of both-owned fields sync dropped (newer platform change)."),
 }  # fmt: skip
 
 

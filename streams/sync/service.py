@@ -67,6 +67,7 @@ def default_parts(
     from streams.mapping_spec import load_table_mapping
     from streams.platform import PlatformSettings, build_adapter
     from streams.vendor_mapping import to_vendor
+    from streams.writeback.outbound import guard_outbound
 
     platform_settings = PlatformSettings()
     adapter = build_adapter(platform_settings, metrics=metrics, clock=clock)
@@ -77,6 +78,8 @@ def default_parts(
     decode: Decoder = decode_change
     if settings.table_mapping_file is not None:
         decode = ChangeDecoder([load_table_mapping(settings.table_mapping_file)]).decode
+    # The inbound loop's guards: writeback's own changes are not echoed, consent not re-granted.
+    adapter, decode = guard_outbound(adapter, decode, platform_settings.platform, metrics)
     return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
 
 

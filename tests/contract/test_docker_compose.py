@@ -63,3 +63,11 @@ def test_our_services_build_from_the_dockerfile(resolved: dict[str, Any]) -> Non
     for name in ("sandbox", "sync", "webhooks", "forwarder"):
         assert "build" in resolved["services"][name], name
     assert (PROJECT_ROOT / "Dockerfile").exists()
+
+
+def test_writeback_runs_against_the_composed_database(resolved: dict[str, Any]) -> None:
+    service = resolved["services"]["writeback"]
+    assert service["command"] == ["writeback"] and "build" in service
+    env = service["environment"]
+    assert env["CDCBRIDGE_WRITEBACK_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert "@postgres:5432/cdcbridge" in env["CDCBRIDGE_WRITEBACK_DSN"]

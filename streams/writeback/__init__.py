@@ -1,0 +1,1 @@
+"""Inbound writeback: engagement events from Kafka into PostgreSQL, exactly once, no echo."""
