@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -40,6 +41,51 @@ def _session(endpoint_url: str | None) -> boto3.session.Session:
     if endpoint_url and session.get_credentials() is None:
         session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")  # noqa: S106
     return session
+
+
+BOTOCORE_FIRST_RETRY_BACKOFF_S = 1.0
+"""botocore's standard retry mode waits up to 1 s (random) before the second attempt."""
+
+
+@dataclass(frozen=True)
+class SendBudget:
+    """Timeouts for one enqueue that must answer within a deadline (the Lambda's timeout).
+
+    ``worst_case_s`` = attempts x (connect + read) + the retry backoff: what a hung endpoint
+    (accepts TCP, never answers) or a black-holed one costs before ``QueueUnavailable``."""
+
+    connect_timeout_s: float
+    read_timeout_s: float
+    attempts: int
+
+    @property
+    def worst_case_s(self) -> float:
+        per_attempt = self.connect_timeout_s + self.read_timeout_s
+        backoff = BOTOCORE_FIRST_RETRY_BACKOFF_S * (self.attempts - 1)
+        return self.attempts * per_attempt + backoff
+
+    @classmethod
+    def within(cls, limit_s: float, *, reserve_s: float = 2.0, attempts: int = 2) -> SendBudget:
+        """The budget that leaves ``reserve_s`` of ``limit_s`` for everything else (verify,
+        answer, cold start work). Raises ``ValueError`` when ``limit_s`` is too short."""
+        spend = limit_s - reserve_s - BOTOCORE_FIRST_RETRY_BACKOFF_S * (attempts - 1)
+        if spend < 0.5 * attempts:
+            raise ValueError(f"a {limit_s} s limit leaves no time to enqueue")
+        per_attempt = spend / attempts
+        connect = min(1.0, per_attempt / 3)
+        return cls(connect, per_attempt - connect, attempts)
+
+
+def send_client(endpoint_url: str | None, region: str, budget: SendBudget) -> SQSClient:
+    """A client for SendMessage only, bounded by ``budget`` (no long-poll read timeout)."""
+    config = Config(
+        region_name=region,
+        connect_timeout=budget.connect_timeout_s,
+        read_timeout=budget.read_timeout_s,
+        retries={"total_max_attempts": budget.attempts, "mode": "standard"},
+        max_pool_connections=4,
+    )
+    return _session(endpoint_url).client("sqs", endpoint_url=endpoint_url, config=config)
 
 
 def sqs_client(
@@ -249,10 +295,12 @@ class SqsQueue:
         try:
             if action == "DeleteMessageBatch":
                 return self.__client.delete_message_batch(
-                    QueueUrl=self.queue_url, Entries=list(entries)  # type: ignore[arg-type]
+                    QueueUrl=self.queue_url,
+                    Entries=list(entries),  # type: ignore[arg-type]
                 )
             return self.__client.change_message_visibility_batch(
-                QueueUrl=self.queue_url, Entries=list(entries)  # type: ignore[arg-type]
+                QueueUrl=self.queue_url,
+                Entries=list(entries),  # type: ignore[arg-type]
             )
         except _ERRORS as exc:
             raise QueueUnavailable(str(exc)) from exc

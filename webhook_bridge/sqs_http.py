@@ -109,9 +109,7 @@ class SqsJsonClient:
         self.__local.conn = (conn, time.monotonic())
         return conn, False
 
-    def __exchange(
-        self, headers: dict[str, str], body: bytes, reuse: bool
-    ) -> tuple[int, bytes]:
+    def __exchange(self, headers: dict[str, str], body: bytes, reuse: bool) -> tuple[int, bytes]:
         conn, reused = self.__connection(reuse)
         try:
             conn.request("POST", "/", body=body, headers=headers)

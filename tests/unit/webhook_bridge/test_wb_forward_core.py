@@ -35,7 +35,7 @@ class ScriptedSink:
     """Reports each record on ``poll`` with the current ``outcome`` (None: success); 'hold'
     keeps reports back (a broker that does not answer)."""
 
-    def __init__(self, outcome: DeliveryError | None | str = None) -> None:
+    def __init__(self, outcome: DeliveryError | str | None = None) -> None:
         self.outcome = outcome
         self.fatal_error: str | None = None
         self.records: list[OutRecord] = []

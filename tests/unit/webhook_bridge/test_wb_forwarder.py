@@ -124,8 +124,9 @@ class FakeSink:
 
 
 def forwarder(queue: InMemoryQueue, sink: FakeSink, metrics: RecordingMetrics) -> Forwarder:
-    return Forwarder(queue, lambda: sink, {"sandbox": SANDBOX, "hubspot": HUBSPOT}, CODEC, MockedClock(),
-                     metrics=metrics, wait_s=0)  # fmt: skip
+    mappings = {"sandbox": SANDBOX, "hubspot": HUBSPOT}
+    return Forwarder(queue, lambda: sink, mappings, CODEC, MockedClock(), metrics=metrics,
+                     wait_s=0)  # fmt: skip
 
 
 def test_forward_deletes_after_delivery_with_headers_and_key() -> None:
