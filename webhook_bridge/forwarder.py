@@ -7,8 +7,8 @@ release, extend, replace the producer) is ``forward_core.ForwardCore``; this mod
 
 Pipeline (``run``): ``receivers`` threads long-poll SQS concurrently (10 messages a call) into
 an inbox; the main thread normalises and produces without waiting for each batch's reports
-(delivery reports arrive asynchronously through ``poll``); a deleter thread sends
-DeleteMessageBatch calls of up to 10 delivered messages. At most ``max_in_flight`` messages are
+(delivery reports arrive asynchronously through ``poll``); ``receivers + 1`` deleter threads
+send DeleteMessageBatch calls of up to 10 delivered messages each. At most ``max_in_flight`` messages are
 held at once: when Kafka is slow or down the receivers stop receiving (backpressure), and the
 held messages' visibility is extended every third of the visibility timeout, so nothing
 reaches the redrive limit while the fault lasts. Several forwarders may read one queue (scale
@@ -79,7 +79,7 @@ class Forwarder:
         self.__max_in_flight = max_in_flight
         self.__core = ForwardCore(
             sink, mappings, codec, clock, metrics or NoOpMetrics(),
-            dedupe or DedupeWindow(clock, 3600.0, 200_000), topic=topic,
+            dedupe if dedupe is not None else DedupeWindow(clock, 3600.0, 200_000), topic=topic,
             visibility_timeout_s=visibility_timeout_s, stuck_after_s=2 * delivery_timeout_s,
         )  # fmt: skip
         self.__inbox: stdqueue.SimpleQueue[list[QueueMessage]] = stdqueue.SimpleQueue()
@@ -97,9 +97,12 @@ class Forwarder:
             for i in range(self.__receivers)
         ]  # fmt: skip
         deleter_stop = threading.Event()
-        deleter = threading.Thread(target=self.__delete_loop, args=(deleter_stop,),
-                                   name="sqs-delete", daemon=True)  # fmt: skip
-        for thread in [*threads, deleter]:
+        deleters = [
+            threading.Thread(target=self.__delete_loop, args=(deleter_stop,),
+                             name=f"sqs-delete-{i}", daemon=True)
+            for i in range(self.__receivers + 1)
+        ]  # fmt: skip
+        for thread in [*threads, *deleters]:
             thread.start()
         next_extension = self.__clock.monotonic()
         while not stop.is_set():
@@ -117,7 +120,8 @@ class Forwarder:
         self.__core.pump(0.0)
         self.__hand_over()
         deleter_stop.set()
-        deleter.join(self.__delivery_timeout_s)
+        for deleter in deleters:
+            deleter.join(self.__delivery_timeout_s)
         counts = self.__core.counts
         return ForwardStats(counts.forwarded, counts.skipped_duplicates, counts.invalid,
                             self.__core.undelivered, counts.producers_replaced)  # fmt: skip

@@ -31,6 +31,7 @@ class ForwarderSettings(BaseSettings):
     delivery_timeout_s: float = Field(default=30.0, gt=0)
     receivers: int = Field(default=3, ge=1, le=32)
     max_in_flight: int = Field(default=2000, ge=10)
+    dedupe_window_s: float = Field(default=3600.0, ge=0)  # 0: off (benchmarks)
 
 
 def queue_from(settings: BridgeSettings) -> SqsQueue:
@@ -91,6 +92,7 @@ def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forw
         SYSTEM_CLOCK,
         topic=settings.topic,
         metrics=metrics_from_env(),
+        dedupe=DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, 200_000),
         wait_s=settings.wait_s,
         delivery_timeout_s=delivery_timeout_s,
         visibility_timeout_s=visibility_s,
