@@ -143,8 +143,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "sqs": "ElasticMQ (local stack, messages journalled to H2)",
             "connections": args.connections,
             "duration_s": args.duration,
-            "ingest_alone": {"accepted_per_s": ingest["accepted_per_s"],
-                             "non_2xx": ingest["non_2xx"], "backlog": backlog},  # fmt: skip
+            "ingest_alone": {
+                "accepted_per_s": ingest["accepted_per_s"],
+                "non_2xx": ingest["non_2xx"],
+                "backlog": backlog,
+            },
             "drain_alone": drain,
             "concurrent": {
                 "accepted_per_s": concurrent["accepted_per_s"],

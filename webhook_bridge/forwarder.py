@@ -8,12 +8,13 @@ release, extend, replace the producer) is ``forward_core.ForwardCore``; this mod
 Pipeline (``run``): ``receivers`` threads long-poll SQS concurrently (10 messages a call) into
 an inbox; the main thread normalises and produces without waiting for each batch's reports
 (delivery reports arrive asynchronously through ``poll``); ``receivers + 1`` deleter threads
-send DeleteMessageBatch calls of up to 10 delivered messages each. At most ``max_in_flight`` messages are
-held at once: when Kafka is slow or down the receivers stop receiving (backpressure), and the
-held messages' visibility is extended every third of the visibility timeout, so nothing
-reaches the redrive limit while the fault lasts. Several forwarders may read one queue (scale
-out): SQS hands each message to one of them at a time; a message redelivered to another after a
-crash is produced again, and the ``event_id`` header lets consumers drop that duplicate.
+send DeleteMessageBatch calls of up to 10 delivered messages each. At most ``max_in_flight``
+messages are held at once: when Kafka is slow or down the receivers stop receiving
+(backpressure), and the held messages' visibility is extended every third of the visibility
+timeout, so nothing reaches the redrive limit while the fault lasts. Several forwarders may
+read one queue (scale out): SQS hands each message to one of them at a time; a message
+redelivered to another after a crash is produced again, and the ``event_id`` header lets
+consumers drop that duplicate.
 """
 
 from __future__ import annotations
