@@ -35,9 +35,13 @@ log = logging.getLogger(__name__)
 
 
 class RecordSink(Protocol):
-    """A Kafka producer. ``fatal_error`` is set once it can no longer deliver anything."""
+    """A Kafka producer. ``fatal_error`` is set once it can no longer deliver anything;
+    ``close`` drops what it still holds (it is being replaced)."""
 
-    fatal_error: str | None
+    @property
+    def fatal_error(self) -> str | None: ...
+
+    def close(self) -> None: ...
 
     def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None: ...
 
@@ -99,6 +103,7 @@ class ForwardCore:
         self.__last_success = clock.monotonic()
         self.__failing_since: float | None = None
         self.__in_flight = 0  # records produced on the current producer without a report yet
+        self.__next_failure_log = 0.0
         self.counts = CoreCounts()
 
     @property
@@ -260,9 +265,13 @@ class ForwardCore:
         held.failures += 1
         held.retry[key] = held.waiting[key]
         held.retry_at = now + min(self.__max_backoff_s, 0.25 * 2 ** min(held.failures, 8))
-        if held.failures == 1 or held.failures % 10 == 0:
-            log.warning("kafka delivery failed; will produce again",
-                        extra={"error": error.reason, "failures": held.failures})  # fmt: skip
+        if now >= self.__next_failure_log:  # one line per 10 s, not one per record
+            self.__next_failure_log = now + 10.0
+            log.warning(
+                "kafka deliveries failing; records will be produced again",
+                extra={"error": error.reason, "failures_so_far": self.counts.delivery_failures,
+                       "held_messages": len(self.__held)},
+            )  # fmt: skip
 
     def __settle(self, held: _Held) -> None:
         if not held.waiting and self.__held.pop(held.message.receipt_handle, None) is not None:
@@ -273,6 +282,7 @@ class ForwardCore:
         self.counts.producers_replaced += 1
         self.__generation += 1
         self.__in_flight = 0
+        self.__sink.close()
         self.__sink = self.__factory()
         self.__failing_since = None
         self.__last_success = self.__clock.monotonic()

@@ -72,13 +72,25 @@ class KafkaRecordSink:
     def __init__(
         self, bootstrap_servers: str, overrides: Mapping[str, object] | None = None
     ) -> None:
-        self.fatal_error: str | None = None
-        config = {**producer_config(bootstrap_servers, overrides), "error_cb": self.__on_error}
+        fatal: list[str] = []  # the error callback holds this, not the sink: no reference cycle
+
+        def on_error(error: KafkaError) -> None:
+            if error.fatal():
+                fatal.append(str(error))
+
+        self.__fatal = fatal
+        config = {**producer_config(bootstrap_servers, overrides), "error_cb": on_error}
         self.__producer = Producer(config)
 
-    def __on_error(self, error: KafkaError) -> None:
-        if error.fatal():
-            self.fatal_error = str(error)
+    @property
+    def fatal_error(self) -> str | None:
+        return self.__fatal[0] if self.__fatal else None
+
+    def close(self) -> None:
+        """Drop everything still queued or in flight (their reports are never served); the
+        producer is destroyed once this sink is no longer referenced."""
+        self.__producer.purge()
+        self.__producer.flush(0)
 
     def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None:
         """Queue ``record``; ``on_delivery`` runs inside a later ``poll``/``flush``.
@@ -100,7 +112,7 @@ class KafkaRecordSink:
         except KafkaException as exc:
             error = exc.args[0]
             if isinstance(error, KafkaError) and error.fatal():
-                self.fatal_error = str(error)
+                self.__fatal.append(str(error))
             on_delivery(DeliveryError(str(exc)))
 
     def poll(self, timeout_s: float) -> None:

@@ -187,7 +187,9 @@ def test_kafka_broker_restart_under_load_drains_with_the_same_forwarder(setup: S
     drained_s = time.monotonic() - back_at
     assert forwarder.process.poll() is None, "the forwarder died: " + forwarder.log()[-2000:]
     assert len(sender.accepted) == 3000
-    assert sender.accepted - set(found) == set(), "accepted events missing from Kafka"
+    missing = sender.accepted - set(found)
+    assert not missing, (f"{len(missing)} accepted events missing from Kafka; queue "
+                         f"{setup.queue.depth()}, dlq {setup.dlq.depth()}")  # fmt: skip
     assert drained_s < 120
     wait_for(lambda: sum(setup.queue.depth()) == 0, 60, "the queue to drain")
     assert sum(setup.dlq.depth()) == 0, "messages reached the redrive limit during the outage"

@@ -38,6 +38,7 @@ class ScriptedSink:
     def __init__(self, outcome: DeliveryError | str | None = None) -> None:
         self.outcome = outcome
         self.fatal_error: str | None = None
+        self.closed = False
         self.records: list[OutRecord] = []
         self.__callbacks: list[DeliveryCallback] = []
         self.__lock = threading.Lock()
@@ -55,6 +56,9 @@ class ScriptedSink:
         for callback in callbacks:
             callback(None if self.outcome is None else DeliveryError(str(self.outcome),
                      getattr(self.outcome, "permanent", False)))  # fmt: skip
+
+    def close(self) -> None:
+        self.closed = True
 
     def flush(self, timeout_s: float) -> int:
         self.poll(timeout_s)
@@ -104,6 +108,7 @@ def test_fatal_producer_is_replaced_and_outstanding_records_produced_again() -> 
     core.pump(0)
     assert len(fresh.records) == 3
     assert core.counts.producers_replaced == 1
+    assert broken.closed and not fresh.closed
     assert queue.delete(core.take_done()) == [] and queue.depth() == 0
 
 

@@ -107,6 +107,7 @@ class FakeSink:
         self.records: list[OutRecord] = []
         self.fail = fail
         self.fatal_error: str | None = None
+        self.closed = False
         self.__callbacks: list[DeliveryCallback] = []
 
     def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None:
@@ -115,6 +116,9 @@ class FakeSink:
 
     def poll(self, timeout_s: float) -> None:
         self.flush(timeout_s)
+
+    def close(self) -> None:
+        self.closed = True
 
     def flush(self, timeout_s: float) -> int:
         callbacks, self.__callbacks = self.__callbacks, []
