@@ -66,7 +66,8 @@ class SendBatcher:
             await asyncio.wait(self.__flushes)
         while not self.__pending.empty():
             _, future = self.__pending.get_nowait()
-            future.set_exception(QueueUnavailable("receiver shutting down"))
+            if not future.done():  # a caller that timed out has a cancelled future
+                future.set_exception(QueueUnavailable("receiver shutting down"))
         self.__executor.shutdown(wait=False)
         if self.__async_sender is not None:
             await self.__async_sender.aclose()
