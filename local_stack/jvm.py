@@ -157,6 +157,9 @@ def start_connect(layout: StackLayout) -> int:
 
 
 def elasticmq_conf(layout: StackLayout) -> str:
+    """The server config: queues ``engagement`` (+ DLQ), persisted in the state folder so a
+    message answered 202 survives a restart of the server (queue metadata in a HOCON file,
+    messages journalled to an H2 database; see shared reference, operations section 7)."""
     queues = """
 queues {
   engagement {
@@ -166,8 +169,14 @@ queues {
   }
   engagement-dlq { }
 }"""
+    data = layout.root / "elasticmq" / "data"
     return f"""include classpath("application.conf")
 node-address {{ protocol = http, host = {HOST}, port = {layout.sqs_port}, context-path = "" }}
+# Accepted messages survive a restart: every queue and message event is journalled to H2
+# (queues with their attributes too, so no separate queues-storage file is needed).
+messages-storage {{
+  enabled = true, uri = "jdbc:h2:{data / 'messages'}", prune-data-on-init = false
+}}
 rest-sqs {{
   enabled = true, bind-port = {layout.sqs_port}, bind-hostname = "{HOST}", sqs-limits = strict
 }}
@@ -179,7 +188,7 @@ aws {{ region = us-east-1, accountId = 000000000000 }}
 
 def start_elasticmq(layout: StackLayout) -> int:
     base = layout.root / "elasticmq"
-    base.mkdir(parents=True, exist_ok=True)
+    (base / "data").mkdir(parents=True, exist_ok=True)
     conf = base / "elasticmq.conf"
     conf.write_text(elasticmq_conf(layout))
     argv = _jvm_argv(ELASTICMQ, layout, jars.classpath(layout, "elasticmq"))

@@ -4,6 +4,10 @@ A lone request is sent at once when nothing is in flight; under load, the next b
 until it has 10 messages or a few milliseconds passed (whichever is first), and messages that
 arrive while a batch waits for a free sending slot join it. Each caller's ``send`` returns
 only once the queue accepted *its* message, so a 202 is never answered early.
+
+Every caller waits at most ``timeout_s`` in all (queued behind busy sending slots included), so
+a hung queue endpoint answers 503 within that bound however many requests pile up; a message
+whose caller gave up before its batch left is never sent (no 503 for a message later enqueued).
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ class SendBatcher:
             await asyncio.wait(self.__flushes)
         while not self.__pending.empty():
             _, future = self.__pending.get_nowait()
-            future.set_exception(QueueUnavailable("receiver shutting down"))
+            if not future.done():  # a caller that timed out has a cancelled future
+                future.set_exception(QueueUnavailable("receiver shutting down"))
         self.__executor.shutdown(wait=False)
         if self.__async_sender is not None:
             await self.__async_sender.aclose()
@@ -73,11 +78,16 @@ class SendBatcher:
         self.__pending.put_nowait((envelope, future))
         if self.__want and self.__pending.qsize() >= self.__want:
             self.__more.set()
-        await future
+        try:
+            await asyncio.wait_for(future, self.__timeout_s)  # cancels the future on timeout
+        except TimeoutError as exc:
+            raise QueueUnavailable(f"not enqueued within {self.__timeout_s} s") from exc
 
     def __drain(self, batch: list[_Item]) -> None:
         while len(batch) < MAX_BATCH and not self.__pending.empty():
-            batch.append(self.__pending.get_nowait())
+            item = self.__pending.get_nowait()
+            if not item[1].done():  # its caller already gave up
+                batch.append(item)
 
     async def __dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -89,6 +99,10 @@ class SendBatcher:
                 self.__drain(batch)
             await self.__slots.acquire()
             self.__drain(batch)
+            batch = [item for item in batch if not item[1].done()]
+            if not batch:
+                self.__slots.release()
+                continue
             self.__in_flight += 1
             self.batches_sent += 1
             self.messages_sent += len(batch)

@@ -2,76 +2,63 @@
 
 Per message: envelope -> mapping of its source -> canonical events -> Avro -> one record per
 event on ``marketing.engagement.v1`` (key = contact identifier; headers ``trace_id``,
-``event_id``, ``source``, ``schema_fingerprint``). The SQS message is deleted only once every
-one of its records has a successful delivery report. A message that can never be normalised is
-counted and released at once; SQS's redrive policy moves it to the dead-letter queue after its
-``maxReceiveCount``. Events already delivered by this process (same source and event id) are
-not produced again when SQS redelivers their message.
+``event_id``, ``source``, ``schema_fingerprint``). The bookkeeping (when to delete, retry,
+release, extend, replace the producer) is ``forward_core.ForwardCore``; this module runs it.
+
+Pipeline (``run``): ``receivers`` threads long-poll SQS concurrently (10 messages a call) into
+an inbox; the main thread normalises and produces without waiting for each batch's reports
+(delivery reports arrive asynchronously through ``poll``); ``receivers + 1`` deleter threads
+send DeleteMessageBatch calls of up to 10 delivered messages each. At most ``max_in_flight``
+messages are held at once: when Kafka is slow or down the receivers stop receiving
+(backpressure), and the held messages' visibility is extended every third of the visibility
+timeout, so nothing reaches the redrive limit while the fault lasts. Several forwarders may
+read one queue (scale out): SQS hands each message to one of them at a time; a message
+redelivered to another after a crash is produced again, and the ``event_id`` header lets
+consumers drop that duplicate.
 """
 
 from __future__ import annotations
 
 import logging
+import queue as stdqueue
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from cdcbridge.clock import Clock
-from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from webhook_bridge.avro_codec import FINGERPRINT_HEADER, EngagementCodec
+from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
-from webhook_bridge.envelope import MalformedEnvelope, WebhookEnvelope
-from webhook_bridge.kafka_producer import DeliveryCallback, OutRecord
-from webhook_bridge.normalise import EngagementMapping, InvalidEngagement, contact_key
+from webhook_bridge.forward_core import ForwardCore, RecordSink, SinkFactory
+from webhook_bridge.normalise import EngagementMapping
 from webhook_bridge.queue import QueueMessage, QueueReceiver, QueueUnavailable
 from webhook_bridge.queue_gauges import QueueGauges
 
 TOPIC = "marketing.engagement.v1"
 log = logging.getLogger(__name__)
-
-
-class RecordSink(Protocol):
-    def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None: ...
-
-    def poll(self, timeout_s: float) -> None: ...
-
-    def flush(self, timeout_s: float) -> int: ...
-
-
-@dataclass
-class _Pending:
-    """One SQS message whose records are in flight."""
-
-    message: QueueMessage
-    keys: list[str]
-    outstanding: int
-    failed: bool = False
-    source: str = ""
-    received_at_ms: int = 0
-    produced: int = 0
-    trace_id: str = "-"
+__all__ = ["TOPIC", "ForwardStats", "Forwarder", "RecordSink"]
 
 
 @dataclass
 class ForwardStats:
-    """Counts of one ``run_once`` (also summed by ``run``)."""
+    """Counts of one ``run_once`` (or of a whole ``run``)."""
 
     forwarded: int = 0
     skipped_duplicates: int = 0
     invalid: int = 0
     undelivered: int = 0
+    producers_replaced: int = 0
     deleted: list[str] = field(default_factory=list)
 
 
 class Forwarder:
-    """Single-threaded loop; ``run_once`` does one receive/produce/delete round."""
+    """``run`` is the service loop; ``run_once`` does one synchronous receive/produce/delete
+    round (tests, tools)."""
 
     def __init__(
         self,
         queue: QueueReceiver,
-        sink: RecordSink,
+        sink: SinkFactory,
         mappings: Mapping[str, EngagementMapping],
         codec: EngagementCodec,
         clock: Clock,
@@ -82,145 +69,180 @@ class Forwarder:
         gauges: QueueGauges | None = None,
         wait_s: float = 20.0,
         delivery_timeout_s: float = 30.0,
+        visibility_timeout_s: float = 30.0,
+        receivers: int = 3,
+        max_in_flight: int = 2000,
     ) -> None:
         self.__queue = queue
-        self.__sink = sink
-        self.__mappings = dict(mappings)
-        self.__codec = codec
         self.__clock = clock
-        self.__topic = topic
-        self.__metrics = metrics or NoOpMetrics()
-        self.__dedupe = dedupe or DedupeWindow(clock, 3600.0, 200_000)
         self.__gauges = gauges
         self.__wait_s = wait_s
         self.__delivery_timeout_s = delivery_timeout_s
+        self.__visibility_s = visibility_timeout_s
+        self.__receivers = receivers
+        self.__max_in_flight = max_in_flight
+        self.__core = ForwardCore(
+            sink, mappings, codec, clock, metrics or NoOpMetrics(),
+            dedupe if dedupe is not None else DedupeWindow(clock, 3600.0, 200_000), topic=topic,
+            visibility_timeout_s=visibility_timeout_s, stuck_after_s=2 * delivery_timeout_s,
+        )  # fmt: skip
+        self.__inbox: stdqueue.SimpleQueue[list[QueueMessage]] = stdqueue.SimpleQueue()
+        self.__deletes: stdqueue.SimpleQueue[str] = stdqueue.SimpleQueue()
+        self.__claimed = 0  # messages received and not yet deleted/released (all threads)
+        self.__room = threading.Condition()
 
     def run(self, stop: threading.Event, max_backoff_s: float = 10.0) -> ForwardStats:
-        """Loop until ``stop`` is set. While SQS is unreachable, backs off (doubling up to
-        ``max_backoff_s``) and keeps trying; undelivered messages stay in the queue."""
-        total = ForwardStats()
-        backoff_s = 0.5
+        """Run the pipeline until ``stop`` is set; then wait up to the delivery timeout for
+        outstanding reports and delete what was delivered. While SQS is unreachable the
+        receivers back off (doubling up to ``max_backoff_s``) and keep trying."""
+        threads = [
+            threading.Thread(target=self.__receive_loop, args=(stop, max_backoff_s),
+                             name=f"sqs-receive-{i}", daemon=True)
+            for i in range(self.__receivers)
+        ]  # fmt: skip
+        deleter_stop = threading.Event()
+        deleters = [
+            threading.Thread(target=self.__delete_loop, args=(deleter_stop,),
+                             name=f"sqs-delete-{i}", daemon=True)
+            for i in range(self.__receivers + 1)
+        ]  # fmt: skip
+        for thread in [*threads, *deleters]:
+            thread.start()
+        next_extension = self.__clock.monotonic()
         while not stop.is_set():
-            try:
-                stats = self.run_once()
-            except QueueUnavailable as exc:
-                extra = {"error": str(exc), "retry_in_s": backoff_s}
-                log.warning("queue unavailable; retrying", extra=extra)
-                stop.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, max_backoff_s)
-                continue
-            backoff_s = 0.5
-            total.forwarded += stats.forwarded
-            total.invalid += stats.invalid
-            total.skipped_duplicates += stats.skipped_duplicates
-            total.undelivered += stats.undelivered
-        return total
+            batches = self.__take_inbox(0.0 if self.__core.held else 0.05)
+            for batch in batches:
+                self.__core.accept(batch)
+            self.__core.pump(0.0 if batches else 0.005)
+            self.__hand_over()
+            if self.__clock.monotonic() >= next_extension:
+                self.__extend()
+                next_extension = self.__clock.monotonic() + max(0.5, self.__visibility_s / 6)
+        with self.__room:
+            self.__room.notify_all()
+        self.__core.flush(self.__delivery_timeout_s)
+        self.__core.pump(0.0)
+        self.__hand_over()
+        deleter_stop.set()
+        for deleter in deleters:
+            deleter.join(self.__delivery_timeout_s)
+        counts = self.__core.counts
+        return ForwardStats(counts.forwarded, counts.skipped_duplicates, counts.invalid,
+                            self.__core.undelivered, counts.producers_replaced)  # fmt: skip
 
     def run_once(self) -> ForwardStats:
-        """Receive up to 10 messages, forward them, delete the delivered ones."""
-        stats = ForwardStats()
-        pending: list[_Pending] = []
+        """Receive up to 10 messages, forward them, wait (up to the delivery timeout) for their
+        reports, delete the delivered ones. Raises ``QueueUnavailable``."""
+        before = self.__core.counts
+        counts = (before.forwarded, before.skipped_duplicates, before.invalid)
         if self.__gauges is not None:
             self.__gauges.maybe_sample_depth()
         messages = self.__queue.receive(10, self.__wait_s)
         if self.__gauges is not None:
             self.__gauges.received(messages)
-        for message in messages:
-            entry = self.__submit(message, stats)
-            if entry is not None:
-                pending.append(entry)
-        self.__await_deliveries(pending)
-        done = [p for p in pending if not p.failed and p.outstanding == 0]
-        for entry in done:
-            for key in entry.keys:
-                self.__dedupe.add(key)
-        stats.undelivered = len(pending) - len(done)
-        self.__report(done)
-        handles = [p.message.receipt_handle for p in done]
-        failed_deletes = set(self.__queue.delete(handles)) if handles else set()
-        stats.deleted = [h for h in handles if h not in failed_deletes]
-        if stats.forwarded:
-            self.__metrics.increment("cdcbridge_forward_events_total", stats.forwarded)
-        return stats
-
-    def __submit(self, message: QueueMessage, stats: ForwardStats) -> _Pending | None:
-        try:
-            envelope = WebhookEnvelope.decode(message.body)
-            mapping = self.__mappings.get(envelope.source)
-            if mapping is None:
-                raise InvalidEngagement(f"no mapping for source {envelope.source!r}")
-            records = [self.__record(envelope, event) for event in mapping.apply(envelope)]
-        except (MalformedEnvelope, InvalidEngagement) as exc:
-            stats.invalid += 1
-            self.__metrics.increment("cdcbridge_forward_invalid_total")
-            log.warning(
-                "webhook cannot be normalised; released for redrive",
-                extra={"message_id": message.message_id, "reason": str(exc),
-                       "receive_count": message.receive_count},
-            )  # fmt: skip
-            self.__queue.release(message.receipt_handle)
-            return None
-        entry = _Pending(
-            message, [key for key, _ in records], 0,
-            source=envelope.source, received_at_ms=envelope.received_at_ms,
-            trace_id=envelope.trace_id,
-        )  # fmt: skip
-        for key, record in records:
-            if self.__dedupe.seen(key):
-                stats.skipped_duplicates += 1
-                continue
-            entry.outstanding += 1
-            entry.produced += 1
-            stats.forwarded += 1
-            self.__sink.produce(record, self.__on_delivery(entry))
-        return entry
-
-    def __record(
-        self, envelope: WebhookEnvelope, event: Mapping[str, object]
-    ) -> tuple[str, OutRecord]:
-        with trace_context(envelope.trace_id):
-            try:
-                value = self.__codec.encode(event)
-            except (ValueError, TypeError) as exc:
-                raise InvalidEngagement(f"event violates the Avro schema: {exc}") from exc
-        event_id = str(event["event_id"])
-        headers = (
-            ("trace_id", envelope.trace_id.encode()),
-            ("event_id", event_id.encode()),
-            ("source", envelope.source.encode()),
-            (FINGERPRINT_HEADER, self.__codec.fingerprint.encode()),
-        )
-        record = OutRecord(self.__topic, contact_key(event).encode(), value, headers)
-        return f"{envelope.source}\x00{event_id}", record
-
-    def __report(self, done: list[_Pending]) -> None:
-        """A log line per forwarded message, and the inbound end-to-end latency (webhook
-        received -> every record of it delivered to Kafka)."""
-        now = self.__clock.time()
-        for entry in done:
-            with trace_context(entry.trace_id):
-                log.info(
-                    "webhook forwarded",
-                    extra={"message_id": entry.message.message_id, "source": entry.source,
-                           "events": entry.produced, "topic": self.__topic},
-                )  # fmt: skip
-            if entry.produced and entry.received_at_ms:
-                latency = max(now - entry.received_at_ms / 1000.0, 0.0)
-                self.__metrics.timing(
-                    "cdcbridge_webhooks_end_to_end_seconds", latency, {"source": entry.source}
-                )
-
-    @staticmethod
-    def __on_delivery(entry: _Pending) -> DeliveryCallback:
-        def done(error: str | None) -> None:
-            entry.outstanding -= 1
-            if error is not None:
-                entry.failed = True
-                log.warning("kafka delivery failed", extra={"error": error})
-
-        return done
-
-    def __await_deliveries(self, pending: list[_Pending]) -> None:
+        self.__core.accept(messages)
         deadline = self.__clock.monotonic() + self.__delivery_timeout_s
-        while any(p.outstanding > 0 for p in pending) and self.__clock.monotonic() < deadline:
-            self.__sink.flush(min(1.0, max(0.0, deadline - self.__clock.monotonic())))
+        while self.__core.in_flight and self.__clock.monotonic() < deadline:
+            self.__core.flush(min(1.0, max(0.0, deadline - self.__clock.monotonic())))
+            self.__core.pump(0.0)
+        for handle in self.__core.take_release():
+            self.__queue.release(handle)
+        handles = self.__core.take_done()
+        failed = set(self.__queue.delete(handles)) if handles else set()
+        after = self.__core.counts
+        return ForwardStats(
+            after.forwarded - counts[0], after.skipped_duplicates - counts[1],
+            after.invalid - counts[2], self.__core.undelivered, after.producers_replaced,
+            [h for h in handles if h not in failed],
+        )  # fmt: skip
+
+    def __take_inbox(self, timeout_s: float) -> list[list[QueueMessage]]:
+        batches: list[list[QueueMessage]] = []
+        try:
+            batches.append(self.__inbox.get(timeout=timeout_s) if timeout_s else
+                           self.__inbox.get_nowait())  # fmt: skip
+        except stdqueue.Empty:
+            return batches
+        while len(batches) < 20:
+            try:
+                batches.append(self.__inbox.get_nowait())
+            except stdqueue.Empty:
+                break
+        return batches
+
+    def __hand_over(self) -> None:
+        for handle in self.__core.take_done():
+            self.__deletes.put(handle)
+        for handle in self.__core.take_release():
+            try:
+                self.__queue.release(handle)
+            except QueueUnavailable as exc:
+                log.warning("release failed; the message reappears after its visibility "
+                            "timeout", extra={"error": str(exc)})  # fmt: skip
+            self.__unclaim(1)
+
+    def __extend(self) -> None:
+        due = self.__core.due_for_extension()
+        for start in range(0, len(due), 10):
+            chunk = due[start : start + 10]
+            try:
+                refused = self.__queue.extend(chunk, int(self.__visibility_s))
+            except QueueUnavailable as exc:
+                log.warning("visibility extension failed", extra={"error": str(exc)})
+                continue
+            if refused:
+                self.__core.forget(refused)
+                self.__unclaim(len(refused))
+
+    def __unclaim(self, count: int) -> None:
+        with self.__room:
+            self.__claimed -= count
+            self.__room.notify_all()
+
+    def __receive_loop(self, stop: threading.Event, max_backoff_s: float) -> None:
+        backoff_s = 0.5
+        while not stop.is_set():
+            with self.__room:
+                self.__room.wait_for(
+                    lambda: stop.is_set() or self.__claimed + 10 <= self.__max_in_flight, 1.0
+                )
+                if stop.is_set() or self.__claimed + 10 > self.__max_in_flight:
+                    continue
+                self.__claimed += 10
+            if self.__gauges is not None:
+                self.__gauges.maybe_sample_depth()
+            try:
+                messages = self.__queue.receive(10, self.__wait_s)
+            except QueueUnavailable as exc:
+                self.__unclaim(10)
+                log.warning("queue unavailable; retrying",
+                            extra={"error": str(exc), "retry_in_s": backoff_s})  # fmt: skip
+                stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, max_backoff_s)
+                continue
+            backoff_s = 0.5
+            if self.__gauges is not None:
+                self.__gauges.received(messages)
+            self.__unclaim(10 - len(messages))
+            if messages:
+                self.__inbox.put(messages)
+
+    def __delete_loop(self, stop: threading.Event) -> None:
+        while not (stop.is_set() and self.__deletes.empty()):
+            handles: list[str] = []
+            try:
+                handles.append(self.__deletes.get(timeout=0.1))
+                while len(handles) < 10:  # linger a few ms for a full batch
+                    handles.append(self.__deletes.get(timeout=0.005))
+            except stdqueue.Empty:
+                if not handles:
+                    continue
+            for attempt in range(3):
+                try:
+                    self.__queue.delete(handles)
+                    break
+                except QueueUnavailable as exc:
+                    log.warning("delete failed; retrying",
+                                extra={"error": str(exc), "attempt": attempt + 1})  # fmt: skip
+                    stop.wait(0.5 * 2**attempt)
+            self.__unclaim(len(handles))

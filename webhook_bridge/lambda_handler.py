@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -66,15 +67,27 @@ def handle_event(
     )
 
 
+def function_timeout_s(context: object) -> int:
+    """The function's configured timeout, read off the first invocation's context (the time
+    remaining then, rounded up); ``send_timeout_s`` when run outside Lambda."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return math.ceil(BridgeSettings().send_timeout_s) + 3
+    return max(1, math.ceil(int(remaining()) / 1000))
+
+
 @cache
-def _wiring() -> tuple[IngestCore, SendOne, int]:
-    from webhook_bridge.sqs import SqsQueue, sqs_client  # boto3 only when running in Lambda
+def _wiring(timeout_s: int) -> tuple[IngestCore, SendOne, int]:
+    """Everything built once per container. The SQS client's timeouts are derived from the
+    function timeout (``SendBudget.within``), so a hung SQS endpoint answers 503 with
+    Retry-After before Lambda kills the invocation (which API Gateway would turn into a 502)."""
+    from webhook_bridge.sqs import SendBudget, SqsQueue, send_client  # boto3 only in Lambda
 
     configure_logging()
     settings = BridgeSettings()
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
     core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, dedupe)
-    client = sqs_client(settings.sqs_endpoint, settings.region, timeout_s=settings.send_timeout_s)
+    client = send_client(settings.sqs_endpoint, settings.region, SendBudget.within(timeout_s))
     queue = (
         SqsQueue(client, settings.queue_url)
         if settings.queue_url
@@ -85,5 +98,5 @@ def _wiring() -> tuple[IngestCore, SendOne, int]:
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The Lambda handler (``webhook_bridge.lambda_handler.handler``)."""
-    core, send_one, retry_after_s = _wiring()
+    core, send_one, retry_after_s = _wiring(function_timeout_s(context))
     return handle_event(event, core, send_one, retry_after_s)

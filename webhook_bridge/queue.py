@@ -53,6 +53,12 @@ class QueueReceiver(Protocol):
         """Make a message visible again now (counts towards the redrive limit)."""
         ...
 
+    def extend(self, receipt_handles: Sequence[str], visibility_timeout_s: int) -> list[str]:
+        """Keep messages invisible ``visibility_timeout_s`` more seconds (still being worked
+        on; does not count towards the redrive limit). Returns the handles that failed.
+        Raises ``QueueUnavailable``."""
+        ...
+
 
 class AsyncQueueSender(Protocol):
     """``send_batch`` on the event loop (the receiver's hot path)."""

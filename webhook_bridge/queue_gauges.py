@@ -11,6 +11,7 @@ and skipped, never raised into the forwarder's loop.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from cdcbridge.clock import Clock
@@ -38,13 +39,15 @@ class QueueGauges:
         self.__clock = clock
         self.__every_s = every_s
         self.__last: float | None = None
+        self.__lock = threading.Lock()  # the forwarder's receive threads all report here
 
     def maybe_sample_depth(self) -> None:
         """Sample every queue's depth if ``every_s`` passed since the last time."""
         now = self.__clock.monotonic()
-        if self.__last is not None and now - self.__last < self.__every_s:
-            return
-        self.__last = now
+        with self.__lock:
+            if self.__last is not None and now - self.__last < self.__every_s:
+                return
+            self.__last = now
         for name, read in self.__depths.items():
             try:
                 depth = read()

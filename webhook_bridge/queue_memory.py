@@ -97,6 +97,19 @@ class InMemoryQueue:
             if stored is not None and stored.receipt == receipt_handle:
                 stored.visible_at = self.__clock.monotonic()
 
+    def extend(self, receipt_handles: Sequence[str], visibility_timeout_s: int) -> list[str]:
+        with self.__lock:
+            self.__check()
+            failed = []
+            now = self.__clock.monotonic()
+            for handle in receipt_handles:
+                stored = self.__messages.get(handle.partition("#")[0])
+                if stored is None or stored.receipt != handle or stored.visible_at <= now:
+                    failed.append(handle)
+                else:
+                    stored.visible_at = now + visibility_timeout_s
+            return failed
+
     def depth(self) -> int:
         """Messages not yet deleted or dead-lettered."""
         with self.__lock:

@@ -30,6 +30,9 @@ class ForwarderSettings(BaseSettings):
     topic: str = TOPIC
     wait_s: float = Field(default=20.0, ge=0, le=20)
     delivery_timeout_s: float = Field(default=30.0, gt=0)
+    receivers: int = Field(default=3, ge=1, le=32)
+    max_in_flight: int = Field(default=2000, ge=10)
+    dedupe_window_s: float = Field(default=3600.0, ge=0)  # 0: off (benchmarks)
 
 
 def queue_from(settings: BridgeSettings) -> SqsQueue:
@@ -71,7 +74,9 @@ def create_app() -> Starlette:
 
 
 def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forwarder:
-    """The forwarder for the settings: one mapping per configured source."""
+    """The forwarder for the settings: one mapping per configured source. The producer's
+    delivery timeout is fitted inside the queue's visibility timeout (at most half of it), so
+    a report comes back while the message is still held. Raises ``QueueUnavailable``."""
     mappings = {
         name: EngagementMapping.load(source.normaliser)
         for name, source in bridge.load_sources().items()
@@ -82,15 +87,22 @@ def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forw
     dead_letters = queue.dead_letter_queue()
     if dead_letters is not None:
         depths[dead_letters.queue_url.rsplit("/", 1)[-1]] = lambda: dead_letters.depth()[0]
+    visibility_s = queue.visibility_timeout_s()
+    delivery_timeout_s = min(settings.delivery_timeout_s, visibility_s / 2)
+    overrides = {"message.timeout.ms": int(delivery_timeout_s * 1000)}
     return Forwarder(
         queue,
-        KafkaRecordSink(settings.bootstrap_servers),
+        lambda: KafkaRecordSink(settings.bootstrap_servers, overrides),
         mappings,
         EngagementCodec(),
         SYSTEM_CLOCK,
         topic=settings.topic,
         metrics=metrics,
+        dedupe=DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, 200_000),
         gauges=QueueGauges(depths, bridge.queue_name, metrics, SYSTEM_CLOCK),
         wait_s=settings.wait_s,
-        delivery_timeout_s=settings.delivery_timeout_s,
+        delivery_timeout_s=delivery_timeout_s,
+        visibility_timeout_s=visibility_s,
+        receivers=settings.receivers,
+        max_in_flight=settings.max_in_flight,
     )

@@ -3,14 +3,16 @@
 ``SqsQueue`` implements ``QueueSender`` and ``QueueReceiver``. Every botocore error becomes
 ``QueueUnavailable`` (the caller answers 503 or retries later); nothing else escapes. The
 receiver's hot path, SendMessageBatch on the event loop, is ``sqs_send.AsyncBatchSender``
-(``SqsQueue.async_batch_sender``).
+(``SqsQueue.async_batch_sender``); the forwarder's (receive, delete, change visibility) is
+``sqs_http.SqsJsonClient`` whenever credentials are known (boto3 otherwise).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -19,12 +21,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueMessage, QueueUnavailable
+from webhook_bridge.sqs_http import SqsJsonClient
 from webhook_bridge.sqs_send import AsyncBatchSender
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
     from mypy_boto3_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
         DeleteMessageBatchRequestEntryTypeDef,
         SendMessageBatchRequestEntryTypeDef,
     )
@@ -37,6 +41,51 @@ def _session(endpoint_url: str | None) -> boto3.session.Session:
     if endpoint_url and session.get_credentials() is None:
         session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")  # noqa: S106
     return session
+
+
+BOTOCORE_FIRST_RETRY_BACKOFF_S = 1.0
+"""botocore's standard retry mode waits up to 1 s (random) before the second attempt."""
+
+
+@dataclass(frozen=True)
+class SendBudget:
+    """Timeouts for one enqueue that must answer within a deadline (the Lambda's timeout).
+
+    ``worst_case_s`` = attempts x (connect + read) + the retry backoff: what a hung endpoint
+    (accepts TCP, never answers) or a black-holed one costs before ``QueueUnavailable``."""
+
+    connect_timeout_s: float
+    read_timeout_s: float
+    attempts: int
+
+    @property
+    def worst_case_s(self) -> float:
+        per_attempt = self.connect_timeout_s + self.read_timeout_s
+        backoff = BOTOCORE_FIRST_RETRY_BACKOFF_S * (self.attempts - 1)
+        return self.attempts * per_attempt + backoff
+
+    @classmethod
+    def within(cls, limit_s: float, *, reserve_s: float = 2.0, attempts: int = 2) -> SendBudget:
+        """The budget that leaves ``reserve_s`` of ``limit_s`` for everything else (verify,
+        answer, cold start work). Raises ``ValueError`` when ``limit_s`` is too short."""
+        spend = limit_s - reserve_s - BOTOCORE_FIRST_RETRY_BACKOFF_S * (attempts - 1)
+        if spend < 0.5 * attempts:
+            raise ValueError(f"a {limit_s} s limit leaves no time to enqueue")
+        per_attempt = spend / attempts
+        connect = min(1.0, per_attempt / 3)
+        return cls(connect, per_attempt - connect, attempts)
+
+
+def send_client(endpoint_url: str | None, region: str, budget: SendBudget) -> SQSClient:
+    """A client for SendMessage only, bounded by ``budget`` (no long-poll read timeout)."""
+    config = Config(
+        region_name=region,
+        connect_timeout=budget.connect_timeout_s,
+        read_timeout=budget.read_timeout_s,
+        retries={"total_max_attempts": budget.attempts, "mode": "standard"},
+        max_pool_connections=4,
+    )
+    return _session(endpoint_url).client("sqs", endpoint_url=endpoint_url, config=config)
 
 
 def sqs_client(
@@ -105,6 +154,10 @@ class SqsQueue:
         self.__client = client
         self.queue_url = queue_url
         self.__credentials = credentials
+        self.__json = (
+            None if credentials is None
+            else SqsJsonClient(client.meta.endpoint_url, client.meta.region_name, credentials)
+        )  # fmt: skip
 
     def async_batch_sender(self, timeout_s: float = 5.0) -> AsyncBatchSender | None:
         """The event-loop SendMessageBatch path for this queue (None without credentials)."""
@@ -187,16 +240,20 @@ class SqsQueue:
             raise QueueUnavailable(str(exc)) from exc
 
     def receive(self, max_messages: int, wait_s: float) -> list[QueueMessage]:
-        try:
-            answer = self.__client.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=max(1, min(max_messages, 10)),
-                WaitTimeSeconds=int(wait_s),
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-            )
-        except _ERRORS as exc:
-            raise QueueUnavailable(str(exc)) from exc
+        payload: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MaxNumberOfMessages": max(1, min(max_messages, 10)),
+            "WaitTimeSeconds": int(wait_s),
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+        }
+        if self.__json is not None:
+            answer: Mapping[str, Any] = self.__json.call("ReceiveMessage", payload)
+        else:
+            try:
+                answer = self.__client.receive_message(**payload)
+            except _ERRORS as exc:
+                raise QueueUnavailable(str(exc)) from exc
         return [
             QueueMessage(
                 message_id=raw["MessageId"],
@@ -218,16 +275,49 @@ class SqsQueue:
         entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(receipt_handles)
         ]
-        try:
-            answer = self.__client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-        except _ERRORS as exc:
-            raise QueueUnavailable(str(exc)) from exc
+        answer = self.__batch("DeleteMessageBatch", entries)
+        return [receipt_handles[int(failed["Id"])] for failed in answer.get("Failed", [])]
+
+    def extend(self, receipt_handles: Sequence[str], visibility_timeout_s: int) -> list[str]:
+        """Keep messages invisible for ``visibility_timeout_s`` more seconds (the forwarder still
+        works on them). Returns the handles that failed. Raises ``QueueUnavailable``."""
+        if not receipt_handles:
+            return []
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": visibility_timeout_s}
+            for i, h in enumerate(receipt_handles)
+        ]
+        answer = self.__batch("ChangeMessageVisibilityBatch", entries)
         return [receipt_handles[int(failed["Id"])] for failed in answer.get("Failed", [])]
 
     def release(self, receipt_handle: str) -> None:
+        entry: ChangeMessageVisibilityBatchRequestEntryTypeDef = {
+            "Id": "0", "ReceiptHandle": receipt_handle, "VisibilityTimeout": 0
+        }  # fmt: skip
+        self.__batch("ChangeMessageVisibilityBatch", [entry])
+
+    def visibility_timeout_s(self) -> int:
+        """The queue's default visibility timeout. Raises ``QueueUnavailable``."""
         try:
-            self.__client.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+            attrs = self.__client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+            )
+        except _ERRORS as exc:
+            raise QueueUnavailable(str(exc)) from exc
+        return int(attrs.get("Attributes", {}).get("VisibilityTimeout", "30"))
+
+    def __batch(self, action: str, entries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+        if self.__json is not None:
+            return self.__json.call(action, {"QueueUrl": self.queue_url, "Entries": list(entries)})
+        try:
+            if action == "DeleteMessageBatch":
+                return self.__client.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=list(entries),  # type: ignore[arg-type]
+                )
+            return self.__client.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=list(entries),  # type: ignore[arg-type]
             )
         except _ERRORS as exc:
             raise QueueUnavailable(str(exc)) from exc

@@ -6,6 +6,13 @@ call and must run in a thread; this path costs ~0.3 ms (0.1 ms of it I/O) and ne
 loop, which is what lets one receiver process enqueue at close to its verify-only rate. httpx's
 async client was tried and cost ~1.7 ms per call. Everything else about SQS (receive, delete,
 queue admin, the Lambda's SendMessage) goes through boto3 in ``sqs.py``.
+
+Keep-alive hygiene: servers close idle connections (ElasticMQ's HTTP server after 60 s, load
+balancers after ~60 s). An idle connection is dropped before reuse once it saw EOF, is closing,
+or idled longer than ``max_idle_s`` (default 20 s, well under those limits); and a reused
+connection that fails before any byte of an answer arrived (reset, broken pipe, EOF, a write to
+a transport the peer already closed: ``RuntimeError`` under uvloop) is retried once on a fresh
+connection before anything is reported as unavailable.
 """
 
 from __future__ import annotations
@@ -26,8 +33,12 @@ from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueUnavailable
 
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+_Idle = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # + loop time it went idle
 _WIRE_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 TimeoutError, ValueError)  # fmt: skip
+# What a reused connection the server already closed raises before any answer: uvloop raises
+# RuntimeError ("the handler is closed") when writing to a transport closed under it.
+_STALE_ERRORS = (ConnectionError, BrokenPipeError, RuntimeError, asyncio.IncompleteReadError)
 
 
 class _Stale(Exception):
@@ -38,7 +49,7 @@ class AsyncBatchSender:
     """One queue's SendMessageBatch. Use from one event loop; ``aclose`` at shutdown."""
 
     def __init__(self, endpoint_url: str, region: str, credentials: Credentials, queue_url: str,
-                 *, timeout_s: float = 5.0) -> None:  # fmt: skip
+                 *, timeout_s: float = 5.0, max_idle_s: float = 20.0) -> None:  # fmt: skip
         parts = urlsplit(endpoint_url)
         self.__url = f"{parts.scheme}://{parts.netloc}/"
         self.__netloc = parts.netloc
@@ -48,7 +59,9 @@ class AsyncBatchSender:
         self.__auth = SigV4Auth(credentials, "sqs", region)
         self.__queue_url = queue_url
         self.__timeout_s = timeout_s
-        self.__idle: list[_Connection] = []
+        self.__max_idle_s = max_idle_s
+        self.__idle: list[_Idle] = []
+        self.stale_retries = 0
 
     async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
         """Like ``QueueSender.send_batch``. Raises ``QueueUnavailable``."""
@@ -61,6 +74,7 @@ class AsyncBatchSender:
                     status, data = await self.__exchange(request, reuse)
                 break
             except _Stale:
+                self.stale_retries += 1
                 continue
             except _WIRE_ERRORS as exc:
                 raise QueueUnavailable(f"SendMessageBatch: {exc!r}") from exc
@@ -81,7 +95,7 @@ class AsyncBatchSender:
 
     async def aclose(self) -> None:
         idle, self.__idle = self.__idle, []
-        for _, writer in idle:
+        for _, writer, _ in idle:
             writer.close()
 
     def __signed(self, body: bytes) -> bytes:
@@ -97,20 +111,34 @@ class AsyncBatchSender:
         head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
         return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
+    def __reusable(self) -> _Connection | None:
+        """The most recently used idle connection still fit for a request, else None."""
+        now = asyncio.get_running_loop().time()
+        while self.__idle:
+            reader, writer, since = self.__idle.pop()
+            if reader.at_eof() or writer.is_closing() or now - since > self.__max_idle_s:
+                writer.close()
+                continue
+            return reader, writer
+        return None
+
     async def __exchange(self, request: bytes, reuse: bool) -> tuple[int, bytes]:
-        reused = reuse and bool(self.__idle)
-        if reused:
-            reader, writer = self.__idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.__host, self.__port, ssl=self.__ssl)
+        connection = self.__reusable() if reuse else None
+        reused = connection is not None
+        if connection is None:
+            connection = await asyncio.open_connection(self.__host, self.__port, ssl=self.__ssl)
+        reader, writer = connection
         keep = False
         try:
-            writer.write(request)
             try:
+                writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if reused and not exc.partial:
+            except _STALE_ERRORS as exc:
+                partial = isinstance(exc, asyncio.IncompleteReadError) and exc.partial
+                if reused and not partial:
                     raise _Stale from exc
+                if isinstance(exc, RuntimeError):
+                    raise ConnectionResetError(str(exc)) from exc
                 raise
             status, headers = _parse_head(head)
             if headers.get("transfer-encoding", "").lower() == "chunked":
@@ -121,7 +149,7 @@ class AsyncBatchSender:
             return status, data
         finally:
             if keep:
-                self.__idle.append((reader, writer))
+                self.__idle.append((reader, writer, asyncio.get_running_loop().time()))
             else:
                 writer.close()
 

@@ -201,9 +201,12 @@ def test_sqs_outage_answers_503_and_loses_nothing_once_back(bridge: Bridge) -> N
 
 def test_forwarder_kill9_mid_stream_loses_nothing(bridge: Bridge) -> None:
     url = bridge.receiver()
-    total = 400
+    total = 3000  # the pipelined forwarder drains 400 before a poll every 50 ms sees it start
     requests = [signed(f"msg_k_{i}", f"k{i}@example.com") for i in range(total)]
-    assert asyncio.run(post_all(url, requests)) == [202] * total
+    for start in range(0, total, 300):  # in chunks: one gather of 3000 outwaits the pool
+        assert asyncio.run(post_all(url, requests[start : start + 300])) == [202] * len(
+            requests[start : start + 300]
+        )
     wait_for(lambda: bridge.total_depth() == total, 20, "all messages enqueued")
     first = bridge.forwarder()
     wait_for(lambda: bridge.total_depth() < total - 20, 60, "the forwarder to make progress")

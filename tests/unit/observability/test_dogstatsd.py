@@ -72,6 +72,13 @@ class DeliveredSink:
         self.records.append(record)
         self.__callbacks.append(on_delivery)
 
+    @property
+    def fatal_error(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        return None
+
     def poll(self, timeout_s: float) -> None:
         self.flush(timeout_s)
 
@@ -102,7 +109,7 @@ def test_inbound_run_sends_the_guide_names(
         assert client.post("/webhooks/sandbox", content=b"{}", headers=headers).status_code == 401
     clock.advance(2.5)  # the message waits 2.5 s in the queue
     gauges = QueueGauges({"engagement": queue.depth}, "engagement", metrics, clock)
-    forwarder = Forwarder(queue, DeliveredSink(), {"sandbox": EngagementMapping.load("sandbox")},
+    forwarder = Forwarder(queue, DeliveredSink, {"sandbox": EngagementMapping.load("sandbox")},
                           EngagementCodec(), clock, metrics=metrics, gauges=gauges, wait_s=0)
     assert forwarder.run_once().forwarded == 1
     assert listener.drain() == [
@@ -112,7 +119,7 @@ def test_inbound_run_sends_the_guide_names(
         "webhook.handler.invocations:1|c|#source:sandbox,status:401",
         "sqs.queue.depth:1.0|g|#queue:engagement",
         "sqs.queue.oldest_message_age:2.5|g|#queue:engagement",
+        "cdcbridge.forwarder.events:1|c",
         "integration.latency:2.5|d|#source:sandbox,direction:inbound",
         "integration.latency.p95:2.5|g|#direction:inbound",
-        "cdcbridge.forwarder.events:1|c",
     ]

@@ -14,7 +14,7 @@ from cdcbridge.metrics import RecordingMetrics
 from webhook_bridge.avro_codec import SCHEMA_PATH, EngagementCodec
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.forwarder import Forwarder
-from webhook_bridge.kafka_producer import DeliveryCallback, OutRecord
+from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord
 from webhook_bridge.normalise import EngagementMapping, InvalidEngagement
 from webhook_bridge.queue_memory import InMemoryQueue
 
@@ -106,6 +106,8 @@ class FakeSink:
     def __init__(self, fail: bool = False) -> None:
         self.records: list[OutRecord] = []
         self.fail = fail
+        self.fatal_error: str | None = None
+        self.closed = False
         self.__callbacks: list[DeliveryCallback] = []
 
     def produce(self, record: OutRecord, on_delivery: DeliveryCallback) -> None:
@@ -115,16 +117,20 @@ class FakeSink:
     def poll(self, timeout_s: float) -> None:
         self.flush(timeout_s)
 
+    def close(self) -> None:
+        self.closed = True
+
     def flush(self, timeout_s: float) -> int:
         callbacks, self.__callbacks = self.__callbacks, []
         for callback in callbacks:
-            callback("broker down" if self.fail else None)
+            callback(DeliveryError("broker down") if self.fail else None)
         return 0
 
 
 def forwarder(queue: InMemoryQueue, sink: FakeSink, metrics: RecordingMetrics) -> Forwarder:
-    return Forwarder(queue, sink, {"sandbox": SANDBOX, "hubspot": HUBSPOT}, CODEC, MockedClock(),
-                     metrics=metrics, wait_s=0)  # fmt: skip
+    mappings = {"sandbox": SANDBOX, "hubspot": HUBSPOT}
+    return Forwarder(queue, lambda: sink, mappings, CODEC, MockedClock(), metrics=metrics,
+                     wait_s=0)  # fmt: skip
 
 
 def test_forward_deletes_after_delivery_with_headers_and_key() -> None:

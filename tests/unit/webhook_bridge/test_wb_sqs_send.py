@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import socket
+import struct
+from collections.abc import Callable, Coroutine
+from typing import TypeVar
 
 import pytest
+import uvloop
 from botocore.credentials import Credentials
 
 from webhook_bridge.envelope import WebhookEnvelope
@@ -17,6 +21,7 @@ pytestmark = pytest.mark.unit
 
 QUEUE_URL = "http://127.0.0.1/000000000000/engagement"
 Answer = Callable[[dict[str, object]], bytes]
+T = TypeVar("T")
 
 
 def ok(request: dict[str, object]) -> bytes:
@@ -116,3 +121,104 @@ def test_unreachable_endpoint() -> None:
 
     with pytest.raises(QueueUnavailable):
         asyncio.run(call())
+
+
+def run_on(loop_kind: str, main: Callable[[], Coroutine[object, object, T]]) -> T:
+    if loop_kind == "uvloop":
+        return uvloop.run(main())
+    return asyncio.run(main())
+
+
+async def idle_closing_server(
+    idle_close_s: float, drop_second_request: bool = False, reset: bool = False
+) -> tuple[asyncio.Server, list[int]]:
+    """Answers ``ok``; closes a connection idle for ``idle_close_s`` (like a keep-alive
+    timeout). With ``drop_second_request`` the second request on a connection is read and the
+    connection closed without an answer (the server's idle timer firing as it arrives). With
+    ``reset`` an idle connection is closed with a TCP reset instead of a FIN."""
+    served: list[int] = []  # requests answered, per connection
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served.append(0)
+        index = len(served) - 1
+        while True:
+            try:
+                async with asyncio.timeout(idle_close_s):
+                    head = await reader.readuntil(b"\r\n\r\n")
+            except (TimeoutError, asyncio.IncompleteReadError):
+                if reset:
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                break
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            body = await reader.readexactly(length)
+            if drop_second_request and served[index] == 1:
+                break
+            served[index] += 1
+            writer.write(ok(json.loads(body)))
+            await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0), served
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
+def test_idle_past_the_server_keep_alive_sends_without_503(loop_kind: str, reset: bool) -> None:
+    async def main() -> tuple[list[object], list[int], int]:
+        server, served = await idle_closing_server(0.05, reset=reset)
+        port = server.sockets[0].getsockname()[1]
+        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+                                  QUEUE_URL, timeout_s=2)  # fmt: skip
+        envelopes = [WebhookEnvelope("s", f"w{i}", "t", 1, "{}") for i in range(2)]
+        results: list[object] = [await sender.send_batch(envelopes)]
+        await asyncio.sleep(0.3)  # idle past the server's keep-alive: it closed the connection
+        results.append(await sender.send_batch(envelopes))
+        await sender.aclose()
+        server.close()
+        await server.wait_closed()
+        return results, served, sender.stale_retries
+
+    results, served, _ = run_on(loop_kind, main)
+    assert results == [["InvalidMessageContents", None]] * 2
+    assert served == [1, 1]
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_connection_closed_as_the_request_arrives_is_retried_once(loop_kind: str) -> None:
+    async def main() -> tuple[list[object], list[int], int]:
+        server, served = await idle_closing_server(5.0, drop_second_request=True)
+        port = server.sockets[0].getsockname()[1]
+        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+                                  QUEUE_URL, timeout_s=2)  # fmt: skip
+        envelopes = [WebhookEnvelope("s", f"w{i}", "t", 1, "{}") for i in range(2)]
+        results: list[object] = [await sender.send_batch(envelopes)]
+        results.append(await sender.send_batch(envelopes))
+        await sender.aclose()
+        server.close()
+        await server.wait_closed()
+        return results, served, sender.stale_retries
+
+    results, served, stale_retries = run_on(loop_kind, main)
+    assert results == [["InvalidMessageContents", None]] * 2
+    assert served == [1, 1]
+    assert stale_retries == 1
+
+
+def test_connection_idle_longer_than_max_idle_is_not_reused() -> None:
+    async def main() -> tuple[list[int], int]:
+        server, served = await idle_closing_server(5.0)
+        port = server.sockets[0].getsockname()[1]
+        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+                                  QUEUE_URL, timeout_s=2, max_idle_s=0.05)  # fmt: skip
+        envelopes = [WebhookEnvelope("s", "w0", "t", 1, "{}")]
+        await sender.send_batch(envelopes)
+        await asyncio.sleep(0.1)
+        await sender.send_batch(envelopes)
+        await sender.aclose()
+        server.close()
+        await server.wait_closed()
+        return served, sender.stale_retries
+
+    served, stale_retries = asyncio.run(main())
+    assert (served, stale_retries) == ([1, 1], 0)

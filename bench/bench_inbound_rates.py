@@ -1,0 +1,196 @@
+"""Inbound rates side by side, in one run on one machine: what one receiver accepts vs what one
+forwarder drains (SQS -> Kafka), on the local stack (ElasticMQ with persistence, Kafka).
+
+Phases, on a fresh queue and topic:
+
+- ``ingest``: one receiver (``cdcbridge webhooks serve``, 1 uvicorn worker) loaded by ``wrk``
+  for ``--duration`` s while no forwarder runs: accepted (202) per second; the backlog grows.
+- ``drain``: one forwarder (``cdcbridge forward``) drains that backlog while nothing is sent:
+  messages deleted per second, measured between 90% and 10% of the backlog (start-up
+  excluded).
+- ``concurrent``: receiver under ``wrk`` and forwarder together for ``--duration`` s: accepted
+  per second, drained per second (accepted minus the backlog's growth) and the backlog growth.
+
+Every request is distinct (the forwarder's dedupe window is off, so every message is produced).
+The records on the topic (sum of its high watermarks) are checked against the accepted count.
+Prints one JSON document; target: drain >= ingest in both phases.
+
+Run: ``.venv/bin/python bench/bench_inbound_rates.py [--duration 10] [--distinct 4000]``.
+Needs ``wrk`` (apt-get install -y wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench_ingest import SOURCES, free_port, lua_script, run_wrk, server_env, wait_healthy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def topic_records(bootstrap: str, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}"})
+    try:
+        meta = consumer.list_topics(topic, timeout=10)
+        total = 0
+        for partition in meta.topics[topic].partitions:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            total += high
+        return total
+    finally:
+        consumer.close()
+
+
+def forwarder(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "cdcbridge.cli", "--log-level", "WARNING", "forward"]
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def depth(queue: Any) -> int:
+    return int(sum(queue.depth()))
+
+
+def drain_rate(queue: Any, backlog: int, timeout_s: float) -> dict[str, Any]:
+    """Poll the depth until the queue is empty; the rate between 90% and 10% of ``backlog``."""
+    marks: dict[str, float] = {}
+    started = time.monotonic()
+    deadline = started + timeout_s
+    while time.monotonic() < deadline:
+        now, left = time.monotonic(), depth(queue)
+        if "p90" not in marks and left <= 0.9 * backlog:
+            marks["p90"] = now
+        if "p10" not in marks and left <= 0.1 * backlog:
+            marks["p10"] = now
+        if left == 0:
+            marks["empty"] = now
+            break
+        time.sleep(0.05)  # polling interval of a deadline-bound wait
+    if "p90" not in marks or "p10" not in marks:
+        return {"drained_per_s": None, "error": "did not drain in time", "left": depth(queue)}
+    return {
+        "drained_per_s": round(0.8 * backlog / max(marks["p10"] - marks["p90"], 1e-6), 1),
+        "seconds_to_empty": round(marks.get("empty", deadline) - started, 2),
+    }
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    from local_stack.endpoints import from_env, from_layout
+    from local_stack.layout import StackLayout
+    from webhook_bridge.kafka_producer import ensure_topic
+    from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
+
+    stack = from_env() or from_layout(StackLayout.default())
+    client = sqs_client(stack.sqs_endpoint)
+    name = f"bench-rates-{uuid.uuid4().hex[:8]}"
+    queue = SqsQueue(client, ensure_queue(client, name))
+    topic = f"bench.engagement.{name}"
+    ensure_topic(stack.bootstrap_servers, topic)
+    work = Path(tempfile.mkdtemp(prefix="bench-rates-"))
+    script = work / "signed.lua"
+    receiver_port = free_port()
+    env = server_env(queue.queue_url, stack.sqs_endpoint, enqueue=True) | {
+        "CDCBRIDGE_WEBHOOKS_SOURCES_JSON": json.dumps(SOURCES),
+        "CDCBRIDGE_FORWARD_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+        "CDCBRIDGE_FORWARD_TOPIC": topic,
+        "CDCBRIDGE_FORWARD_WAIT_S": "1",
+        "CDCBRIDGE_FORWARD_DEDUPE_WINDOW_S": "0",
+    }
+    url = f"http://127.0.0.1:{receiver_port}"
+    argv = [sys.executable, "-m", "cdcbridge.cli", "--log-level", "WARNING", "webhooks", "serve",
+            "--port", str(receiver_port)]  # fmt: skip
+    children: list[subprocess.Popen[bytes]] = []
+    result: dict[str, Any] = {}
+    try:
+        with (work / "receiver.log").open("ab") as out:
+            children.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                             cwd=ROOT))  # fmt: skip
+        wait_healthy(url)
+        script.write_text(lua_script(args.distinct))
+        warm = run_wrk(url, script, 1, args.connections, 1)  # warm-up: joins the backlog
+        ingest = run_wrk(url, script, args.duration, args.connections, 1)
+        backlog = depth(queue)
+        fwd = forwarder(env, work / "forwarder.log")
+        children.append(fwd)
+        drain = drain_rate(queue, backlog, 300)
+        before = depth(queue)
+        concurrent = run_wrk(url, script, args.duration, args.connections, 1)
+        growth = depth(queue) - before
+        seconds = args.duration
+        drained = concurrent["accepted"] - growth
+        left = depth(queue)
+        final = drain_rate(queue, max(left, 1), 300)
+        accepted_total = sum(run["accepted"] for run in (warm, ingest, concurrent))
+        wait_deadline = time.monotonic() + 30
+        while topic_records(stack.bootstrap_servers, topic) < accepted_total and (
+            time.monotonic() < wait_deadline
+        ):
+            time.sleep(0.2)  # polling interval of a deadline-bound wait
+        result = {
+            "benchmark": "inbound rates: one receiver's ingest vs one forwarder's drain",
+            "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+            "sqs": "ElasticMQ (local stack, messages journalled to H2)",
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "ingest_alone": {
+                "accepted_per_s": ingest["accepted_per_s"],
+                "non_2xx": ingest["non_2xx"],
+                "backlog": backlog,
+            },
+            "drain_alone": drain,
+            "concurrent": {
+                "accepted_per_s": concurrent["accepted_per_s"],
+                "drained_per_s": round(drained / seconds, 1),
+                "backlog_growth": growth,
+                "non_2xx": concurrent["non_2xx"],
+            },
+            "left_after_concurrent": {
+                "messages": left,
+                "seconds_to_empty": final.get("seconds_to_empty"),
+            },
+            "records_on_kafka": topic_records(stack.bootstrap_servers, topic),
+            "accepted_total": accepted_total,
+        }
+        result["drain_alone_vs_ingest_alone"] = round(
+            (drain["drained_per_s"] or 0) / max(ingest["accepted_per_s"], 1e-9), 2
+        )
+        result["target_met"] = (drain["drained_per_s"] or 0) >= ingest["accepted_per_s"] and (
+            drained >= concurrent["accepted"] * 0.98
+        )
+    finally:
+        for child in children:
+            child.terminate()
+            child.wait(30)
+        delete_queue(client, queue.queue_url)
+        delete_queue(client, client.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per phase")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--distinct", type=int, default=4000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print(json.dumps({"benchmark": "inbound rates", "error": "wrk not installed",
+                          "install": "apt-get install -y wrk", "target_met": None}))  # fmt: skip
+        return 2
+    print(json.dumps(bench(args), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
