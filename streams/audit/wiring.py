@@ -63,6 +63,9 @@ class AuditJob:
         self.audit = audit
         self.sync = _sync_settings(args)
         self.platform = PlatformSettings()
+        self.delete_plan = DeletePlan.resolve(
+            self.platform.platform, self.sync.delete_policy, self.sync.unsubscribe_properties
+        )
         self.clock = clock
         assert audit.pg_dsn is not None
         self.conn = psycopg.connect(audit.pg_dsn.get_secret_value(), autocommit=True)
@@ -81,6 +84,7 @@ class AuditJob:
         limiter = shared_limiter(self.platform.platform, effective_limits(self.platform), clock)
         limiter.set_share(audit.budget_share)
         read = [vendor.id_property] + [r.property for r in vendor.properties]
+        read += list(self.delete_plan.properties)  # what a delete by field update leaves
         self.adapter = build_adapter(
             self.platform, clock=clock, limiter=limiter, read_properties=list(dict.fromkeys(read))
         )
@@ -127,11 +131,7 @@ class AuditJob:
             fixed=args.sample,
             everything=args.all,
         )
-        expectation = expectation_for(
-            DeletePlan.resolve(
-                self.platform.platform, self.sync.delete_policy, self.sync.unsubscribe_properties
-            )
-        )
+        expectation = expectation_for(self.delete_plan)
         deleted = [] if args.no_deletes or expectation is None else self.__recent_deletes()
         auditor = self.auditor(progress)
         result = auditor.run(plan, rng, deleted, expectation)

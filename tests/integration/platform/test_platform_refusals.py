@@ -17,12 +17,14 @@ LEADS = "POST /rest/v1/leads.json"
 DELETE = "POST /rest/v1/leads/delete.json"
 
 
-def batch(size: int, refused: int) -> list[VendorRecord]:
+def batch(size: int, refused: int, first_name: str = "firstname") -> list[VendorRecord]:
+    """``first_name`` is the vendor's property: HubSpot ``firstname``, Marketo ``firstName``
+    (the sandbox refuses fields outside the vendor's catalog, as the vendors do)."""
     return [
         VendorRecord(
             key=f"k{i}",
             id_value=f"{'refuse-me' if i == refused else 'fine'}{i}@example.com",
-            properties={"firstname": f"n{i}"},
+            properties={first_name: f"n{i}"},
         )
         for i in range(size)
     ]
@@ -52,7 +54,7 @@ def test_marketo_isolates_the_record_behind_a_request_error(sandbox: Sandbox, co
     sandbox.knobs(refuse_input="refuse-me", refuse_marketo_code=code)
     adapter = marketo_adapter(sandbox)
 
-    results = adapter.upsert_batch(batch(10, refused=3))
+    results = adapter.upsert_batch(batch(10, refused=3, first_name="firstName"))
 
     assert [r.key for r in results if r.outcome is RecordOutcome.INVALID] == ["k3"]
     assert results[3].error_code == code
@@ -61,7 +63,7 @@ def test_marketo_isolates_the_record_behind_a_request_error(sandbox: Sandbox, co
 
 def test_marketo_delete_refused_with_610_dead_letters_only_that_record(sandbox: Sandbox) -> None:
     adapter = marketo_adapter(sandbox)
-    records = batch(4, refused=1)
+    records = batch(4, refused=1, first_name="firstName")
     created = adapter.upsert_batch(records)
     assert len(sandbox.stored("marketo")) == 4
     refused_id = created[1].platform_id
