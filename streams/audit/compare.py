@@ -14,7 +14,7 @@ from streams.audit.platform_values import same_value
 from streams.contracts import PropertyValue, VendorRecord
 from streams.platform.records import lookup_key
 
-FindingKind = Literal["value", "missing", "unmappable", "not_deleted", "deleted_wrongly"]
+FindingKind = Literal["value", "missing", "unmappable", "not_deleted"]
 MISSING_PROPERTY = "*"
 
 
@@ -61,14 +61,15 @@ class Comparator:
         actual: Mapping[str, str] | None,
         kept_with: Mapping[str, PropertyValue] | None,
     ) -> list[Finding]:
-        """Findings for a deleted row: absent when archived (``kept_with`` is None), else present
-        with the ``kept_with`` properties (the unsubscribe policy)."""
+        """Findings for a deleted row: absent when archived (``kept_with`` is None), else, when
+        present, carrying the ``kept_with`` properties (a delete by field update). A field update
+        never creates a contact, so an absent one (the platform never had it) is no finding."""
         if kept_with is None:
             if actual is None:
                 return []
             return [Finding("not_deleted", source_id, email, MISSING_PROPERTY, "")]
         if actual is None:
-            return [Finding("deleted_wrongly", source_id, email, MISSING_PROPERTY, "")]
+            return []
         record = VendorRecord(source_id, email, kept_with)
         return self.record(record, actual)
 
