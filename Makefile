@@ -32,5 +32,5 @@ bench: deps
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b; done
 
-clean: stack-down
-	rm -rf .stack
+clean:
+	$(VENV)/cdcbridge stack down --purge
