@@ -9,13 +9,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from cdcbridge import package_data
 from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
 from local_stack import pg_home, stack
 from local_stack.connector_setup import ensure_connector_running
-from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.layout import StackLayout
 from local_stack.processes import StackError
 
-DEFAULT_CONNECTOR = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+DEFAULT_CONNECTOR = package_data.connectors_dir() / "debezium-postgres-source.json"
 
 
 def _say(text: str) -> None:

@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+from cdcbridge import package_data
 from local_stack import demo_sync, seed, stack
 from local_stack.connector_setup import ensure_connector_running
-from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.layout import StackLayout
 from local_stack.processes import wait_until
 
 TOPIC = "cdc.public.customers"
 _QUIET = logging.getLogger("cdcbridge.demo.librdkafka")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
-CONNECTOR_FILE = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+CONNECTOR_FILE = package_data.connectors_dir() / "debezium-postgres-source.json"
 Say = Callable[[str], None]
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import psycopg
 
+from cdcbridge import package_data
 from local_stack import pg_home
-from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, PROJECT_ROOT, StackLayout
+from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, StackLayout
 from local_stack.processes import StackError, wait_until
 
-MIGRATIONS = PROJECT_ROOT / "local_stack" / "sql"
+MIGRATIONS = package_data.stack_sql_dir()
 SERVER_OPTIONS = (
     "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
     "-c listen_addresses={host} -c port={port} -c unix_socket_directories={sockets} "
