@@ -3,7 +3,8 @@
 Same core and statuses as the ASGI receiver: 202 once SQS accepted the message, 400/401/404/413
 for bad requests, 503 + Retry-After when SQS is unreachable. One SendMessage per invocation
 (Lambda serves one request at a time). Configured from the environment:
-``CDCBRIDGE_WEBHOOKS_QUEUE_URL`` and ``CDCBRIDGE_WEBHOOKS_SOURCES_JSON``.
+``CDCBRIDGE_WEBHOOKS_QUEUE_URL`` and ``CDCBRIDGE_WEBHOOKS_SOURCES_SECRET_ID`` (the sources are
+read from Secrets Manager at cold start, see ``webhook_bridge.lambda_secrets``).
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ def handle_event(
 
 @cache
 def _wiring() -> tuple[IngestCore, SendOne, int]:
+    from webhook_bridge.lambda_secrets import with_secret_sources
     from webhook_bridge.sqs import SqsQueue, sqs_client  # boto3 only when running in Lambda
 
     configure_logging()
-    settings = BridgeSettings()
+    settings = with_secret_sources(BridgeSettings())
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
     core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, dedupe)
     client = sqs_client(settings.sqs_endpoint, settings.region, timeout_s=settings.send_timeout_s)
