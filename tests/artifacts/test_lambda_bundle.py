@@ -133,10 +133,13 @@ def test_bundle_answers_signed_api_gateway_events_and_enqueues_them(
         assert accepted == ids
         assert report["sync_or_kafka_imported"] == []
         assert {"pydantic", "boto3", "webhook_bridge"} <= set(report["modules_from_bundle"])
-        seen: set[str] = set()
-        wait_until(lambda: bool(seen.update(m.body for m in queue.receive(10, 1))) or
-                   sum(any(i in body for body in seen) for i in ids) == len(ids),
-                   30, "the four webhooks on the queue")
+        seen: list[str] = []
+
+        def all_enqueued() -> bool:
+            seen.extend(message.body for message in queue.receive(10, 1))
+            return all(any(i in body for body in seen) for i in ids)
+
+        wait_until(all_enqueued, 30, "the four webhooks on the queue")
         print(json.dumps({"lambda_cold_import_s": round(report["import_s"], 3),
                           "lambda_first_calls_s": round(report["calls_s"], 3)}))
     finally:
