@@ -2,7 +2,7 @@
 # Builds the webhook receiver's Lambda bundle with `sam build` (no container) into
 # build/lambda/ReceiverFunction (deploy/aws/template.yaml; code and requirements in
 # deploy/aws/receiver/). aws-sam-cli lives in its own virtualenv, .venv-sam, so its pins never
-# meet the project's. Prints the bundle's size in bytes.
+# meet the project's. Prints the bundle's size in bytes. `--install-only`: just install sam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 SAM_CLI_TELEMETRY=0
@@ -12,6 +12,7 @@ if [ ! -f "$stamp" ]; then
   .venv-sam/bin/pip install -q -q "aws-sam-cli>=1.120,<2"
   touch "$stamp"
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 rm -rf build/lambda
 .venv-sam/bin/sam build --template-file deploy/aws/template.yaml --build-dir build/lambda \
   --cached --cache-dir build/lambda-cache >build/sam-build.log 2>&1 \
