@@ -19,4 +19,8 @@ rm -rf build/lambda
   || { cat build/sam-build.log >&2; exit 1; }
 bundle=build/lambda/ReceiverFunction
 find "$bundle" -name '__pycache__' -prune -exec rm -rf {} +
+# Lambda's file system is read-only: ship the bytecode (same Python as the runtime), checked by
+# hash rather than by mtime, so a cold start does not compile every module again (about half
+# the import time measured here).
+python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash "$bundle"
 echo "lambda bundle: $bundle $(du -sb "$bundle" | cut -f1) bytes"

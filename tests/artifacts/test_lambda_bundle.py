@@ -122,7 +122,7 @@ def test_bundle_answers_signed_api_gateway_events_and_enqueues_them(
            "CDCBRIDGE_WEBHOOKS_SOURCES_SECRET_ID": arn,
            "CDCBRIDGE_WEBHOOKS_SECRETS_ENDPOINT": secrets_endpoint}
     try:
-        result = subprocess.run([sys.executable, "-I", "-S", str(PROBE), str(bundle)],
+        result = subprocess.run([sys.executable, "-B", "-I", "-S", str(PROBE), str(bundle)],
                                 input=json.dumps([*events, unsigned]), capture_output=True,
                                 text=True, env=env, cwd=bundle.parent, check=False, timeout=120)
         assert result.returncode == 0, result.stderr
