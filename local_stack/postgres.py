@@ -146,10 +146,32 @@ def apply_migrations(dsn: str) -> list[str]:
 
 
 def stop(layout: StackLayout) -> bool:
-    """Fast shutdown of our cluster (pg_ctl signals the pid in its own postmaster.pid)."""
+    """Fast shutdown of our cluster (pg_ctl signals the pid in its own postmaster.pid).
+
+    Returns once the postmaster process is gone, not only its pid file (pg_ctl waits for the
+    file, which the postmaster removes just before it exits). Raises StackError otherwise.
+    """
     data = _data_dir(layout).resolve()
     if not (data / "PG_VERSION").exists() or not _server_is_running(layout):
         return False
+    postmaster = _postmaster_pid(data)
     _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
          layout.logs / "postgres.log")
+    if postmaster is not None:
+        wait_until(lambda: not _process_running(postmaster), 30, "the postmaster to exit")
     return True
+
+
+def _postmaster_pid(data: Path) -> int | None:
+    try:
+        return int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
