@@ -14,6 +14,7 @@ if [ ! -f "$stamp" ]; then
 fi
 [ "${1:-}" = "--install-only" ] && exit 0
 rm -rf build/lambda
+mkdir -p build
 .venv-sam/bin/sam build --template-file deploy/aws/template.yaml --build-dir build/lambda \
   --cached --cache-dir build/lambda-cache >build/sam-build.log 2>&1 \
   || { cat build/sam-build.log >&2; exit 1; }
