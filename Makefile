@@ -1,6 +1,6 @@
 # The two commands in README.md: `make demo` and `make test`. Both install what is missing.
-.PHONY: deps demo test lint unit integration stack-up stack-down bench clean backfill-heavy \
-	airflow-dag-test
+.PHONY: deps demo test lint unit integration artifacts wheel lambda image stack-up stack-down \
+	bench clean backfill-heavy airflow-dag-test
 
 VENV := .venv/bin
 
@@ -10,12 +10,33 @@ deps:
 demo: deps
 	$(VENV)/cdcbridge demo
 
+# The tests build the wheel and the Lambda bundle (tests/artifacts); sam is installed first so
+# no test spends its timeout installing it.
 test: deps lint
+	@bash scripts/build-lambda.sh --install-only
 	$(VENV)/pytest -q
 
 lint: deps
 	$(VENV)/ruff check .
 	bash scripts/typecheck.sh
+	$(VENV)/hadolint Dockerfile
+
+# The shipped artifacts, built and run by their tests (also part of `make test`): the wheel in
+# a clean virtualenv, the Lambda bundle (sam build) in a clean interpreter, the manifests.
+artifacts: deps
+	$(VENV)/pytest -q tests/artifacts tests/contract/test_kubernetes_manifests.py
+
+wheel: deps
+	$(VENV)/pip wheel -q --no-deps -w dist .
+	@ls -l dist/cdcbridge-*.whl
+
+lambda:
+	bash scripts/build-lambda.sh
+
+# Needs a container builder (buildah or docker); our CI has neither working (no user
+# namespaces), so CI proves the same install steps in tests/artifacts/test_wheel.py.
+image:
+	buildah bud -t cdcbridge:0.1.0 . 2>/dev/null || docker build -t cdcbridge:0.1.0 .
 
 unit: deps
 	$(VENV)/pytest -q -m "unit or contract"
@@ -43,5 +64,5 @@ airflow-dag-test: deps
 	CDCBRIDGE_AIRFLOW_BIN=$$(bash scripts/install-airflow.sh) \
 		$(VENV)/pytest -q tests/integration/audit/test_airflow_dag.py
 
-clean: stack-down
-	rm -rf .stack
+clean:
+	$(VENV)/cdcbridge stack down --purge

@@ -1,4 +1,5 @@
 """The ``cdcbridge`` console script: one entry point, subcommands registered by each package.
+(Users read ``cdcbridge.help_text``; this docstring is for developers.)
 
 Each package that offers commands has a ``commands`` module with
 ``register(subparsers) -> None``; every parser it adds sets ``handler`` (a callable taking the
@@ -12,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from cdcbridge import __version__
+from cdcbridge import __version__, help_text
 from cdcbridge.logs import configure_logging
 
 COMMAND_MODULES = (
@@ -28,14 +29,31 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cdcbridge", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cdcbridge", description=help_text.OVERVIEW, epilog=help_text.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cdcbridge {__version__}")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                title="commands, in the order you will likely use them")
     for module_name in COMMAND_MODULES:
         module = importlib.import_module(module_name)
         module.register(sub)
+    _explain(sub)
     return parser
+
+
+def _explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give each known command its user-facing help and list commands in newcomer order."""
+    for name, command in sub.choices.items():
+        words = help_text.COMMANDS.get(name)
+        if words is None:
+            continue
+        command.description = words.description
+        command.epilog = f"example:\n  {words.example}"
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+    rank = {name: i for i, name in enumerate(help_text.NEWCOMER_ORDER)}
+    sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

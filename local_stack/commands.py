@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
+from cdcbridge import package_data
 from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
-from local_stack import stack
+from local_stack import pg_home, stack
 from local_stack.connector_setup import ensure_connector_running
-from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.layout import StackLayout
 from local_stack.processes import StackError
 
-DEFAULT_CONNECTOR = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+DEFAULT_CONNECTOR = package_data.connectors_dir() / "debezium-postgres-source.json"
 
 
 def _say(text: str) -> None:
@@ -43,8 +45,13 @@ def _print_status(layout: StackLayout) -> bool:
 
 
 def _stack_down(args: argparse.Namespace) -> int:
-    stopped = stack.down(StackLayout.default())
+    layout = StackLayout.default()
+    stopped = stack.down(layout)
     print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    if args.purge:
+        pg_home.discard(layout)
+        shutil.rmtree(layout.root, ignore_errors=True)
+        print(f"removed the stack's state: {layout.root} and its PostgreSQL cluster")
     return 0
 
 
@@ -109,8 +116,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                           help="also start Prometheus, our rules loaded (or env "
                                "CDCBRIDGE_STACK_PROMETHEUS=1)")
     stack_up.set_defaults(handler=_stack_up)
-    stack_sub.add_parser("down", help="stop the processes the stack started").set_defaults(
-        handler=_stack_down)
+    down_p = stack_sub.add_parser("down", help="stop the processes the stack started")
+    down_p.add_argument("--purge", action="store_true",
+                        help="also delete the state folder and the PostgreSQL cluster")
+    down_p.set_defaults(handler=_stack_down)
     stack_sub.add_parser("status", help="each component up/down with its port").set_defaults(
         handler=_stack_status)
 

@@ -9,6 +9,7 @@ holds and prints some of it.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 import uuid
@@ -18,12 +19,17 @@ from dataclasses import dataclass, field
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+from cdcbridge import package_data
 from local_stack import demo_sync, seed, stack
 from local_stack.connector_setup import ensure_connector_running
-from local_stack.layout import PROJECT_ROOT, StackLayout
+from local_stack.layout import StackLayout
+from local_stack.processes import wait_until
 
 TOPIC = "cdc.public.customers"
-CONNECTOR_FILE = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+_QUIET = logging.getLogger("cdcbridge.demo.librdkafka")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+CONNECTOR_FILE = package_data.connectors_dir() / "debezium-postgres-source.json"
 Say = Callable[[str], None]
 
 
@@ -43,16 +49,28 @@ class DemoReport:
         }
 
 
-def consumer_at_end(servers: str) -> Consumer:
+def consumer_at_end(servers: str, timeout_s: float = 30) -> Consumer:
+    """A consumer reading every partition of the topic from its end as of now, so it sees
+    exactly the records produced after this call.
+
+    The partitions are assigned manually at their end offsets: seeking right after a group
+    assignment races librdkafka's fetch start ("Erroneous state") and could miss events.
+    Raises StackError when the topic has no partitions within ``timeout_s``.
+    """
     consumer = Consumer({"bootstrap.servers": servers, "group.id": f"demo-{uuid.uuid4()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "latest"})
-    consumer.subscribe([TOPIC])
-    deadline = time.monotonic() + 30
-    while not consumer.assignment() and time.monotonic() < deadline:
-        consumer.poll(0.2)
-    for tp in consumer.assignment():
-        _, high = consumer.get_watermark_offsets(tp, timeout=5)
-        consumer.seek(TopicPartition(tp.topic, tp.partition, high))
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "log_level": 0, "logger": _QUIET})
+
+    def partitions() -> list[int]:
+        topic = consumer.list_topics(TOPIC, timeout=5).topics.get(TOPIC)
+        return [] if topic is None or topic.error is not None else list(topic.partitions)
+
+    wait_until(lambda: bool(partitions()), timeout_s, f"partitions of {TOPIC}")
+    ends = []
+    for partition in partitions():
+        _, high = consumer.get_watermark_offsets(TopicPartition(TOPIC, partition), timeout=5)
+        ends.append(TopicPartition(TOPIC, partition, high))
+    consumer.assign(ends)
     return consumer
 
 

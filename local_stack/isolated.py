@@ -4,13 +4,12 @@ the main stack's state folder through symlinks, so nothing is resolved twice."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from local_stack import jars, stack
+from local_stack import jars, pg_home, stack
 from local_stack.layout import DEFAULT_PORTS, StackLayout
 
 
@@ -18,7 +17,8 @@ from local_stack.layout import DEFAULT_PORTS, StackLayout
 def isolated_layout(port_offset: int = 200) -> Iterator[StackLayout]:
     """A stack in a new temporary folder, every port moved by ``port_offset``.
 
-    On exit the stack is stopped and the folder removed.
+    On exit the stack is stopped and the folder removed, with the PostgreSQL cluster wherever
+    ``local_stack.pg_home`` put it.
     """
     with tempfile.TemporaryDirectory(prefix="cdcbridge-stack-") as tmp:
         yield from _isolated(Path(tmp) / "stack", port_offset)
@@ -33,9 +33,6 @@ def _isolated(root: Path, port_offset: int) -> Iterator[StackLayout]:
         link = root / name
         if not link.exists():
             link.symlink_to(main.root / name)
-    # PostgreSQL runs as the postgres user, which must traverse the folders above its cluster.
-    for folder in (root.parent, root):
-        os.chmod(folder, 0o755)  # noqa: S103 - read/traverse only, no write for others
     layout = StackLayout(
         root=root,
         pg_port=DEFAULT_PORTS["postgres"] + port_offset,
@@ -49,6 +46,7 @@ def _isolated(root: Path, port_offset: int) -> Iterator[StackLayout]:
         yield layout
     finally:
         stack.down(layout)
+        pg_home.discard(layout)
 
 
 def stack_pids(layout: StackLayout) -> dict[str, int]:

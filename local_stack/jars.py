@@ -7,10 +7,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from local_stack.layout import PROJECT_ROOT, StackLayout
+from cdcbridge import package_data
+from local_stack.layout import StackLayout
 from local_stack.processes import StackError
 
-POM = PROJECT_ROOT / "jvm" / "pom.xml"
+POM = package_data.jvm_pom()
 # Maven profile -> where its jars go (relative to the state folder).
 COMPONENTS = {
     "kafka": Path("lib/kafka"),

@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from cdcbridge import package_data
 from local_stack import jars
-from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, PROJECT_ROOT, StackLayout
+from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, StackLayout
 from local_stack.processes import StackError, spawn
 
-LOG4J = PROJECT_ROOT / "local_stack" / "config" / "log4j2.properties"
+LOG4J = package_data.stack_config("log4j2.properties")
 
 
 @dataclass(frozen=True)

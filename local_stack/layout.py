@@ -1,7 +1,8 @@
 """Where the local stack lives: one git-ignored state folder, fixed loopback ports.
 
 Ports sit in a range no common system service uses; every one can be moved with an environment
-variable (``CDCBRIDGE_STACK_<NAME>_PORT``), and the state folder with ``CDCBRIDGE_STACK_DIR``.
+variable (``CDCBRIDGE_STACK_<NAME>_PORT``), and the state folder with ``CDCBRIDGE_STACK_DIR``
+(default ``.stack`` in a checkout, ``$XDG_STATE_HOME/cdcbridge/stack`` from the wheel).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ PG_DATABASE = "cdcbridge"
 SQS_QUEUES = ("engagement", "engagement-dlq")
 
 
+def _default_state_dir() -> Path:
+    """``.stack`` in a checkout; the user's state folder when installed from the wheel."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / ".stack"
+    state_home = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state_home) / "cdcbridge" / "stack"
+
+
 def _port(name: str) -> int:
     return int(os.environ.get(f"CDCBRIDGE_STACK_{name.upper()}_PORT", DEFAULT_PORTS[name]))
 
@@ -46,7 +55,7 @@ class StackLayout:
 
     @classmethod
     def default(cls) -> StackLayout:
-        root = Path(os.environ.get("CDCBRIDGE_STACK_DIR", PROJECT_ROOT / ".stack")).resolve()
+        root = Path(os.environ.get("CDCBRIDGE_STACK_DIR", _default_state_dir())).resolve()
         return cls(
             root=root,
             pg_port=_port("postgres"),

@@ -1,23 +1,26 @@
-"""PostgreSQL from Debian's package: our own cluster in the state folder, logical WAL, loopback.
+"""PostgreSQL from Debian's package: our own cluster, logical WAL, loopback.
 
 ``initdb`` refuses to run as root, so as root the cluster belongs to the ``postgres`` system
-user and every server command runs as that user; as anyone else it runs as that user.
+user and every server command runs as that user; as anyone else it runs as that user. Where
+the cluster lives is decided in ``local_stack.pg_home``. ``initdb`` writes into a scratch
+folder renamed to ``data`` only once it succeeded, so a failed attempt leaves nothing half-made.
 """
 
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import psycopg
 
-from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, PROJECT_ROOT, StackLayout
+from cdcbridge import package_data
+from local_stack import pg_home
+from local_stack.layout import HOST, PG_DATABASE, PG_PASSWORD, PG_USER, StackLayout
 from local_stack.processes import StackError, wait_until
 
-MIGRATIONS = PROJECT_ROOT / "local_stack" / "sql"
+MIGRATIONS = package_data.stack_sql_dir()
 SERVER_OPTIONS = (
     "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
     "-c listen_addresses={host} -c port={port} -c unix_socket_directories={sockets} "
@@ -35,21 +38,17 @@ def _bin_dir() -> Path:
     raise StackError("PostgreSQL server binaries not found; install Debian's `postgresql` package")
 
 
-def _as_owner(argv: list[str]) -> list[str]:
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *argv]
-    return argv
-
-
 def _data_dir(layout: StackLayout) -> Path:
     return layout.root / "postgres" / "data"
 
 
-def _run(argv: list[str], log: Path) -> None:
+def _run(argv: list[str], log: Path, also: Path | None = None) -> None:
     with log.open("ab") as out:
-        result = subprocess.run(_as_owner(argv), stdout=out, stderr=subprocess.STDOUT, check=False)
+        result = subprocess.run(pg_home.as_server_user(argv), stdout=out,
+                                stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
-        raise StackError(f"{Path(argv[0]).name} failed; see {log}")
+        more = f" and {also}" if also else ""
+        raise StackError(f"{Path(argv[0]).name} failed; see {log}{more}")
 
 
 def is_up(layout: StackLayout) -> bool:
@@ -61,39 +60,48 @@ def is_up(layout: StackLayout) -> bool:
 
 
 def _server_is_running(layout: StackLayout) -> bool:
-    data = _data_dir(layout)
-    argv = _as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(data), "status"])
+    data = _data_dir(layout).resolve()
+    argv = pg_home.as_server_user([str(_bin_dir() / "pg_ctl"), "-D", str(data), "status"])
     return subprocess.run(argv, capture_output=True, check=False).returncode == 0
 
 
 def start(layout: StackLayout) -> None:
-    """Create the cluster once, start it, create role and database, apply migrations."""
-    data = _data_dir(layout)
-    base = data.parent
-    base.mkdir(parents=True, exist_ok=True)
+    """Create the cluster once, start it, create role and database, apply migrations.
+
+    Raises StackError (naming the log to read) when initdb or the server fails.
+    """
+    base = pg_home.cluster_home(layout)
+    data = base / "data"
+    layout.logs.mkdir(parents=True, exist_ok=True)
     log = layout.logs / "postgres.log"
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        shutil.chown(layout.logs, "postgres", "postgres")
-        log.touch()
-        shutil.chown(log, "postgres", "postgres")
+    server_log = base / "server.log"
     if not (data / "PG_VERSION").exists():
-        pwfile = base / "superuser.pw"
-        pwfile.write_text(PG_PASSWORD + "\n")
-        if os.geteuid() == 0:
-            shutil.chown(pwfile, "postgres", "postgres")
-        _run([str(_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-              "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], log)
-        pwfile.unlink()
-        with (data / "pg_hba.conf").open("a") as hba:
-            hba.write(f"host replication all {HOST}/32 scram-sha-256\n")
+        _initdb(base, log)
     if not _server_is_running(layout):
         options = SERVER_OPTIONS.format(host=HOST, port=layout.pg_port, sockets=base)
-        _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-              "-w", "-t", "60", "start"], log)
+        _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-l", str(server_log), "-o", options,
+              "-w", "-t", "60", "start"], log, also=server_log)
     _bootstrap(layout)
     wait_until(lambda: is_up(layout), 60, "PostgreSQL to accept connections")
     apply_migrations(layout.pg_dsn)
+
+
+def _initdb(base: Path, log: Path) -> None:
+    scratch = base / "data.initdb"
+    pwfile = base / "superuser.pw"
+    shutil.rmtree(scratch, ignore_errors=True)
+    pwfile.write_text(PG_PASSWORD + "\n")
+    if pg_home.running_as_root():
+        shutil.chown(pwfile, pg_home.SERVER_USER_AS_ROOT, pg_home.SERVER_USER_AS_ROOT)
+    try:
+        _run([str(_bin_dir() / "initdb"), "-D", str(scratch), "-U", "postgres", "-E", "UTF8",
+              "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], log)
+        with (scratch / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host replication all {HOST}/32 scram-sha-256\n")
+        scratch.rename(base / "data")
+    finally:
+        pwfile.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _bootstrap(layout: StackLayout) -> None:
@@ -138,10 +146,32 @@ def apply_migrations(dsn: str) -> list[str]:
 
 
 def stop(layout: StackLayout) -> bool:
-    """Fast shutdown of our cluster (pg_ctl signals the pid in its own postmaster.pid)."""
-    data = _data_dir(layout)
+    """Fast shutdown of our cluster (pg_ctl signals the pid in its own postmaster.pid).
+
+    Returns once the postmaster process is gone, not only its pid file (pg_ctl waits for the
+    file, which the postmaster removes just before it exits). Raises StackError otherwise.
+    """
+    data = _data_dir(layout).resolve()
     if not (data / "PG_VERSION").exists() or not _server_is_running(layout):
         return False
+    postmaster = _postmaster_pid(data)
     _run([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
          layout.logs / "postgres.log")
+    if postmaster is not None:
+        wait_until(lambda: not _process_running(postmaster), 30, "the postmaster to exit")
     return True
+
+
+def _postmaster_pid(data: Path) -> int | None:
+    try:
+        return int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -3,19 +3,35 @@
 # a JDK (Kafka, Connect, Debezium, ElasticMQ), Maven (resolves their jars), PostgreSQL,
 # Prometheus (promtool checks deploy/monitoring; optional server in the stack),
 # then a Python virtualenv in .venv with the project and its dev tools.
+# System packages need root: as a normal user they are installed through sudo, and only when
+# one is really missing; without sudo the script names the command for an administrator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
 missing=()
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
-command -v mvn >/dev/null 2>&1 || missing+=(maven)
+have java || missing+=(openjdk-17-jdk-headless)
+have mvn || missing+=(maven)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
-command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+# runuser is only needed as root (PostgreSQL then runs as the postgres user).
+if [ "$(id -u)" -eq 0 ]; then have runuser || missing+=(util-linux); fi
+have python3 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+  elif have sudo; then
+    SUDO=(sudo)
+  else
+    echo "missing system packages: ${missing[*]}" >&2
+    echo "sudo is not available; ask an administrator to run:" >&2
+    echo "  apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
   echo "installing system packages: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if ! command -v promtool >/dev/null 2>&1; then
   # Debian's prometheus ships promtool; without recommends (no exporters, no web assets).
@@ -36,8 +52,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/pip install -q -U pip
-  .venv/bin/pip install -q -e '.[dev]'
+  echo "installing the Python packages into .venv (a few minutes the first time) ..."
+  export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_WARN_SCRIPT_LOCATION=1
+  .venv/bin/pip install -q -q -U pip
+  .venv/bin/pip install -q -q -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -16,7 +16,9 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
+from cdcbridge import package_data
+
+SCHEMAS_DIR = package_data.schemas_dir()
 MAPPINGS_DIR = SCHEMAS_DIR / "mappings"
 CUSTOMER_SCHEMA_PATH = SCHEMAS_DIR / "customer.schema.json"
 

@@ -68,9 +68,14 @@ def _settings(args: argparse.Namespace) -> SyncSettings:
 
 def _run_sync(args: argparse.Namespace) -> int:
     from cdcbridge.prometheus import metrics_from_env
+    from streams.sync.health import HealthSettings, SyncHealth, serve_health
     from streams.sync.service import run_sync
 
-    return run_sync(_settings(args), metrics=metrics_from_env(args.metrics_port))
+    probes = HealthSettings()
+    health = SyncHealth(probes.stale_after_s) if probes.port else None
+    if health is not None:
+        serve_health(health, probes.port, probes.host)
+    return run_sync(_settings(args), metrics=metrics_from_env(args.metrics_port), health=health)
 
 
 def _selected(args: argparse.Namespace) -> list[kafka_io.StoredRecord]:

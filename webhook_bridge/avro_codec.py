@@ -16,7 +16,9 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "engagement_event.avsc"
+from cdcbridge import package_data
+
+SCHEMA_PATH = package_data.schemas_dir() / "engagement_event.avsc"
 FINGERPRINT_HEADER = "schema_fingerprint"
 
 

@@ -3,7 +3,8 @@
 Same core and statuses as the ASGI receiver: 202 once SQS accepted the message, 400/401/404/413
 for bad requests, 503 + Retry-After when SQS is unreachable. One SendMessage per invocation
 (Lambda serves one request at a time). Configured from the environment:
-``CDCBRIDGE_WEBHOOKS_QUEUE_URL`` and ``CDCBRIDGE_WEBHOOKS_SOURCES_JSON``.
+``CDCBRIDGE_WEBHOOKS_QUEUE_URL`` and ``CDCBRIDGE_WEBHOOKS_SOURCES_SECRET_ID`` (the sources are
+read from Secrets Manager at cold start, see ``webhook_bridge.lambda_secrets``).
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ def _wiring(timeout_s: int) -> tuple[IngestCore, SendOne, int]:
     """Everything built once per container. The SQS client's timeouts are derived from the
     function timeout (``SendBudget.within``), so a hung SQS endpoint answers 503 with
     Retry-After before Lambda kills the invocation (which API Gateway would turn into a 502)."""
+    from webhook_bridge.lambda_secrets import with_secret_sources
     from webhook_bridge.sqs import SendBudget, SqsQueue, send_client  # boto3 only in Lambda
 
     configure_logging()
-    settings = BridgeSettings()
+    settings = with_secret_sources(BridgeSettings())
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
     core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, dedupe)
     client = send_client(settings.sqs_endpoint, settings.region, SendBudget.within(timeout_s))

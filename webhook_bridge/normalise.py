@@ -16,9 +16,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from cdcbridge import package_data
 from webhook_bridge.envelope import WebhookEnvelope
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "schemas" / "mappings"
+MAPPINGS_DIR = package_data.schemas_dir() / "mappings"
 WEBHOOK_ID = "$webhook_id"
 
 

@@ -26,7 +26,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
+from typing import cast
 
+from arroyo.backends.abstract import Consumer
+from arroyo.backends.kafka import KafkaPayload
 from arroyo.commit import CommitPolicy
 from arroyo.processing import StreamProcessor
 from arroyo.types import Topic
@@ -40,6 +43,7 @@ from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
+from streams.sync.health import PollMarkingConsumer, SyncHealth
 from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
 from streams.sync.stopping import StoppableClock
@@ -122,6 +126,7 @@ def build_factory(
     total_partitions: Callable[[], int],
     clock: Clock,
     metrics: Metrics,
+    health: SyncHealth | None = None,
 ) -> SyncStrategyFactory:
     limits = parts.adapter.limits
     config = EngineConfig(
@@ -163,6 +168,8 @@ def build_factory(
     def on_assignment(assigned: int) -> None:
         share = partition_share(assigned, total_partitions())
         log.info("partitions assigned", extra={"assigned": assigned, "rate_share": share})
+        if health is not None:
+            health.joined()
         if share > 0:
             parts.on_share(share)
 
@@ -178,8 +185,10 @@ def run_sync(
     clock: Clock = SYSTEM_CLOCK,
     metrics: Metrics | None = None,
     stop: threading.Event | None = None,
+    health: SyncHealth | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code."""
+    """Run until SIGTERM/SIGINT (or ``stop``); returns the process exit code. ``health`` (if
+    given) is marked on every poll, on joining the group and when stopping."""
     metrics = metrics or NoOpMetrics()
     # Set on SIGTERM/SIGINT/``stop``: waits inside platform calls end at once (StoppableClock).
     stopping = threading.Event()
@@ -202,8 +211,12 @@ def run_sync(
         partial(kafka_io.partition_count, settings.bootstrap_servers, settings.topic),
         clock,
         metrics,
+        health,
     )
-    consumer = kafka_io.build_sync_consumer(settings.bootstrap_servers, settings.group_id)
+    kafka_consumer = kafka_io.build_sync_consumer(settings.bootstrap_servers, settings.group_id)
+    consumer: Consumer[KafkaPayload] = (
+        kafka_consumer if health is None
+        else cast("Consumer[KafkaPayload]", PollMarkingConsumer(kafka_consumer, health)))
     processor = StreamProcessor(
         consumer,
         Topic(settings.topic),
@@ -215,6 +228,8 @@ def run_sync(
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
         stopping.set()
+        if health is not None:
+            health.stopping()
         processor.signal_shutdown()
 
     if threading.current_thread() is threading.main_thread():

@@ -1,5 +1,5 @@
-"""deploy/aws/template.yaml: lints clean offline, and the Lambda may only send to its queue and
-write its own logs."""
+"""deploy/aws/template.yaml: lints clean offline, and the Lambda may only send to its queue,
+read its one secret and write its own logs; the environment names the secret, never holds it."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ def test_lambda_role_grants_only_send_message_and_its_own_logs() -> None:
                     grants.add((action, str(resource)))
     assert grants == {
         ("sqs:SendMessage", str({"Fn::GetAtt": ["EngagementQueue", "Arn"]})),
+        ("secretsmanager:GetSecretValue", str({"Ref": "SourcesSecretArn"})),
         ("logs:CreateLogStream", str({"Fn::GetAtt": ["ReceiverLogGroup", "Arn"]})),
         ("logs:PutLogEvents", str({"Fn::GetAtt": ["ReceiverLogGroup", "Arn"]})),
     }
@@ -87,3 +88,11 @@ def test_lambda_role_grants_only_send_message_and_its_own_logs() -> None:
     assert props["Role"] == {"Fn::GetAtt": ["ReceiverRole", "Arn"]}  # SAM adds no default role
     assert not {"Policies", "PermissionsBoundary"} & set(props)
     assert props["LoggingConfig"]["LogGroup"] == {"Ref": "ReceiverLogGroup"}
+
+
+def test_the_environment_names_the_sources_secret_and_never_holds_it() -> None:
+    [function] = resources_of("AWS::Serverless::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["CDCBRIDGE_WEBHOOKS_SOURCES_SECRET_ID"] == {"Ref": "SourcesSecretArn"}
+    assert "CDCBRIDGE_WEBHOOKS_SOURCES_JSON" not in variables
+    assert "resolve:secretsmanager" not in TEMPLATE.read_text()

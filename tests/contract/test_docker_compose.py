@@ -71,3 +71,16 @@ def test_writeback_runs_against_the_composed_database(resolved: dict[str, Any]) 
     env = service["environment"]
     assert env["CDCBRIDGE_WRITEBACK_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert "@postgres:5432/cdcbridge" in env["CDCBRIDGE_WRITEBACK_DSN"]
+
+
+def test_services_read_the_variables_the_code_reads(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    assert services["sync"]["environment"]["CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    forward = services["forwarder"]["environment"]
+    assert forward["CDCBRIDGE_FORWARD_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    webhooks = services["webhooks"]["environment"]
+    assert webhooks["CDCBRIDGE_WEBHOOKS_SQS_ENDPOINT"] == "http://sqs:9324"
+    assert webhooks["CDCBRIDGE_HEALTHCHECK_URL"].endswith(":8080/healthz")
+    assert [s["source"] for s in services["webhooks"]["secrets"]] == ["webhook_sources"]
+    setup = services["connector-setup"]["command"]
+    assert setup[setup.index("--bootstrap-servers") + 1] == "kafka:9092"

@@ -13,6 +13,8 @@ pytestmark = pytest.mark.integration
 def test_cold_up_then_down_leaves_no_process() -> None:
     with isolated_layout() as layout:
         stack.up(layout)
+        cluster = (layout.root / "postgres").resolve()  # as root: in the postgres user's home
+        assert (cluster / "data" / "PG_VERSION").exists()
         statuses = {s.name: s.up for s in stack.status(layout)}
         assert statuses["postgres"] and statuses["kafka"] and statuses["connect"]
         assert statuses["sqs"]
@@ -24,3 +26,4 @@ def test_cold_up_then_down_leaves_no_process() -> None:
         still = {name: pid for name, pid in pids.items() if pid_alive(pid)}
         assert still == {}, f"still running after down: {still}"
         assert stack.down(layout) == [], "a second down found something to stop"
+    assert not cluster.exists(), "the throwaway stack left its PostgreSQL cluster behind"
