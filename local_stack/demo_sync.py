@@ -49,6 +49,8 @@ def start_sync(layout: StackLayout) -> SyncRun:
         "CDCBRIDGE_PLATFORM": "hubspot",
         "CDCBRIDGE_HUBSPOT_BASE_URL": layout.sandbox_url,
         "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
+        # the consent guard reads the withdrawals writeback stored (consent never flips back)
+        "CDCBRIDGE_WRITEBACK_DSN": layout.pg_dsn,
     }
     log_path = layout.logs / f"demo-sync-{group}.log"
     with log_path.open("wb") as log:
