@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import requests
+
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import PlatformAdapter, PublishedLimits
@@ -86,19 +88,8 @@ def build_adapter(
             metrics=metrics,
             read_properties=read_properties or DEFAULT_READ_PROPERTIES,
         )
-    assert settings.marketo_base_url and settings.marketo_client_id
-    assert settings.marketo_client_secret is not None
-    auth = ClientCredentialsAuth(
-        session,
-        settings.marketo_token_url,
-        settings.marketo_client_id,
-        settings.marketo_client_secret,
-        style=settings.marketo_token_request,
-        clock=clock,
-        timeout=timeout,
-        metrics=metrics,
-        platform="marketo",
-    )
+    auth = marketo_auth(settings, session, timeout, clock, metrics)
+    assert settings.marketo_base_url
     exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock, metrics)
     return MarketoAdapter(
         exchange,
@@ -119,9 +110,22 @@ def build_catalog(settings: PlatformSettings, *, clock: Clock = SYSTEM_CLOCK) ->
         assert settings.hubspot_token is not None  # checked by PlatformSettings
         exchange = Exchange(session, settings.hubspot_base_url, "hubspot", timeout, clock)
         return HubSpotProperties(exchange, StaticBearer(settings.hubspot_token))
-    assert settings.marketo_base_url and settings.marketo_client_id
-    assert settings.marketo_client_secret is not None
-    auth = ClientCredentialsAuth(
+    auth = marketo_auth(settings, session, timeout, clock)
+    assert settings.marketo_base_url
+    exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock)
+    return MarketoFields(exchange, auth)
+
+
+def marketo_auth(
+    settings: PlatformSettings,
+    session: requests.Session,
+    timeout: tuple[float, float],
+    clock: Clock,
+    metrics: Metrics | None = None,
+) -> ClientCredentialsAuth:
+    """Marketo's client-credentials token provider (``PlatformSettings`` checked its fields)."""
+    assert settings.marketo_client_id and settings.marketo_client_secret is not None
+    return ClientCredentialsAuth(
         session,
         settings.marketo_token_url,
         settings.marketo_client_id,
@@ -129,7 +133,6 @@ def build_catalog(settings: PlatformSettings, *, clock: Clock = SYSTEM_CLOCK) ->
         style=settings.marketo_token_request,
         clock=clock,
         timeout=timeout,
+        metrics=metrics,
         platform="marketo",
     )
-    exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock)
-    return MarketoFields(exchange, auth)
