@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cdcbridge", description=help_text.OVERVIEW, epilog=help_text.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cdcbridge {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument("--log-level", default=None,
+                        help="DEBUG, INFO, WARNING, ERROR (default INFO; WARNING for the "
+                             "narrated commands, stack and demo)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 title="commands, in the order you will likely use them")
     for module_name in COMMAND_MODULES:
@@ -59,7 +61,8 @@ def _explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_level)
+    # a narrated command's output is its narration: library INFO lines only where asked for
+    configure_logging(args.log_level or getattr(args, "default_log_level", "INFO"))
     handler: Handler = args.handler
     return handler(args)
 

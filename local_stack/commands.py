@@ -115,7 +115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack_up.add_argument("--prometheus", action="store_true",
                           help="also start Prometheus, our rules loaded (or env "
                                "CDCBRIDGE_STACK_PROMETHEUS=1)")
-    stack_up.set_defaults(handler=_stack_up)
+    stack_up.set_defaults(handler=_stack_up, default_log_level="WARNING")
     down_p = stack_sub.add_parser("down", help="stop the processes the stack started")
     down_p.add_argument("--purge", action="store_true",
                         help="also delete the state folder and the PostgreSQL cluster")
@@ -133,7 +133,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     demo_p = sub.add_parser("demo", help="end-to-end demo on the local stack")
     demo_p.add_argument("--rows", type=int, default=20)
-    demo_p.set_defaults(handler=_demo)
+    demo_p.set_defaults(handler=_demo, default_log_level="WARNING")
     demo_sub = demo_p.add_subparsers(dest="demo_command")
     seed_p = demo_sub.add_parser("seed", help="insert N generated customers")
     seed_p.add_argument("--rows", type=int, default=100)
