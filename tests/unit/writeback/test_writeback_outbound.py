@@ -13,6 +13,7 @@ import pytest
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import (
     CustomerChange,
+    DeleteMechanism,
     PublishedLimits,
     RecordOutcome,
     RecordResult,
@@ -63,6 +64,7 @@ def test_echoes_are_skipped_and_everything_else_decoded() -> None:
 class RecordingAdapter:
     name = "hubspot"
     limits = PublishedLimits(100, 10.0, 100)
+    supported_deletes = frozenset({DeleteMechanism.ARCHIVE})
 
     def __init__(self) -> None:
         self.sent: list[VendorRecord] = []
@@ -71,7 +73,9 @@ class RecordingAdapter:
         self.sent.extend(records)
         return [RecordResult(r.key, RecordOutcome.OK) for r in records]
 
-    def archive_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
+    def remove_batch(
+        self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
+    ) -> list[RecordResult]:
         return []
 
     def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
