@@ -127,10 +127,12 @@ class FakeSink:
         return 0
 
 
-def forwarder(queue: InMemoryQueue, sink: FakeSink, metrics: RecordingMetrics) -> Forwarder:
+def forwarder(
+    queue: InMemoryQueue, sink: FakeSink, metrics: RecordingMetrics, receivers: int = 3
+) -> Forwarder:
     mappings = {"sandbox": SANDBOX, "hubspot": HUBSPOT}
     return Forwarder(queue, lambda: sink, mappings, CODEC, MockedClock(), metrics=metrics,
-                     wait_s=0)  # fmt: skip
+                     wait_s=0, receivers=receivers)  # fmt: skip
 
 
 def test_forward_deletes_after_delivery_with_headers_and_key() -> None:
@@ -214,7 +216,8 @@ def test_run_backs_off_while_the_queue_is_down_and_resumes() -> None:
     queue.available = False
     sink = FakeSink()
     stop = ScriptedStop(queue, sink)
-    forwarder(queue, sink, RecordingMetrics()).run(stop)
+    # one receive loop: its back-off sequence alone (several loops would interleave theirs)
+    forwarder(queue, sink, RecordingMetrics(), receivers=1).run(stop)
     assert stop.waits == [0.5, 1.0, 2.0]
     assert len(sink.records) == 1
     assert queue.depth() == 0
