@@ -29,6 +29,10 @@ from streams.sync.settings import SyncSettings
 from streams.writeback.consumer import WritebackSettings
 
 CLEAR = "\x1b[H\x1b[2J"
+INBOUND_OFFSETS = (
+    "Kafka group commits; writeback makes each after the PostgreSQL commit of the same offsets "
+    "(cdcbridge_writeback_offsets, authoritative), so they may trail it by one batch"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +77,8 @@ def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> in
             window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
         while True:
             document = lag_document(list(window))
+            if getattr(args, "direction", "outbound") == "inbound":
+                document["offsets"] = INBOUND_OFFSETS
             text = json.dumps(document) if args.json else lag_table(document)
             sys.stdout.write((CLEAR if args.watch and not args.json else "") + text + "\n")
             sys.stdout.flush()

@@ -56,6 +56,7 @@ def test_inbound_lag_drains_to_zero(stack: StackEndpoints, tmp_path: Path) -> No
 
     before = inbound_lag(stack, topic, group)
     assert before["group"] == group and before["total_lag"] == EVENTS
+    assert "PostgreSQL" in str(before["offsets"])
     assert float(str(before["max_lag_seconds"])) > 0.0
 
     port = free_port()

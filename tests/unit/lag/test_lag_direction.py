@@ -35,3 +35,15 @@ def test_outbound_stays_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_another_group_lists_only_named_or_committed_topics() -> None:
     _, group, topics = lag_target(parse("--direction", "inbound", "--group", "other"))
     assert (group, topics) == ("other", [])
+
+
+def test_the_inbound_table_says_which_offsets_it_reports() -> None:
+    from streams.lag.command import INBOUND_OFFSETS
+    from streams.lag.model import GroupReading, PartitionReading
+    from streams.lag.report import lag_document, lag_table
+
+    reading = GroupReading("wb", 100.0, 1, (PartitionReading("t", 0, 4, 0, 4, None),))
+    document = lag_document([reading])
+    assert "OFFSETS" not in lag_table(document)
+    document["offsets"] = INBOUND_OFFSETS
+    assert "OFFSETS: Kafka group commits" in lag_table(document)
