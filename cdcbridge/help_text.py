@@ -122,10 +122,12 @@ COMMANDS: dict[str, CommandHelp] = {
         "cdcbridge dlq replay --since 2h --filter error_class=InvalidRecord",
     ),
     "lag": CommandHelp(
-        "Consumer lag of the sync group per partition.\n\n"
+        "Consumer lag per partition: the sync group (outbound, default) or, with\n"
+        "--direction inbound, the write-back group on the engagement topic.\n\n"
         "environment:\n"
         "  CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS   Kafka              (default 127.0.0.1:9092)\n"
-        "  CDCBRIDGE_SYNC_GROUP_ID            consumer group     (default cdcbridge-sync)",
+        "  CDCBRIDGE_SYNC_GROUP_ID            consumer group     (default cdcbridge-sync)\n"
+        "  CDCBRIDGE_WRITEBACK_GROUP_ID       inbound group      (default cdcbridge-writeback)",
         "cdcbridge lag --bootstrap-servers kafka:9092",
     ),
     "sandbox": CommandHelp(

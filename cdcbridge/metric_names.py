@@ -59,6 +59,9 @@ MetricName = Literal[
     "cdcbridge_writeback_rejected_total",
     "cdcbridge_writeback_consent_withdrawn_total",
     "cdcbridge_writeback_end_to_end_seconds",
+    "cdcbridge_writeback_consumer_lag",
+    "cdcbridge_writeback_consumer_lag_seconds",
+    "cdcbridge_writeback_consumer_group_status",
     "cdcbridge_sync_echoes_skipped_total",
     "cdcbridge_sync_consent_grants_blocked_total",
     "cdcbridge_sync_stale_fields_dropped_total",
@@ -197,6 +200,15 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
     "cdcbridge_writeback_end_to_end_seconds": MetricSpec(
         H, "cdcbridge.writeback.end_to_end",
         "Webhook accepted by the receiver (received_at) to writeback's commit."),
+    "cdcbridge_writeback_consumer_lag": MetricSpec(
+        G, "cdcbridge.writeback.consumer.lag",
+        "Engagement records the writeback group has not committed, by topic and partition."),
+    "cdcbridge_writeback_consumer_lag_seconds": MetricSpec(
+        G, "cdcbridge.writeback.consumer.lag_seconds",
+        "Age of the oldest engagement record writeback has not committed, by topic and partition."),
+    "cdcbridge_writeback_consumer_group_status": MetricSpec(
+        G, "cdcbridge.writeback.consumer.group_status",
+        "Burrow-style writeback group status: 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 ERR."),
     "cdcbridge_sync_echoes_skipped_total": MetricSpec(
         C, "cdcbridge.sync.echoes_skipped",
         "CDC changes made by writeback that sync skipped (not echoed back out)."),

@@ -1,7 +1,9 @@
 """``cdcbridge audit`` and ``cdcbridge backfill`` (registered by ``streams.commands``).
 
-Exit codes: audit 0 only when every checked field matches (100 %), 1 on any mismatch, 2 on a
-usage or configuration error; backfill 0 when the snapshot completed, 1 on timeout.
+``audit --direction inbound`` checks engagement events of the topic against the database
+(``streams.audit.inbound``). Exit codes: audit 0 only when every checked field matches
+(100 %), 1 on any mismatch, 2 on a usage or configuration error; backfill 0 when the
+snapshot completed, 1 on timeout.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def register_audit(sub: ACTIONS[argparse.ArgumentParser]) -> None:
     audit.add_argument("--no-deletes", action="store_true", help="skip the delete-policy check")
     audit.add_argument("--metrics-textfile", help="write the run's metrics here (Prometheus)")
     audit.add_argument("--pushgateway", help="push the run's metrics to this Pushgateway URL")
+    audit.add_argument(
+        "--direction", choices=("outbound", "inbound"), default="outbound",
+        help="outbound: database vs platform (default); inbound: engagement topic vs database",
+    )  # fmt: skip
+    audit.add_argument("--since", help="inbound: audit events of this window (default 1d)")
     audit.add_argument("--bootstrap-servers")
     audit.set_defaults(handler=_audit)
 
@@ -70,8 +77,13 @@ def _audit(args: argparse.Namespace) -> int:
     from streams.kafka_io import KafkaIOError
 
     try:
-        with AuditJob.from_args(args) as job:
-            doc = job.run(random.Random(args.seed), _progress("audit"))
+        if args.direction == "inbound":
+            from streams.audit.inbound_wiring import run_inbound
+
+            doc = run_inbound(args, SYSTEM_CLOCK, random.Random(args.seed))
+        else:
+            with AuditJob.from_args(args) as job:
+                doc = job.run(random.Random(args.seed), _progress("audit"))
     except (ValidationError, ValueError) as exc:
         sys.stderr.write(f"audit: {exc}\n")
         return 2

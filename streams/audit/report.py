@@ -63,6 +63,7 @@ def as_document(
 def write_table(doc: dict[str, Any], out: TextIO) -> None:
     """The human report: a summary, then one line per finding."""
     sample = doc["sample"]
+    lagging = "writeback" if doc.get("direction") == "inbound" else "sync"
     how = (
         f"{sample['confidence']:.0%} confidence, ±{sample['margin']:.1%} margin"
         if sample["mode"] == "statistical"
@@ -73,7 +74,7 @@ def write_table(doc: dict[str, Any], out: TextIO) -> None:
         f"checked {doc['checked']} rows + {doc['deletes_checked']} deletes in "
         f"{doc['duration_s']:.1f}s; match rate {doc['match_rate']:.4%}; "
         f"{doc['mismatched_records']} mismatched, {doc['rechecked_after_lag']} re-checked after "
-        f"the sync lag{'' if doc['sync_caught_up'] else ' (sync did not catch up in time)'}\n"
+        f"the {lagging} lag{'' if doc['sync_caught_up'] else f' ({lagging} did not catch up)'}\n"
     )
     if not doc["findings"]:
         out.write("PASS: every checked field matches\n")
@@ -89,9 +90,13 @@ def write_table(doc: dict[str, Any], out: TextIO) -> None:
     out.write(f"FAIL: {doc['mismatched_records']} record(s) differ\n")
 
 
-def record_metrics(result: AuditResult, platform: str, metrics: Metrics) -> None:
-    """Gauges of the last run (a batch job: pushed or written to a textfile by the caller)."""
-    tags = {"platform": platform}
+def record_metrics(
+    result: AuditResult, platform: str, metrics: Metrics, direction: str = "outbound"
+) -> None:
+    """Gauges of the last run (a batch job: pushed or written to a textfile by the caller),
+    tagged with the platform and the direction (``outbound``: database -> platform;
+    ``inbound``: engagement topic -> database, platform ``all``)."""
+    tags = {"platform": platform, "direction": direction}
     metrics.gauge("cdcbridge_audit_mismatches", float(result.mismatched_records), tags)
     metrics.gauge("cdcbridge_audit_match_ratio", result.match_rate, tags)
     metrics.gauge("cdcbridge_audit_records_checked", float(result.checked), tags)

@@ -135,7 +135,7 @@ class AuditJob:
         deleted = [] if args.no_deletes or expectation is None else self.__recent_deletes()
         auditor = self.auditor(progress)
         result = auditor.run(plan, rng, deleted, expectation)
-        metrics = _metrics(args)
+        metrics = audit_metrics(args)
         record_metrics(result, self.platform.platform, metrics)
         doc = as_document(result, self.platform.platform, show_values=args.show_values)
         if args.repair and result.findings:
@@ -146,7 +146,7 @@ class AuditJob:
                 float(doc["repair"]["sent"]),
                 {"platform": self.platform.platform},
             )
-        _export(args, metrics)
+        export_metrics(args, metrics)
         return doc
 
     def __recent_deletes(self) -> list[Any]:
@@ -186,7 +186,7 @@ class AuditJob:
         }
 
 
-def _metrics(args: argparse.Namespace) -> Metrics:
+def audit_metrics(args: argparse.Namespace) -> Metrics:
     """A batch job's metrics: kept in a registry when they will be exported, else dropped."""
     if args.metrics_textfile or args.pushgateway:
         from cdcbridge.prometheus import PrometheusMetrics
@@ -195,7 +195,9 @@ def _metrics(args: argparse.Namespace) -> Metrics:
     return NoOpMetrics()
 
 
-def _export(args: argparse.Namespace, metrics: Metrics) -> None:
+def export_metrics(
+    args: argparse.Namespace, metrics: Metrics, grouping: dict[str, str] | None = None
+) -> None:
     """Write the run's metrics for node_exporter's textfile collector and/or push them to a
     Prometheus Pushgateway (job ``cdcbridge_audit``): a CronJob is gone before any scrape."""
     from cdcbridge.prometheus import PrometheusMetrics
@@ -207,7 +209,8 @@ def _export(args: argparse.Namespace, metrics: Metrics) -> None:
     if args.metrics_textfile:
         write_to_textfile(args.metrics_textfile, metrics.registry)
     if args.pushgateway:
-        push_to_gateway(args.pushgateway, job="cdcbridge_audit", registry=metrics.registry)
+        push_to_gateway(args.pushgateway, job="cdcbridge_audit", registry=metrics.registry,
+                        grouping_key=grouping or {})  # fmt: skip
 
 
 def run_backfill(

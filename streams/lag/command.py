@@ -1,4 +1,11 @@
-"""``cdcbridge lag [--group G] [--topic T] [--json] [--watch]``.
+"""``cdcbridge lag [--direction outbound|inbound] [--group G] [--topic T] [--json] [--watch]``.
+
+``--direction outbound`` (the default) reads the sync group on the change topic;
+``--direction inbound`` reads the write-back group (``cdcbridge-writeback``) on the engagement
+topic, with the ``CDCBRIDGE_WRITEBACK_*`` settings. Offsets are the group's Kafka commits in both
+directions; write-back commits to Kafka only after the PostgreSQL transaction that stores the
+same offsets with the rows (those are authoritative), so the Kafka figure can trail the database
+by at most the batch whose asynchronous commit is in flight, never lead it.
 
 One reading by default (status from that reading alone: see ``evaluate``); ``--samples N``
 takes N readings ``--interval`` apart first; ``--watch`` redraws a live table every
@@ -19,13 +26,22 @@ from streams.lag.kafka_reads import LagReadError, read_group
 from streams.lag.model import GroupReading
 from streams.lag.report import lag_document, lag_table
 from streams.sync.settings import SyncSettings
+from streams.writeback.consumer import WritebackSettings
 
 CLEAR = "\x1b[H\x1b[2J"
+INBOUND_OFFSETS = (
+    "Kafka group commits; writeback makes each after the PostgreSQL commit of the same offsets "
+    "(cdcbridge_writeback_offsets, authoritative), so they may trail it by one batch"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap-servers", help="override CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS")
-    parser.add_argument("--group", help="consumer group (default: the sync group)")
+    parser.add_argument(
+        "--direction", choices=("outbound", "inbound"), default="outbound",
+        help="outbound: the sync group (default); inbound: the write-back group",
+    )  # fmt: skip
+    parser.add_argument("--group", help="consumer group (default: the direction's group)")
     parser.add_argument(
         "--topic", action="append", default=[],
         help="also list this topic's partitions the group never committed on (repeatable)",
@@ -37,11 +53,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, default=10, help="readings a status looks at")
 
 
-def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    settings = SyncSettings()
+def lag_target(args: argparse.Namespace) -> tuple[str, str, list[str]]:
+    """Bootstrap servers, group and topics to read for ``args.direction``."""
+    settings: SyncSettings | WritebackSettings
+    if getattr(args, "direction", "outbound") == "inbound":
+        settings = WritebackSettings()
+    else:
+        settings = SyncSettings()
     bootstrap = args.bootstrap_servers or settings.bootstrap_servers
     group = args.group or settings.group_id
     topics = list(args.topic) or ([settings.topic] if group == settings.group_id else [])
+    return bootstrap, group, topics
+
+
+def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    bootstrap, group, topics = lag_target(args)
     stop = stop or threading.Event()
     window: collections.deque[GroupReading] = collections.deque(maxlen=max(args.window, 1))
     try:
@@ -51,6 +77,8 @@ def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> in
             window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
         while True:
             document = lag_document(list(window))
+            if getattr(args, "direction", "outbound") == "inbound":
+                document["offsets"] = INBOUND_OFFSETS
             text = json.dumps(document) if args.json else lag_table(document)
             sys.stdout.write((CLEAR if args.watch and not args.json else "") + text + "\n")
             sys.stdout.flush()

@@ -56,4 +56,5 @@ def lag_table(document: dict[str, object]) -> str:
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in cells
     ]
-    return "\n".join([head, *lines])
+    notes = [f"OFFSETS: {document['offsets']}"] if "offsets" in document else []
+    return "\n".join([head, *notes, *lines])

@@ -12,9 +12,17 @@ import argparse
 import logging
 import signal
 import threading
+from functools import partial
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import psycopg
+
+from cdcbridge.clock import SYSTEM_CLOCK
+from cdcbridge.metrics import Metrics, NoOpMetrics
+
+if TYPE_CHECKING:
+    from streams.writeback.consumer import WritebackSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from cdcbridge.prometheus import metrics_from_env
 
     metrics = metrics_from_env(args.metrics_port)
+    _start_lag_sampler(settings, metrics, stop)
     try:
         WritebackLoop(settings, stop, from_beginning=args.from_beginning, metrics=metrics).run()
     except psycopg.OperationalError:
@@ -55,6 +64,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     log.info("writeback stopped cleanly")
     return 0
+
+
+def _start_lag_sampler(
+    settings: WritebackSettings, metrics: Metrics, stop: threading.Event
+) -> None:
+    """Export the group's lag (``cdcbridge lag --direction inbound``'s numbers) as the
+    ``cdcbridge_writeback_consumer_*`` gauges from a daemon thread, when metrics are exported."""
+    if not settings.lag_sample_interval_s or isinstance(metrics, NoOpMetrics):
+        return
+    from streams.lag.kafka_reads import read_group
+    from streams.lag.sampler import WRITEBACK_GAUGES, LagSampler
+
+    read = partial(
+        read_group, settings.bootstrap_servers, settings.group_id, [settings.topic], SYSTEM_CLOCK
+    )
+    sampler = LagSampler(read, metrics, gauges=WRITEBACK_GAUGES)
+    threading.Thread(
+        target=sampler.run,
+        args=(stop, settings.lag_sample_interval_s),
+        name="writeback-lag-sampler",
+        daemon=True,
+    ).start()
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

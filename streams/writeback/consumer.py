@@ -52,6 +52,9 @@ class WritebackSettings(BaseSettings):
     poll_timeout_s: float = Field(default=0.1, gt=0.0)
     match_interval_s: float = Field(default=5.0, gt=0.0)
     retry_cap_s: float = Field(default=10.0, gt=0.0)
+    # How often the process reads its own group's lag for the lag gauges (0: never; only
+    # when metrics are exported).
+    lag_sample_interval_s: float = Field(default=15.0, ge=0.0)
 
 
 def _consumer(settings: WritebackSettings) -> Consumer:

@@ -110,10 +110,10 @@ def test_report_hides_personal_data_unless_asked() -> None:
 def test_metrics_of_a_run() -> None:
     metrics = RecordingMetrics()
     record_metrics(result_with_one_finding(), "hubspot", metrics)
-    tags = (("platform", "hubspot"),)
+    tags = (("direction", "outbound"), ("platform", "hubspot"))
     assert metrics.gauges[("cdcbridge_audit_mismatches", tags)] == 1
     assert metrics.gauges[("cdcbridge_audit_records_checked", tags)] == 6240
-    field = (("field", "first_name"), ("platform", "hubspot"))
+    field = (("direction", "outbound"), ("field", "first_name"), ("platform", "hubspot"))
     assert metrics.gauges[("cdcbridge_audit_field_mismatches", field)] == 1
     assert metrics.timings["cdcbridge_audit_duration_seconds"] == [12.5]
 
