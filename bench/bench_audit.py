@@ -29,8 +29,9 @@ from streams.audit.runner import Auditor
 from streams.audit.sampling import plan_sample
 from streams.audit.settle import FixedWait
 from streams.audit.source_rows import expected_record
-from streams.decoding import ChangeDecoder
-from streams.mapping_spec import load_table_mapping, load_vendor_mapping
+from streams.mapping.change_decoder import ChangeDecoder
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import load_vendor_mapping
 from streams.platform import build_adapter, effective_limits
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.settings import PlatformSettings

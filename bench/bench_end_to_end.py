@@ -37,7 +37,7 @@ from local_stack.connector_setup import ensure_connector_running
 from local_stack.endpoints import StackEndpoints, from_layout
 from local_stack.layout import PROJECT_ROOT, StackLayout
 from local_stack.sandbox_launcher import private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 from streams.sync.service import run_sync
 from streams.sync.settings import SyncSettings
 
@@ -66,7 +66,7 @@ def sandbox(log_dir: Path) -> Iterator[str]:
 def new_group(stack: StackEndpoints) -> str:
     """A fresh consumer group whose offsets start at the topic's current end."""
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    kafka_io.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+    kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
     return group
 
 
@@ -177,7 +177,7 @@ def backlog_phase(stack: StackEndpoints, log_dir: Path, rows: int) -> dict[str, 
 
 
 def lag(stack: StackEndpoints, group: str) -> int:
-    return sum(row.lag for row in kafka_io.group_lag(stack.bootstrap_servers, group, TOPIC))
+    return sum(row.lag for row in kafka_boundary.group_lag(stack.bootstrap_servers, group, TOPIC))
 
 
 def main() -> int:

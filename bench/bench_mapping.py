@@ -36,9 +36,9 @@ import time
 from collections.abc import Callable
 
 from streams.contracts import CustomerUpsert, Skip
-from streams.decoding import decode_change
-from streams.normalise import clear_phone_cache
-from streams.vendor_mapping import to_vendor
+from streams.mapping.change_decoder import decode_change
+from streams.mapping.normalisers import clear_phone_cache
+from streams.mapping.vendor_mapping import to_vendor
 
 TOPIC = "cdc.public.customers"
 TARGET_RECORDS_PER_S = 50_000

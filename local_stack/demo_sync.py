@@ -16,7 +16,7 @@ import requests
 
 from local_stack.layout import StackLayout
 from local_stack.processes import wait_until
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 TOPIC = "cdc.public.customers"
 
@@ -41,7 +41,7 @@ class SyncRun:
 def start_sync(layout: StackLayout) -> SyncRun:
     """Start the sync service in its own consumer group, positioned at the topic's end."""
     group = f"cdcbridge-demo-{uuid.uuid4().hex[:6]}"
-    kafka_io.commit_group_to_end(layout.bootstrap_servers, group, TOPIC)
+    kafka_boundary.commit_group_to_end(layout.bootstrap_servers, group, TOPIC)
     env = {
         **os.environ,
         "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": layout.bootstrap_servers,

@@ -1,14 +1,19 @@
-"""CLI subcommands of this package (registered by ``cdcbridge.cli``)."""
+"""CLI subcommands of this package (registered by ``cdcbridge.cli``); each command's module sits
+beside what it runs."""
 
 from __future__ import annotations
 
 import argparse
 
+from streams.audit.commands import register_audit
+from streams.mapping.cli import register_map
+from streams.platform.cli import register_platform
+from streams.sync.cli import register_sync
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add this package's subcommands. Nothing yet."""
-    __import__("streams.sync_commands", fromlist=["register_sync"]).register_sync(sub)
-    __import__("streams.map_command", fromlist=["register_map"]).register_map(sub)
-    __import__("streams.platform_commands", fromlist=["x"]).register_platform(sub)
-    __import__("streams.audit.commands", fromlist=["register_audit"]).register_audit(sub)
-    return None
+    """Add ``sync``, ``dlq``, ``lag``, ``map``, ``platform`` and ``audit``."""
+    register_sync(sub)
+    register_map(sub)
+    register_platform(sub)
+    register_audit(sub)

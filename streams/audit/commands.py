@@ -74,7 +74,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     from streams.audit.wiring import AuditJob
     from streams.contracts import FatalPlatformError, TransientPlatformError
-    from streams.kafka_io import KafkaIOError
+    from streams.sync.kafka_boundary import KafkaIOError
 
     try:
         if args.direction == "inbound":

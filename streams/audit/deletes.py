@@ -17,7 +17,7 @@ from streams.contracts import (
     InvalidRecord,
     PropertyValue,
 )
-from streams.decoding import ChangeDecoder
+from streams.mapping.change_decoder import ChangeDecoder
 from streams.platform.deletes import DeletePlan
 
 

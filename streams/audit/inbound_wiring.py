@@ -14,14 +14,14 @@ import psycopg
 from psycopg import sql
 
 from cdcbridge.clock import Clock
-from streams import kafka_io
 from streams.audit.inbound import Consent, Identity, InboundAuditor
 from streams.audit.report import as_document, record_metrics
 from streams.audit.sampling import plan_sample
 from streams.audit.settings import AuditSettings
 from streams.audit.settle import kafka_settler
 from streams.audit.wiring import audit_metrics, export_metrics
-from streams.sync.dlq_replay import parse_since
+from streams.sync import kafka_boundary
+from streams.sync.dlq.replay import parse_since
 from streams.writeback.consumer import WritebackSettings
 from streams.writeback.events import InboundEvent, Position, decode_record
 from streams.writeback.spec import WritebackMapping, load_writeback_mapping
@@ -69,7 +69,7 @@ def window_events(bootstrap: str, topic: str, since_ms: int) -> tuple[list[Inbou
     records were not (writeback keeps those in its rejected table). Raises ``KafkaIOError``."""
     events: list[InboundEvent] = []
     undecodable = 0
-    for record in kafka_io.read_topic(bootstrap, topic, since_ms):
+    for record in kafka_boundary.read_topic(bootstrap, topic, since_ms):
         position = Position(record.topic, record.partition, record.offset)
         decoded = decode_record(position, record.key, record.value, record.headers)
         if isinstance(decoded, InboundEvent):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from cdcbridge.clock import Clock
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 
 class Settler(Protocol):
@@ -25,7 +25,7 @@ class SyncCatchUp:
 
     def __init__(
         self,
-        lag_rows: Callable[[], list[kafka_io.PartitionLag]],
+        lag_rows: Callable[[], list[kafka_boundary.PartitionLag]],
         clock: Clock,
         timeout_s: float,
         interval_s: float = 0.5,
@@ -42,7 +42,7 @@ class SyncCatchUp:
         self.__clock.sleep(self.__grace_s)
         try:
             return self.__wait()
-        except kafka_io.KafkaIOError:
+        except kafka_boundary.KafkaIOError:
             return False
 
     def __wait(self) -> bool:
@@ -73,5 +73,5 @@ def kafka_settler(
     bootstrap_servers: str, group_id: str, topic: str, clock: Clock, timeout_s: float
 ) -> SyncCatchUp:
     return SyncCatchUp(
-        lambda: kafka_io.group_lag(bootstrap_servers, group_id, topic), clock, timeout_s
+        lambda: kafka_boundary.group_lag(bootstrap_servers, group_id, topic), clock, timeout_s
     )

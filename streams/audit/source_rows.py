@@ -18,9 +18,9 @@ import psycopg
 from psycopg import sql
 
 from streams.contracts import CustomerUpsert, InvalidRecord, VendorRecord
-from streams.decoding import ChangeDecoder
-from streams.mapping_spec import Platform, TableMapping
-from streams.vendor_mapping import to_vendor
+from streams.mapping.change_decoder import ChangeDecoder
+from streams.mapping.table_mapping import TableMapping
+from streams.mapping.vendor_mapping import Platform, to_vendor
 
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -6,7 +6,7 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.kafka_io import KafkaIOError
+from streams.sync.kafka_boundary import KafkaIOError
 
 
 class TopicTail:

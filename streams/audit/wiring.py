@@ -13,7 +13,6 @@ import psycopg
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from streams import kafka_io
 from streams.audit.backfill import follow_snapshot
 from streams.audit.compare import Comparator
 from streams.audit.deletes import deleted_rows, expectation_for
@@ -25,12 +24,14 @@ from streams.audit.settle import kafka_settler
 from streams.audit.snapshot_signal import keys_filter, keys_of, send_signal, wanted_keys
 from streams.audit.source_rows import SourceTable, expected_record
 from streams.audit.topic_tail import TopicTail
-from streams.decoding import ChangeDecoder
-from streams.mapping_spec import load_table_mapping, load_vendor_mapping
+from streams.mapping.change_decoder import ChangeDecoder
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import load_vendor_mapping
 from streams.platform import build_adapter, effective_limits, shared_limiter
 from streams.platform.deletes import DeletePlan
 from streams.platform.settings import PlatformSettings
-from streams.sync.dlq_replay import parse_since
+from streams.sync import kafka_boundary
+from streams.sync.dlq.replay import parse_since
 from streams.sync.settings import SyncSettings
 
 
@@ -151,7 +152,7 @@ class AuditJob:
 
     def __recent_deletes(self) -> list[Any]:
         since_ms = parse_since(self.audit.deletes_since, self.clock.time())
-        records = kafka_io.read_topic(self.sync.bootstrap_servers, self.sync.topic, since_ms)
+        records = kafka_boundary.read_topic(self.sync.bootstrap_servers, self.sync.topic, since_ms)
         return deleted_rows(self.decoder, ((r.topic, r.key, r.value) for r in records))
 
     def __repair(self, auditor: Auditor, suspects: set[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from streams.mapping_spec import Platform, load_vendor_mapping
+from streams.mapping.vendor_mapping import Platform, load_vendor_mapping
 
 Kind = Literal["string", "text", "bool"]
 CUSTOM_PREFIX = "cdcbridge"

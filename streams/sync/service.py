@@ -36,9 +36,9 @@ from arroyo.types import Topic
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from streams import kafka_io
 from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
 from streams.platform.deletes import DeletePlan, UnsupportedDeletePolicy
+from streams.sync import kafka_boundary
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
@@ -67,10 +67,10 @@ def default_parts(
 ) -> SyncParts:
     """The real decoder, mapping and adapter (imported here, so tests can use fakes).
     ``clock`` is the adapter's: every wait inside a platform call sleeps on it."""
-    from streams.decoding import ChangeDecoder, decode_change
-    from streams.mapping_spec import load_table_mapping
+    from streams.mapping.change_decoder import ChangeDecoder, decode_change
+    from streams.mapping.table_mapping import load_table_mapping
+    from streams.mapping.vendor_mapping import to_vendor
     from streams.platform import PlatformSettings, build_adapter
-    from streams.vendor_mapping import to_vendor
     from streams.writeback.outbound import guard_outbound
 
     platform_settings = PlatformSettings()
@@ -203,17 +203,18 @@ def run_sync(
     except UnsupportedDeletePolicy as exc:
         log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
-    dead_letters = kafka_io.KafkaDeadLetterSink(settings.bootstrap_servers, settings.dlq_topic)
+    servers = settings.bootstrap_servers
+    dead_letters = kafka_boundary.KafkaDeadLetterSink(servers, settings.dlq_topic)
     factory = build_factory(
         settings,
         parts,
         dead_letters,
-        partial(kafka_io.partition_count, settings.bootstrap_servers, settings.topic),
+        partial(kafka_boundary.partition_count, settings.bootstrap_servers, settings.topic),
         clock,
         metrics,
         health,
     )
-    kafka_consumer = kafka_io.build_sync_consumer(settings.bootstrap_servers, settings.group_id)
+    kafka_consumer = kafka_boundary.build_sync_consumer(servers, settings.group_id)
     consumer: Consumer[KafkaPayload] = (
         kafka_consumer if health is None
         else cast("Consumer[KafkaPayload]", PollMarkingConsumer(kafka_consumer, health)))

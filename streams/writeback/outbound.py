@@ -43,8 +43,7 @@ from streams.contracts import (
     TransientPlatformError,
     VendorRecord,
 )
-from streams.mapping_spec import Platform
-from streams.vendor_mapping import compiled_mapping
+from streams.mapping.vendor_mapping import Platform, compiled_mapping
 from streams.writeback.plan import resubscribe_allowed
 from streams.writeback.spec import DEFAULT_MAPPING, WritebackMapping, load_writeback_mapping
 from streams.writeback.stale_fields import StaleFieldFilter

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from streams.contracts import InvalidRecord
-from streams.mapping_spec import PLATFORMS
-from streams.vendor_mapping import from_vendor
+from streams.mapping.vendor_mapping import PLATFORMS, from_vendor
 from streams.writeback.spec import ConflictRule, WritebackMapping
 
 log = logging.getLogger(__name__)

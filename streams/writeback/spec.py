@@ -16,7 +16,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
-from streams.mapping_spec import MAPPINGS_DIR, SCHEMAS_DIR, MappingFileError
+from streams.mapping.mapping_files import MAPPINGS_DIR, SCHEMAS_DIR, MappingFileError
 
 DEFAULT_MAPPING = MAPPINGS_DIR / "writeback.yaml"
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]

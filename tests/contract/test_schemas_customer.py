@@ -10,16 +10,12 @@ import jsonschema
 import pytest
 import yaml
 
-from streams.canonical import CUSTOMER_SCHEMA_ID, canonical_document
 from streams.contracts import CustomerDelete, CustomerUpsert
-from streams.decoding import decode_change
-from streams.mapping_spec import (
-    MAPPINGS_DIR,
-    PLATFORMS,
-    MappingFileError,
-    load_table_mapping,
-    load_vendor_mapping,
-)
+from streams.mapping.canonical import CUSTOMER_SCHEMA_ID, canonical_document
+from streams.mapping.change_decoder import decode_change
+from streams.mapping.mapping_files import MAPPINGS_DIR, MappingFileError
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import PLATFORMS, load_vendor_mapping
 
 pytestmark = pytest.mark.contract
 

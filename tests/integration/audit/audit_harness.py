@@ -20,7 +20,7 @@ import pytest
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 TOPIC = "cdc.public.customers"
 
@@ -75,7 +75,7 @@ class Bridge:
     def __init__(self, stack: StackEndpoints, platform: Platform, tmp_path: Path) -> None:
         self.platform = platform
         group = f"it-audit-{uuid.uuid4().hex[:8]}"
-        kafka_io.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+        kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
         self.env = {
             **os.environ,
             **platform.env(),

@@ -22,7 +22,7 @@ from audit_harness import TOPIC, Bridge, Platform, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ UPDATES = int(os.environ.get("CDCBRIDGE_BACKFILL_UPDATES", "200"))
 
 def topic_end(stack: StackEndpoints) -> int:
     return sum(
-        r.end for r in kafka_io.group_lag(stack.bootstrap_servers, "it-backfill-probe", TOPIC)
+        r.end for r in kafka_boundary.group_lag(stack.bootstrap_servers, "it-backfill-probe", TOPIC)
     )
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 TOPIC = "cdc.public.customers"
 
@@ -144,7 +144,7 @@ class SyncGroup:
         self.dlq_topic = f"it-dlq-{self.group}"
         self.tmp_path = tmp_path
         self.processes: list[SyncProcess] = []
-        self.start_offsets = kafka_io.commit_group_to_end(
+        self.start_offsets = kafka_boundary.commit_group_to_end(
             stack.bootstrap_servers, self.group, TOPIC
         )
         self.env = {
@@ -171,8 +171,8 @@ class SyncGroup:
     def lag(self) -> int:
         return sum(row.lag for row in self.lag_rows())
 
-    def lag_rows(self) -> list[kafka_io.PartitionLag]:
-        return kafka_io.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
+    def lag_rows(self) -> list[kafka_boundary.PartitionLag]:
+        return kafka_boundary.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
 
     def cleanup(self) -> None:
         for process in self.processes:

@@ -13,8 +13,8 @@ import pytest
 from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
-from streams import kafka_io
-from streams.mapping_spec import MAPPINGS_DIR
+from streams.mapping.mapping_files import MAPPINGS_DIR
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_poison_row_is_dead_lettered_and_replayed_after_the_mapping_is_fixed(
     pg.execute("INSERT INTO customers (email, country) VALUES (%s, 'DE')", (fine,))
     wait_for(lambda: fine in sandbox.contacts(), 60, "the valid row to flow")
     wait_for(lambda: sync_group.lag() == 0, 30, "every offset to be committed")
-    letters = list(kafka_io.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
+    letters = list(kafka_boundary.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
     assert len(letters) == 1
     [letter] = letters
     assert letter.headers["error_class"] == b"InvalidRecord"

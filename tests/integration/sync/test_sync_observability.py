@@ -16,8 +16,8 @@ import pytest
 from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
-from streams import kafka_io
-from streams.mapping_spec import MAPPINGS_DIR
+from streams.mapping.mapping_files import MAPPINGS_DIR
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"
@@ -99,7 +99,7 @@ def test_a_sync_run_reports_to_dogstatsd_and_prometheus(
     )
     assert 'cdcbridge_integration_latency_p95_seconds{direction="outbound"}' in exposition
 
-    [letter] = list(kafka_io.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
+    [letter] = list(kafka_boundary.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
     ref = ":".join(letter.headers[h].decode() for h in
                    ("original_topic", "original_partition", "original_offset"))  # fmt: skip
     logged: list[dict[str, Any]] = [

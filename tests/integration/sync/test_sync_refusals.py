@@ -17,7 +17,7 @@ from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def test_a_refused_record_is_dead_lettered_and_stalls_nothing(
     print(json.dumps({"platform": vendor.platform, **LATENCIES[vendor.platform]}))
 
     wait_for(lambda: sync_group.lag() == 0, 30, "the partition to commit past the refused row")
-    letters = list(kafka_io.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
+    letters = list(kafka_boundary.read_topic(stack.bootstrap_servers, sync_group.dlq_topic))
     assert len(letters) == 1
     message = letters[0].headers["error_message"].decode()
     expected_code = "404" if vendor.platform == "hubspot" else "1003"

@@ -12,8 +12,8 @@ import pytest
 from conftest import TOPIC, Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
-from streams import kafka_io
-from streams.decoding import decode_change
+from streams.mapping.change_decoder import decode_change
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def test_one_change_is_followed_by_its_trace_id(
         pg.execute("INSERT INTO customers (email, country) VALUES (%s, 'DE')", (email,))
     wait_for(lambda: email in sandbox.contacts(), 60, "the change to reach the sandbox")
     [record] = [
-        r for r in kafka_io.read_topic(stack.bootstrap_servers, TOPIC)
+        r for r in kafka_boundary.read_topic(stack.bootstrap_servers, TOPIC)
         if r.value is not None and email.encode() in r.value
     ]  # fmt: skip
     change = decode_change(TOPIC, record.key, record.value)

@@ -19,7 +19,7 @@ from test_writeback_loop import Loop, loop  # noqa: F401  (the fixture)
 from writeback_it_support import wait_for
 
 from local_stack.endpoints import StackEndpoints
-from streams import kafka_io
+from streams.sync import kafka_boundary
 
 pytestmark = pytest.mark.integration
 OPENS = 4
@@ -67,7 +67,7 @@ def test_inbound_audit_finds_a_lost_event_and_a_consent_put_back(
         wait_for(lambda: stored() == OPENS + 1, 60, "every event in the database")
         wait_for(
             lambda: all((r.committed or 0) >= r.end for r in
-                        kafka_io.group_lag(stack.bootstrap_servers, loop.group, loop.topic)),
+                        kafka_boundary.group_lag(stack.bootstrap_servers, loop.group, loop.topic)),
             30, "writeback's Kafka commit",
         )  # fmt: skip
 

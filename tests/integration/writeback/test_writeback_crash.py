@@ -18,7 +18,7 @@ import pytest
 from writeback_it_support import engagement_record, start_writeback, wait_for
 
 from local_stack.endpoints import StackEndpoints
-from streams import kafka_io
+from streams.sync import kafka_boundary
 from webhook_bridge.kafka_producer import ensure_topic
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ def test_kill9_mid_stream_loses_and_doubles_nothing(stack: StackEndpoints, tmp_p
             expected[key] += 1
             value, headers = engagement_record(f"{name}-{i}", "email_opened", key)
             records.append((topic, key.encode(), value, headers))
-        kafka_io.produce_records(stack.bootstrap_servers, records, timeout_s=120)
+        kafka_boundary.produce_records(stack.bootstrap_servers, records, timeout_s=120)
 
         def stored() -> int:
             found = pg.execute(

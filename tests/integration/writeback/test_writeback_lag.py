@@ -18,7 +18,7 @@ from writeback_it_support import engagement_record, start_writeback, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port
-from streams import kafka_io
+from streams.sync import kafka_boundary
 from webhook_bridge.kafka_producer import ensure_topic
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ def test_inbound_lag_drains_to_zero(stack: StackEndpoints, tmp_path: Path) -> No
     for i in range(EVENTS):
         value, headers = engagement_record(f"{name}-{i}", "email_opened", None, f"l{i}@x.io")
         records.append((topic, f"k{i}".encode(), value, headers))
-    kafka_io.produce_records(stack.bootstrap_servers, records, timeout_s=120)
+    kafka_boundary.produce_records(stack.bootstrap_servers, records, timeout_s=120)
 
     before = inbound_lag(stack, topic, group)
     assert before["group"] == group and before["total_lag"] == EVENTS

@@ -30,7 +30,7 @@ from writeback_it_support import CDCBRIDGE, Child, Sandbox, start_writeback, wai
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port, private_sandbox
-from streams import kafka_io
+from streams.sync import kafka_boundary
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign
 from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
@@ -71,11 +71,11 @@ class Loop:
         return child
 
     def sync_lag(self) -> int:
-        rows = kafka_io.group_lag(self.stack.bootstrap_servers, self.sync_group, CDC_TOPIC)
+        rows = kafka_boundary.group_lag(self.stack.bootstrap_servers, self.sync_group, CDC_TOPIC)
         return sum(row.lag for row in rows)
 
     def cdc_end(self) -> int:
-        rows = kafka_io.group_lag(self.stack.bootstrap_servers, self.sync_group, CDC_TOPIC)
+        rows = kafka_boundary.group_lag(self.stack.bootstrap_servers, self.sync_group, CDC_TOPIC)
         return sum(row.end for row in rows)
 
 
@@ -102,7 +102,7 @@ def loop(stack: StackEndpoints, cdc_connector: str, tmp_path: Path) -> Iterator[
         )
     )
     sync_group = f"it-sync-{name}"
-    kafka_io.commit_group_to_end(stack.bootstrap_servers, sync_group, CDC_TOPIC)
+    kafka_boundary.commit_group_to_end(stack.bootstrap_servers, sync_group, CDC_TOPIC)
     with ExitStack() as running:
         url = running.enter_context(private_sandbox(tmp_path / "sandbox.log", platform="hubspot"))
         state = Loop(stack, tmp_path, Sandbox(url), topic, f"it-wb-{name}", sync_group)
@@ -255,7 +255,7 @@ def test_unsubscribe_flows_back_without_echo_and_consent_never_flips_back(
         loop.start_writeback(replay_group, "--from-beginning")
 
         def replayed() -> bool:
-            rows = kafka_io.group_lag(stack.bootstrap_servers, replay_group, loop.topic)
+            rows = kafka_boundary.group_lag(stack.bootstrap_servers, replay_group, loop.topic)
             return all(r.committed == r.end for r in rows if r.end > 0)
 
         wait_for(replayed, 60, "the replay to reach the end of the topic")

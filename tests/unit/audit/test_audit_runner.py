@@ -200,8 +200,8 @@ def test_deleted_rows_come_from_the_last_delete_per_key_of_the_topic() -> None:
     import orjson
 
     from streams.audit.deletes import deleted_rows
-    from streams.decoding import ChangeDecoder
-    from streams.mapping_spec import load_table_mapping
+    from streams.mapping.change_decoder import ChangeDecoder
+    from streams.mapping.table_mapping import load_table_mapping
 
     def event(op: str, key: int, email: str) -> tuple[str, bytes | None, bytes | None]:
         row = {"id": key, "email": email, "marketing_opt_in": False}

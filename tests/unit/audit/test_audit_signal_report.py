@@ -120,7 +120,7 @@ def test_metrics_of_a_run() -> None:
 
 def test_sync_catch_up_waits_for_the_ends_seen_when_asked() -> None:
     from streams.audit.settle import SyncCatchUp
-    from streams.kafka_io import KafkaIOError, PartitionLag
+    from streams.sync.kafka_boundary import KafkaIOError, PartitionLag
 
     clock = MockedClock()
     committed = {"value": 5}

@@ -10,9 +10,9 @@ import pytest
 
 from streams.audit.source_rows import debezium_json, expected_record
 from streams.contracts import CustomerUpsert, InvalidRecord
-from streams.decoding import ChangeDecoder
-from streams.mapping_spec import load_table_mapping
-from streams.vendor_mapping import to_vendor
+from streams.mapping.change_decoder import ChangeDecoder
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import to_vendor
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,8 @@ import pytest
 from mapping_fixtures import CAPTURED, fixture_bytes
 
 from cdcbridge.cli import build_parser
-from streams.map_command import map_lines
-from streams.mapping_spec import MAPPINGS_DIR
+from streams.mapping.cli import map_lines
+from streams.mapping.mapping_files import MAPPINGS_DIR
 
 pytestmark = pytest.mark.unit
 

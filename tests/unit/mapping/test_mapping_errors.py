@@ -7,9 +7,9 @@ import json
 import pytest
 from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
-from streams.canonical import validate_canonical
 from streams.contracts import InvalidRecord
-from streams.decoding import decode_change
+from streams.mapping.canonical import validate_canonical
+from streams.mapping.change_decoder import decode_change
 
 pytestmark = pytest.mark.unit
 

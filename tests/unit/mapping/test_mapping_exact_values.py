@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from mapping_fixtures import fixture_bytes
 
-from streams import exact_json
 from streams.contracts import QUOTE_LIMIT, InvalidRecord, quote
-from streams.map_command import map_lines
+from streams.mapping import exact_json
+from streams.mapping.cli import map_lines
 
 pytestmark = pytest.mark.unit
 

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from mapping_fixtures import base_row, envelope, fixture_bytes
 
 from streams.contracts import InvalidRecord
-from streams.debezium_envelope import Envelope, EnvelopeReader, parse_envelope, parse_json
-from streams.debezium_values import TOAST_PLACEHOLDER
-from streams.mapping_spec import load_table_mapping
-from streams.row_program import compile_row_program
-from streams.table_mapping import RowMapper
+from streams.mapping.column_values import TOAST_PLACEHOLDER
+from streams.mapping.envelope import Envelope, EnvelopeReader, parse_envelope, parse_json
+from streams.mapping.row_mapper import RowMapper
+from streams.mapping.row_program import compile_row_program
+from streams.mapping.table_mapping import load_table_mapping
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
-from streams.canonical import canonical_document, validate_canonical
 from streams.contracts import CustomerDelete, CustomerUpsert, Skip
-from streams.decoding import decode_change, derive_trace_id
+from streams.mapping.canonical import canonical_document, validate_canonical
+from streams.mapping.change_decoder import decode_change, derive_trace_id
 
 pytestmark = pytest.mark.unit
 

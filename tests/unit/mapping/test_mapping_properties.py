@@ -19,14 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
-from streams.canonical import canonical_document, validate_canonical
 from streams.contracts import CustomerUpsert, InvalidRecord, SyncMeta
-from streams.debezium_values import canonical_timestamp
-from streams.decoding import decode_change
-from streams.mapping_spec import CUSTOMER_SCHEMA_PATH, PLATFORMS, load_table_mapping
-from streams.normalise import ISO_3166_ALPHA2
-from streams.table_mapping import RowMapper
-from streams.vendor_mapping import from_vendor, to_vendor
+from streams.mapping.canonical import canonical_document, validate_canonical
+from streams.mapping.change_decoder import decode_change
+from streams.mapping.column_values import canonical_timestamp
+from streams.mapping.mapping_files import CUSTOMER_SCHEMA_PATH
+from streams.mapping.normalisers import ISO_3166_ALPHA2
+from streams.mapping.row_mapper import RowMapper
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import PLATFORMS, from_vendor, to_vendor
 
 pytestmark = pytest.mark.unit
 

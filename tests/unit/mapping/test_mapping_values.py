@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.debezium_values import ENCODINGS, decoder_for
-from streams.normalise import EMAIL_PATTERN, ISO_3166_ALPHA2, normaliser_for
+from streams.mapping.column_values import ENCODINGS, decoder_for
+from streams.mapping.normalisers import EMAIL_PATTERN, ISO_3166_ALPHA2, normaliser_for
 
 pytestmark = pytest.mark.unit
 

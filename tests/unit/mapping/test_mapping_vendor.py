@@ -6,8 +6,8 @@ import pytest
 from mapping_fixtures import TOPIC, fixture_bytes
 
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
-from streams.decoding import decode_change
-from streams.vendor_mapping import from_vendor, to_vendor
+from streams.mapping.change_decoder import decode_change
+from streams.mapping.vendor_mapping import from_vendor, to_vendor
 
 pytestmark = pytest.mark.unit
 

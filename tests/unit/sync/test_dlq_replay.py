@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.sync.dlq_replay import LetterFilter, parse_since, replay_record
+from streams.sync.dlq.replay import LetterFilter, parse_since, replay_record
 
 pytestmark = pytest.mark.unit
 

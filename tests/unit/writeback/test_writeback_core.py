@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.mapping_spec import MappingFileError
+from streams.mapping.mapping_files import MappingFileError
 from streams.writeback.events import InboundEvent, Position, RejectedRecord, decode_record
 from streams.writeback.plan import (
     AppliedEvent,

@@ -1,4 +1,7 @@
-"""Canonical customer <-> vendor properties, from ``schemas/mappings/<platform>.yaml``. Pure.
+"""Canonical customer <-> vendor properties, from ``schemas/mappings/<platform>.yaml``.
+
+The file is loaded into a ``VendorMapping`` spec (``load_vendor_mapping``, raises
+``MappingFileError``) and compiled into per-property codecs; otherwise pure.
 
 ``to_vendor`` builds the ``VendorRecord`` the platform adapters send; ``from_vendor`` reads
 vendor properties back into canonical fields (round-trip tests, the audit). Each mapping file
@@ -10,8 +13,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
-from streams import exact_json
 from streams.contracts import (
     CustomerDelete,
     CustomerUpsert,
@@ -20,7 +23,57 @@ from streams.contracts import (
     VendorRecord,
     quote,
 )
-from streams.mapping_spec import Platform, PropertyRule, VendorMapping, load_vendor_mapping
+from streams.mapping import exact_json
+from streams.mapping.mapping_files import (
+    MAPPINGS_DIR,
+    EnumRule,
+    MappingFileError,
+    canonical_properties,
+    enum_rule,
+    load_checked,
+)
+
+Platform = Literal["hubspot", "marketo"]
+PLATFORMS: tuple[Platform, ...] = ("hubspot", "marketo")
+
+
+@dataclass(frozen=True)
+class PropertyRule:
+    """One vendor property from one canonical field."""
+
+    property: str
+    field: str
+    codec: str = "text"
+    enum: EnumRule | None = None
+
+
+@dataclass(frozen=True)
+class VendorMapping:
+    platform: Platform
+    id_property: str
+    value_style: Literal["strings", "native"]
+    properties: tuple[PropertyRule, ...]
+
+
+def load_vendor_mapping(platform: Platform) -> VendorMapping:
+    """Load ``schemas/mappings/<platform>.yaml``. Raises ``MappingFileError``."""
+    path = MAPPINGS_DIR / f"{platform}.yaml"
+    doc = load_checked(path, "vendor_mapping.schema.json")
+    if doc["platform"] != platform:
+        raise MappingFileError(f"{path}: platform is {doc['platform']!r}, expected {platform!r}")
+    known = canonical_properties()
+    rules = []
+    for prop, raw in doc["properties"].items():
+        if raw["field"] not in known:
+            raise MappingFileError(f"{path}: properties/{prop}: unknown field {raw['field']!r}")
+        enum = enum_rule(raw.get("enum"))
+        if enum is not None and len(set(enum.map.values())) != len(enum.map):
+            raise MappingFileError(f"{path}: properties/{prop}: enum map is not one-to-one")
+        rules.append(PropertyRule(prop, raw["field"], raw.get("codec", "text"), enum))
+    if doc["id_property"] not in doc["properties"]:
+        raise MappingFileError(f"{path}: id_property {doc['id_property']!r} is not mapped")
+    return VendorMapping(platform, doc["id_property"], doc["value_style"], tuple(rules))
+
 
 Encode = Callable[[object], PropertyValue]
 Decode = Callable[[object], object]

@@ -12,17 +12,15 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from streams.column_row import column_row_type
 from streams.contracts import InvalidRecord
-from streams.debezium_values import TOAST_PLACEHOLDER, decoder_for
-from streams.mapping_spec import FieldRule, TableMapping
-from streams.normalise import INTERNATIONAL_ONLY, ISO_3166_ALPHA2, normaliser_for
-from streams.row_program import FieldPlan, RowProgram, compile_row_program
+from streams.mapping.column_row import column_row_type
+from streams.mapping.column_values import TOAST_PLACEHOLDER, decoder_for
+from streams.mapping.envelope import ColumnEncodings
+from streams.mapping.normalisers import INTERNATIONAL_ONLY, ISO_3166_ALPHA2, normaliser_for
+from streams.mapping.row_program import FieldPlan, RowProgram, compile_row_program
+from streams.mapping.table_mapping import FieldRule, TableMapping
 
 Convert = Callable[[object], object]
-
-# Column -> (encoding, scale) read from a schema-wrapped envelope; it wins over the file.
-ColumnEncodings = Mapping[str, tuple[str, int | None]]
 
 _STEP_ERRORS = (ValueError, TypeError, ArithmeticError)
 _ABSENT = object()

@@ -19,11 +19,11 @@ import functools
 import hashlib
 from collections.abc import Iterable
 
-from streams.canonical import canonical_checker, canonical_document, raise_invalid
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, Skip, SyncMeta
-from streams.debezium_envelope import Envelope, EnvelopeReader, parse_json
-from streams.mapping_spec import TableMapping, load_table_mapping
-from streams.table_mapping import RowMapper
+from streams.mapping.canonical import canonical_checker, canonical_document, raise_invalid
+from streams.mapping.envelope import Envelope, EnvelopeReader, parse_json
+from streams.mapping.row_mapper import RowMapper
+from streams.mapping.table_mapping import TableMapping, load_table_mapping
 
 HEARTBEAT_TOPIC_PREFIX = "__debezium-heartbeat"
 Decoded = CustomerUpsert | CustomerDelete | Skip

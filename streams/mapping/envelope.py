@@ -18,9 +18,11 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 import orjson
 
-from streams.column_row import ColumnRow, column_row_type
 from streams.contracts import InvalidRecord
-from streams.table_mapping import ColumnEncodings
+from streams.mapping.column_row import ColumnRow, column_row_type
+
+# Column -> (encoding, scale) read from a schema-wrapped envelope; it wins over the file.
+ColumnEncodings = Mapping[str, tuple[str, int | None]]
 
 OPS = frozenset({"c", "u", "d", "r", "t", "m"})
 

@@ -19,11 +19,12 @@ from typing import IO, Literal, cast
 import msgspec
 import orjson
 
-from streams.canonical import canonical_document
 from streams.contracts import CustomerDelete, InvalidRecord, Skip, preview
-from streams.decoding import ChangeDecoder, Decoded, default_decoder
-from streams.mapping_spec import PLATFORMS, MappingFileError, Platform, load_table_mapping
-from streams.vendor_mapping import to_vendor
+from streams.mapping.canonical import canonical_document
+from streams.mapping.change_decoder import ChangeDecoder, Decoded, default_decoder
+from streams.mapping.mapping_files import MappingFileError
+from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.vendor_mapping import PLATFORMS, Platform, to_vendor
 
 Target = Literal["canonical", "hubspot", "marketo"]
 DEFAULT_TOPIC = "cdc.public.customers"

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from streams.column_row import ColumnRow
 from streams.contracts import InvalidRecord
-from streams.debezium_values import TOAST_PLACEHOLDER
+from streams.mapping.column_row import ColumnRow
+from streams.mapping.column_values import TOAST_PLACEHOLDER
 
 Convert = Callable[[object], object]
 RowProgram = Callable[[Mapping[str, object]], dict[str, object]]

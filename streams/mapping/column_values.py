@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from streams import exact_json
 from streams.contracts import quote
+from streams.mapping import exact_json
 
 Decoder = Callable[[object], object]
 

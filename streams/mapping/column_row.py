@@ -8,7 +8,7 @@ Struct type, its values are the JSON values as they came. By default every colum
 ``required=False`` an absent column holds ``msgspec.UNSET`` and reads as absent.
 
 A ``ColumnRow`` is a read-only ``Mapping`` of column name -> value (registered as one), so
-code that takes a row works with both; the generated row program (``streams.row_program``)
+code that takes a row works with both; the generated row program (``streams.mapping.row_program``)
 reads its attributes directly.
 """
 

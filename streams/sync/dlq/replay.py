@@ -3,7 +3,7 @@
 Replay re-produces a dead letter's original key and value to its original topic with its
 original headers and the same ``trace_id``, so it flows through the normal path (decode, map,
 coalesce, deliver) in the key's order; ``replayed_from`` says which DLQ record it came from.
-Pure: the Kafka reads and writes are in ``streams.kafka_io``.
+Pure: the Kafka reads and writes are in ``streams.sync.kafka_boundary``.
 """
 
 from __future__ import annotations

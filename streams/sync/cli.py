@@ -11,10 +11,10 @@ import json
 import sys
 
 from cdcbridge.clock import SYSTEM_CLOCK
-from streams import kafka_io
 from streams.lag.command import add_arguments as add_lag_arguments
 from streams.lag.command import run_lag
-from streams.sync.dlq_replay import LetterFilter, age, parse_since, replay_record
+from streams.sync import kafka_boundary
+from streams.sync.dlq.replay import LetterFilter, age, parse_since, replay_record
 from streams.sync.settings import DeletePolicy, SyncSettings
 
 
@@ -78,16 +78,13 @@ def _run_sync(args: argparse.Namespace) -> int:
     return run_sync(_settings(args), metrics=metrics_from_env(args.metrics_port), health=health)
 
 
-def _selected(args: argparse.Namespace) -> list[kafka_io.StoredRecord]:
+def _selected(args: argparse.Namespace) -> list[kafka_boundary.StoredRecord]:
     settings = _settings(args)
     now = SYSTEM_CLOCK.time()
     since_ms = parse_since(args.since, now) if args.since else None
     letter_filter = LetterFilter.parse(args.filter)
-    return [
-        record
-        for record in kafka_io.read_topic(settings.bootstrap_servers, settings.dlq_topic, since_ms)
-        if letter_filter.matches(record.headers, record.value)
-    ]
+    records = kafka_boundary.read_topic(settings.bootstrap_servers, settings.dlq_topic, since_ms)
+    return [record for record in records if letter_filter.matches(record.headers, record.value)]
 
 
 def _dlq_list(args: argparse.Namespace) -> int:
@@ -111,7 +108,7 @@ def _dlq_replay(args: argparse.Namespace) -> int:
         replay_record(r.headers, r.key, r.value, f"{settings.dlq_topic}:{r.partition}:{r.offset}")
         for r in _selected(args)
     ]
-    kafka_io.produce_records(
+    kafka_boundary.produce_records(
         settings.bootstrap_servers, [(r.topic, r.key, r.value, r.headers) for r in replays]
     )
     sys.stdout.write(json.dumps({"replayed": len(replays)}) + "\n")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import jsonschema_rs
 
 from streams.contracts import QUOTE_LIMIT, CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
-from streams.mapping_spec import CUSTOMER_SCHEMA_PATH, load_json
+from streams.mapping.mapping_files import CUSTOMER_SCHEMA_PATH, load_json
 
 CUSTOMER_SCHEMA_ID = "urn:cdcbridge:schema:customer:1"
 
