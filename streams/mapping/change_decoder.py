@@ -101,10 +101,7 @@ class ChangeDecoder:
         meta = SyncMeta(env.table, env.ts_ms, trace_id, env.lsn)  # (positional: cheaper)
         if env.op == "d":
             return CustomerDelete(source_id, mapper.email_of(row, env.encodings), meta)
-        encodings = env.encodings
-        fields = (
-            mapper.map_row(row, encodings) if encodings is not None else mapper.map_plain_row(row)
-        )
+        fields = mapper.map_row(row, env.encodings)
         column = mapper.email_column
         previous = None
         before = env.before

@@ -3,10 +3,12 @@
 Mapping a row is the per-record hot path (``bench/bench_mapping.py``). A generic loop over the
 fields spent about as long dispatching (unpacking the plan, branching on the field kind) as
 converting, so, like ``dataclasses`` and fastjsonschema, the plan is turned into Python source
-once per table mapping and compiled. The generated code only reads columns, branches and calls
-the field's own converters; names and columns enter it as ``repr`` literals, never as code.
+and compiled, once per table mapping and column-encodings signature (``RowMapper``). The
+generated code only reads columns, branches and calls the field's own converters; names and
+columns enter it as ``repr`` literals, never as code.
 
-Semantics per field (the same as ``RowMapper.map_row`` documents):
+This is the one place the per-field rule is written; every row (plain or schema-wrapped
+envelope, ``after`` or ``before`` image) is mapped by a program compiled here. Per field:
 
 - absent column: left out, or ``InvalidRecord`` ("required") for a required field;
 - ``None``: ``careful(None)`` (the enum default, ``None``, or "required");
@@ -145,7 +147,7 @@ def _try(convert: Convert, raw: object) -> object:
 
 def _fast_field_source(i: int, plan: FieldPlan, read: str) -> list[str]:
     """The fast program's lines for one field; ``read`` is the expression giving its raw value
-    (``row['column']`` or a ``ColumnRow`` attribute)."""
+    (a ``ColumnRow`` attribute)."""
     settle = [f"v{i} = settle_{i}(raw, row)", f"if v{i} is SKIP:", "    skipped = True"]
     lines = [f"raw = {read}"]
     if plan.cache_type is str:  # no other type's values equal a str: no type check needed
@@ -189,17 +191,16 @@ def _fast_source(
 
 
 def compile_row_program(
-    plans: tuple[FieldPlan, ...], *, fast: bool = True, row_type: type[ColumnRow] | None = None
+    plans: tuple[FieldPlan, ...], *, row_type: type[ColumnRow] | None = None
 ) -> RowProgram:
     """One function ``row -> canonical fields`` for these field plans (see module docstring).
     It raises ``InvalidRecord`` only (from the fields' own converters or a missing column).
 
-    Two functions are generated: the complete one above, and a fast one for the usual row
-    (every column present): it indexes the row, keeps values in locals and builds the result
-    in one step; a missing column or an unhashable value sends the row to the complete one.
-    With ``row_type`` (a ``ColumnRow`` type holding every planned column) a third one reads
-    rows of that type by attribute; the returned function takes both kinds of rows.
-    ``fast=False`` returns the complete one (tests compare them)."""
+    The complete program reads any ``Mapping`` with ``row.get``. With ``row_type`` (a
+    ``ColumnRow`` type holding every planned column) the returned function is a fast one for
+    rows of that type (every column present, read by attribute, values kept in locals, the
+    result built in one step); any other row, and a row with an unhashable value, goes to the
+    complete one. ``tests/unit/mapping/test_mapping_fast_paths.py`` pins the two together."""
     namespace: dict[str, object] = {
         "ABSENT": _ABSENT,
         "SKIP": _SKIP,
@@ -208,7 +209,6 @@ def compile_row_program(
         "InvalidRecord": InvalidRecord,
     }
     complete: list[str] = []
-    quick: list[str] = []
     by_attribute: list[str] = []
     for i, plan in enumerate(plans):
         namespace[f"fast_{i}"] = plan.fast
@@ -223,22 +223,19 @@ def compile_row_program(
             namespace[f"remember_{i}"] = _remembering(plan.convert, store)
         namespace[f"settle_{i}"] = _settling(plan, store)
         complete += _field_source(i, plan)
-        quick += _fast_field_source(i, plan, f"row[{plan.column!r}]")
         if row_type is not None:
             attribute = row_type.ATTRIBUTES[plan.column]
             assert attribute.isidentifier()
             by_attribute += _fast_field_source(i, plan, f"row.{attribute}")
     lines = ["def map_row_complete(row):", "    fields = {}", "    get = row.get"]
     lines += [f"    {line}" for line in complete] + ["    return fields", ""]
-    lines += _fast_source("map_row", quick, plans, "(KeyError, TypeError)", [])
     if row_type is not None:  # a complete ColumnRow: no KeyError possible
         namespace["ROW_TYPE"] = row_type
-        guard = ["    if type(row) is not ROW_TYPE:", "        return map_row(row)"]
-        lines += ["", *_fast_source("map_column_row", by_attribute, plans, "TypeError", guard)]
+        guard = ["    if type(row) is not ROW_TYPE:", "        return map_row_complete(row)"]
+        lines += _fast_source("map_column_row", by_attribute, plans, "TypeError", guard)
     source = "\n".join(lines)
     exec(compile(source, "<cdcbridge row program>", "exec"), namespace)  # noqa: S102
-    entry = "map_row" if row_type is None else "map_column_row"
-    program = namespace[entry if fast else "map_row_complete"]
+    program = namespace["map_row_complete" if row_type is None else "map_column_row"]
     assert callable(program)
     program.__doc__ = source  # the generated code, for debugging
     return program

@@ -1,8 +1,11 @@
 """The decoding hot paths give exactly what the checking paths give.
 
-- the fast row program (row indexed, values in locals) == the complete one (``row.get``),
-  for rows with absent columns, nulls, TOAST placeholders, wrong and unhashable values, given
-  as dicts or (when complete) as ``ColumnRow``s read by attribute;
+- the fast row program (a ``ColumnRow`` read by attribute, values in locals) == the complete
+  one (``row.get``), for rows with absent columns, nulls, TOAST placeholders, wrong and
+  unhashable values, given as dicts (which it hands to the complete one) or, when complete, as
+  ``ColumnRow``s;
+- rows of schema-wrapped envelopes (any column encodings) mapped by their compiled program, and
+  the ``before`` image's email, == a plain per-field reference of the documented rule;
 - ``EnvelopeReader.read`` (typed msgspec decode) == ``parse_envelope(parse_json(...))`` for
   envelopes with missing or mistyped parts, schema-wrapped ones and non-JSON input, except
   that its ``before`` image carries only the key and email columns and (with a row type) its
@@ -23,17 +26,18 @@ from mapping_fixtures import base_row, envelope, fixture_bytes
 
 from streams.contracts import InvalidRecord
 from streams.mapping.column_values import TOAST_PLACEHOLDER
+from streams.mapping.compiled_field import compile_field
 from streams.mapping.envelope import Envelope, EnvelopeReader, parse_envelope, parse_json
+from streams.mapping.normalisers import ISO_3166_ALPHA2
 from streams.mapping.row_mapper import RowMapper
 from streams.mapping.row_program import compile_row_program
-from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.table_mapping import FieldRule, load_table_mapping
 
 pytestmark = pytest.mark.unit
 
 MAPPER = RowMapper(load_table_mapping())
-FAST = compile_row_program(MAPPER.field_plans)
 BY_ATTRIBUTE = compile_row_program(MAPPER.field_plans, row_type=MAPPER.row_type)
-COMPLETE = compile_row_program(MAPPER.field_plans, fast=False)
+COMPLETE = compile_row_program(MAPPER.field_plans)
 COLUMNS = sorted(base_row())
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,15 +77,14 @@ def _edit(where: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
 @given(edits, st.booleans())
 def test_fast_row_program_equals_the_complete_one(changes: dict[str, object], twice: bool) -> None:
     row = _edit(base_row(), changes)
-    first = _outcome(FAST, row)
-    assert first == _outcome(COMPLETE, row)
-    assert _outcome(BY_ATTRIBUTE, row) == first  # a dict row: the dict program
+    first = _outcome(COMPLETE, row)
+    assert _outcome(BY_ATTRIBUTE, row) == first  # a dict row: the complete program
     column_row = _as_column_row(row)
     if column_row is not None:
         assert _outcome(BY_ATTRIBUTE, column_row) == first
         assert _outcome(COMPLETE, column_row) == first
     if twice:  # the second time the caches answer
-        assert _outcome(FAST, row) == first
+        assert _outcome(COMPLETE, row) == first
         if column_row is not None:
             assert _outcome(BY_ATTRIBUTE, column_row) == first
 
@@ -106,7 +109,7 @@ def test_column_row_is_a_read_only_mapping_of_the_mapped_columns() -> None:
 
 def test_fast_row_program_leaves_toast_out_and_keeps_nulls() -> None:
     row = base_row(notes=TOAST_PLACEHOLDER, plan=TOAST_PLACEHOLDER, phone=None, attributes=None)
-    fields = FAST(row)
+    fields = BY_ATTRIBUTE(_as_column_row(row))
     assert "plan" not in fields
     assert fields["phone"] is None and fields["attributes"] is None
     assert fields == COMPLETE(row)
@@ -216,3 +219,89 @@ def test_envelope_reader_before_image_for_any_column_names(
     for column in (*columns, "other"):
         assert (column in read.before) == (column in expected)
         assert read.before.get(column, "absent") == expected.get(column, "absent")
+
+
+# -- schema-wrapped rows: the compiled program per encodings signature == the reference -------
+
+ENCODING_CHOICES = [
+    ("string", None),
+    ("decimal_base64", 2),
+    ("decimal_base64", None),
+    ("variable_scale_decimal", None),
+    ("decimal_double", None),
+    ("date_days", None),
+    ("timestamp_millis", None),
+    ("timestamp_micros", None),
+    ("timestamp_nanos", None),
+    ("zoned_timestamp", None),
+    ("json_string", None),
+    ("no_such_encoding", None),
+]
+encodings_strategy = st.dictionaries(
+    st.sampled_from(COLUMNS), st.sampled_from(ENCODING_CHOICES), max_size=4
+)
+
+
+def _reference_field(
+    rule: FieldRule, row: Mapping[str, object], encodings: Mapping[str, tuple[str, int | None]]
+) -> object:
+    """One field by the documented rule, the plain way: the converter for the column's
+    encoding (the envelope's, else the file's; the file's scale when the schema gives none)
+    and the row's country, applied to the raw value."""
+    name, scale = encodings.get(rule.column, (rule.encoding, rule.scale))
+    scale = rule.scale if scale is None else scale
+    region = None
+    if rule.region_column is not None:
+        country = row.get(rule.region_column)
+        if isinstance(country, str) and country.strip().upper() in ISO_3166_ALPHA2:
+            region = country.strip().upper()
+    try:
+        convert = compile_field(rule, name, scale, region).convert
+    except ValueError as exc:
+        raise InvalidRecord(rule.name, "encoding", name, str(exc)) from exc
+    return convert(row[rule.column])
+
+
+def _reference(
+    row: Mapping[str, object], encodings: Mapping[str, tuple[str, int | None]]
+) -> dict[str, object]:
+    """absent -> left out or "required"; TOAST placeholder -> left out; else converted."""
+    fields: dict[str, object] = {}
+    for rule in MAPPER.mapping.fields:
+        if rule.column not in row:
+            if rule.required:
+                raise InvalidRecord(rule.name, "required", None, "absent")
+            continue
+        if row[rule.column] == TOAST_PLACEHOLDER:
+            continue
+        fields[rule.name] = _reference_field(rule, row, encodings)
+    return fields
+
+
+def _reference_email(
+    row: Mapping[str, object], encodings: Mapping[str, tuple[str, int | None]]
+) -> object:
+    """The email field alone by the same rule; absent, null, TOAST or invalid -> ``None``."""
+    rule = next(r for r in MAPPER.mapping.fields if r.name == "email")
+    raw = row.get(rule.column)
+    if raw is None or raw == TOAST_PLACEHOLDER:
+        return None
+    try:
+        value = _reference_field(rule, row, encodings)
+    except InvalidRecord:
+        return None
+    return value if isinstance(value, str) else None
+
+
+@PROPS
+@given(edits, encodings_strategy, st.booleans())
+def test_wrapped_rows_map_as_the_reference_says(
+    changes: dict[str, object], encodings: dict[str, tuple[str, int | None]], twice: bool
+) -> None:
+    row = _edit(base_row(), changes)
+    expected = _outcome(lambda r: _reference(r, encodings), row)
+    assert _outcome(lambda r: MAPPER.map_row(r, encodings), row) == expected
+    if twice:  # the program compiled for this signature is cached; its caches answer
+        assert _outcome(lambda r: MAPPER.map_row(r, encodings), row) == expected
+    assert MAPPER.email_of(row, encodings) == _reference_email(row, encodings)
+    assert MAPPER.email_of(row) == _reference_email(row, {})
