@@ -6,8 +6,8 @@ updates with a before image, TOAST placeholders, email changes, national and int
 phone numbers in several countries), then times ``decode_change`` over all of them (parse,
 decode, map, normalise, validate against the canonical schema) in CPU time of one pinned core:
 once with international phone numbers only, once with a share of national numbers (which go
-through ``phonenumbers``), and ``decode_change`` + ``to_vendor("hubspot")``. Prints one JSON
-document.
+through ``phonenumbers``), and ``decode_change`` + ``upsert_record("hubspot")`` (the vendor
+record sync sends). Prints one JSON document.
 
 Run: ``.venv/bin/python bench/bench_mapping.py [--records 50000] [--rounds 5]``.
 Target: >= 50,000 records/s for decode + map + validate.
@@ -35,10 +35,10 @@ import sys
 import time
 from collections.abc import Callable
 
-from streams.contracts import CustomerUpsert, Skip
+from streams.contracts import CustomerUpsert
 from streams.mapping.change_decoder import decode_change
 from streams.mapping.normalisers import clear_phone_cache
-from streams.mapping.vendor_mapping import to_vendor
+from streams.mapping.vendor_record import upsert_record
 
 TOPIC = "cdc.public.customers"
 TARGET_RECORDS_PER_S = 50_000
@@ -144,8 +144,8 @@ def _decode(value: bytes) -> object:
 
 def _decode_to_vendor(value: bytes) -> object:
     change = decode_change(TOPIC, None, value)
-    assert not isinstance(change, Skip)
-    return to_vendor("hubspot", change)
+    assert isinstance(change, CustomerUpsert)
+    return upsert_record("hubspot", change)
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ Failure classes (one vocabulary, see DESIGN.md):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,6 +67,11 @@ class Skip(msgspec.Struct, frozen=True):
 
 
 CustomerChange = CustomerUpsert | CustomerDelete
+Decode = Callable[[str, bytes | None, bytes | None, str | None], CustomerChange | Skip]
+"""The decoder's shape (``streams.mapping.decode_change``): (topic, key, value, trace id from
+the record's ``trace_id`` header or ``None``) -> change or ``Skip``; raises ``InvalidRecord``.
+The change carries the header's trace id, else one the decoder derives from the source, once;
+every wrapper of a decoder passes the trace id on."""
 
 
 QUOTE_LIMIT = 120

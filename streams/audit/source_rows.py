@@ -2,7 +2,7 @@
 
 A row is written out as Debezium's JSON converter writes it (``debezium_json``, per the table
 mapping's column encodings), wrapped in a snapshot (``op: r``) envelope and decoded by the sync's
-own ``ChangeDecoder`` and ``to_vendor``: the audit expects exactly what the sync path produces,
+own ``ChangeDecoder`` and ``upsert_record``: the audit expects exactly what the sync path produces,
 with no second copy of the mapping rules.
 """
 
@@ -20,7 +20,8 @@ from psycopg import sql
 from streams.contracts import CustomerUpsert, InvalidRecord, VendorRecord
 from streams.mapping.change_decoder import ChangeDecoder
 from streams.mapping.table_mapping import TableMapping
-from streams.mapping.vendor_mapping import Platform, to_vendor
+from streams.mapping.vendor_mapping import Platform
+from streams.mapping.vendor_record import upsert_record
 
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -128,4 +129,4 @@ def expected_record(
     change = decoder.decode(mapping.topics[0], None, orjson.dumps(envelope))
     if not isinstance(change, CustomerUpsert):
         raise InvalidRecord("$", "row", None, f"row decoded to {type(change).__name__}")
-    return to_vendor(platform, change)
+    return upsert_record(platform, change)

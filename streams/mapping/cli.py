@@ -2,10 +2,12 @@
 
 Reads Debezium envelopes, one JSON document per line, on stdin (a plain or schema-wrapped
 envelope, ``null`` for a tombstone, or a captured record ``{"topic", "key", "value"}``), and
-writes one JSON line per input line: ``{"ok": <canonical record>}`` (or the vendor payload with
-``--target hubspot|marketo``), ``{"skip": <reason>}``, or
-``{"error": {"field", "rule", "reason", "value"}}``. ``--mapping FILE`` tries another table
-mapping file. Exit code 0 when no line failed, 1 when one did, 2 for a broken mapping file.
+writes one JSON line per input line: ``{"ok": <canonical record>}`` (or, with ``--target
+hubspot|marketo``, the vendor record ``cdcbridge sync`` sends: built by the same builder,
+deletes under the same delete policy, ``CDCBRIDGE_SYNC_DELETE_POLICY`` or ``--delete-policy``),
+``{"skip": <reason>}``, or ``{"error": {"field", "rule", "reason", "value"}}``. ``--mapping
+FILE`` tries another table mapping file. Exit code 0 when no line failed, 1 when one did, 2 for
+a broken mapping file or a delete policy the target cannot carry out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from streams.mapping.canonical import canonical_document
 from streams.mapping.change_decoder import ChangeDecoder, Decoded, default_decoder
 from streams.mapping.mapping_files import MappingFileError
 from streams.mapping.table_mapping import load_table_mapping
-from streams.mapping.vendor_mapping import PLATFORMS, Platform, to_vendor
+from streams.mapping.vendor_mapping import PLATFORMS, Platform
+from streams.mapping.vendor_record import VendorRecordBuilder
+from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
+from streams.sync.settings import SyncSettings
 
 Target = Literal["canonical", "hubspot", "marketo"]
 DEFAULT_TOPIC = "cdc.public.customers"
@@ -47,6 +52,12 @@ def register_map(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=None,
         help="table mapping file to try (default: schemas/mappings/customers.yaml)",
     )
+    parser.add_argument(
+        "--delete-policy",
+        choices=[p.value for p in DeletePolicy],
+        default=None,
+        help="delete policy of the vendor payload (default: CDCBRIDGE_SYNC_DELETE_POLICY, as sync)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -57,7 +68,22 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"cdcbridge map: {exc}\n")
         return 2
     target = cast(Target, args.target)
-    return map_lines(sys.stdin.buffer, sys.stdout.buffer, target, args.topic, decoder)
+    deletes = None
+    if target != "canonical":
+        try:
+            deletes = sync_delete_plan(target, args.delete_policy)
+        except UnsupportedDeletePolicy as exc:
+            sys.stderr.write(f"cdcbridge map: {exc}\n")
+            return 2
+    return map_lines(sys.stdin.buffer, sys.stdout.buffer, target, args.topic, decoder, deletes)
+
+
+def sync_delete_plan(platform: Platform, policy: str | None = None) -> DeletePlan:
+    """The delete plan ``cdcbridge sync`` resolves for ``platform`` from its settings
+    (``policy`` overrides the configured one). Raises ``UnsupportedDeletePolicy``."""
+    settings = SyncSettings()
+    chosen = DeletePolicy(policy) if policy is not None else settings.delete_policy
+    return DeletePlan.resolve(platform, chosen, settings.unsubscribe_properties)
 
 
 def _decoder(path: Path) -> ChangeDecoder:
@@ -84,9 +110,14 @@ def _record(line: bytes, topic: str) -> tuple[str, bytes | None, bytes | None]:
 
 
 def map_line(
-    line: bytes, target: Target, topic: str = DEFAULT_TOPIC, decoder: ChangeDecoder | None = None
+    line: bytes,
+    target: Target,
+    topic: str = DEFAULT_TOPIC,
+    decoder: ChangeDecoder | None = None,
+    deletes: DeletePlan | None = None,
 ) -> dict[str, object]:
-    """The output document for one input line. Never raises for bad input."""
+    """The output document for one input line. Never raises for bad input. ``deletes`` is the
+    delete plan of the target platform (default: sync's with the default settings)."""
     try:
         decoded: Decoded = (decoder or default_decoder()).decode(*_record(line, topic))
         if isinstance(decoded, Skip):
@@ -94,7 +125,11 @@ def map_line(
         if target == "canonical":
             return {"ok": canonical_document(decoded)}
         platform: Platform = target
-        record = to_vendor(platform, decoded)
+        plan = deletes or DeletePlan.resolve(platform, DeletePolicy.ARCHIVE)
+        is_delete = isinstance(decoded, CustomerDelete)
+        if is_delete and plan.mechanism is None:
+            return {"skip": f"delete policy {plan.policy.value}: sync sends nothing"}
+        record = VendorRecordBuilder(platform, plan.properties)(decoded)
     except InvalidRecord as exc:
         return {
             "error": {
@@ -104,17 +139,18 @@ def map_line(
                 "value": preview(exc.value),
             }
         }
-    return {
-        "ok": {
-            "platform": platform,
-            "action": "archive" if isinstance(decoded, CustomerDelete) else "upsert",
-            "key": record.key,
-            "id_value": record.id_value,
-            "previous_id_value": record.previous_id_value,
-            "properties": dict(record.properties),
-            "trace_id": record.trace_id,
-        }
+    document: dict[str, object] = {
+        "platform": platform,
+        "action": plan.policy.value if is_delete else "upsert",
+        "key": record.key,
+        "id_value": record.id_value,
+        "previous_id_value": record.previous_id_value,
+        "properties": dict(record.properties),
+        "trace_id": record.trace_id,
     }
+    if is_delete and plan.mechanism is not None:
+        document["mechanism"] = plan.mechanism.value
+    return {"ok": document}
 
 
 def map_lines(
@@ -123,13 +159,14 @@ def map_lines(
     target: Target,
     topic: str,
     decoder: ChangeDecoder | None = None,
+    deletes: DeletePlan | None = None,
 ) -> int:
     """Map every non-blank line to ``out``. Returns the exit code (0: no line failed)."""
     failed = False
     for line in lines:
         if not line.strip():
             continue
-        result = map_line(line.strip(), target, topic, decoder)
+        result = map_line(line.strip(), target, topic, decoder, deletes)
         failed = failed or "error" in result
         out.write(_dumps(result) + b"\n")
     out.flush()

@@ -3,7 +3,8 @@
 The file is loaded into a ``VendorMapping`` spec (``load_vendor_mapping``, raises
 ``MappingFileError``) and compiled into per-property codecs; otherwise pure.
 
-``to_vendor`` builds the ``VendorRecord`` the platform adapters send; ``from_vendor`` reads
+``compiled_mapping(platform).encode`` gives the vendor properties of canonical fields (the
+records themselves are built in ``streams.mapping.vendor_record``); ``from_vendor`` reads
 vendor properties back into canonical fields (round-trip tests, the audit). Each mapping file
 is loaded and compiled once per process. Both raise ``InvalidRecord`` only.
 """
@@ -16,11 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from streams.contracts import (
-    CustomerDelete,
-    CustomerUpsert,
     InvalidRecord,
     PropertyValue,
-    VendorRecord,
     quote,
 )
 from streams.mapping import exact_json
@@ -206,24 +204,6 @@ class CompiledVendorMapping:
 def compiled_mapping(platform: Platform) -> CompiledVendorMapping:
     """The compiled mapping of one platform (loaded from its file once)."""
     return CompiledVendorMapping(load_vendor_mapping(platform))
-
-
-def to_vendor(platform: Platform, change: CustomerUpsert | CustomerDelete) -> VendorRecord:
-    """The vendor record for a change: ``key`` = source id, ``id_value`` = email,
-    ``previous_id_value`` = the old email on an email change. Only fields the change sets are
-    in ``properties`` (a TOAST-unchanged field is never written). A delete carries just the
-    lookup and source-id properties. Raises ``InvalidRecord`` (e.g. no email to look up by)."""
-    mapping = compiled_mapping(platform)
-    if isinstance(change, CustomerDelete):
-        if not change.email:
-            raise InvalidRecord("email", "required_for_delete", None, "delete without an email")
-        props = mapping.encode({"email": change.email, "source_id": change.source_id})
-        return VendorRecord(change.source_id, change.email, props, change.meta.trace_id)
-    email = change.fields.get("email")
-    if not isinstance(email, str) or not email:
-        raise InvalidRecord("email", "required", email, "an upsert needs the email lookup value")
-    props = mapping.encode({"source_id": change.source_id, **change.fields})
-    return VendorRecord(change.source_id, email, props, change.meta.trace_id, change.previous_email)
 
 
 def from_vendor(platform: Platform, properties: Mapping[str, object]) -> dict[str, object]:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from streams.contracts import CustomerChange, CustomerDelete, CustomerUpsert, KafkaPosition
+from streams.contracts import (
+    CustomerChange,
+    CustomerDelete,
+    CustomerUpsert,
+    KafkaPosition,
+    VendorRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -36,12 +42,15 @@ class BatchKind(enum.Enum):
 
 @dataclass
 class PendingChange:
-    """The coalesced change of one customer and every source record folded into it."""
+    """The coalesced change of one customer and every source record folded into it.
+    ``vendor``: the vendor record of ``change`` when it is an upsert whose record was built as
+    it came in (kept so that it is built once), else ``None`` (built when the batch goes)."""
 
     key: str
     change: CustomerChange
     records: list[SourceRecord]
     first_seen: float
+    vendor: VendorRecord | None = None
     kind: BatchKind = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +82,23 @@ def merge(older: CustomerChange, newer: CustomerChange) -> CustomerChange:
     )
 
 
+def merge_vendor(
+    older: VendorRecord | None, newer: VendorRecord | None, merged: CustomerChange
+) -> VendorRecord | None:
+    """The vendor record of ``merged`` from the records of the two changes merged into it:
+    each property comes from one canonical field, so the newer change's properties win and
+    the older's stay where the newer left a field out (as ``merge`` does with the fields)."""
+    if not isinstance(merged, CustomerUpsert) or older is None or newer is None:
+        return None  # (built from ``merged`` when the batch goes)
+    return VendorRecord(
+        newer.key,
+        newer.id_value,
+        {**older.properties, **newer.properties},
+        newer.trace_id,
+        older.previous_id_value or newer.previous_id_value,
+    )
+
+
 class Coalescer:
     """Waiting changes per key, in first-seen order, plus the keys whose batch is in flight."""
 
@@ -87,14 +113,26 @@ class Coalescer:
     def in_flight_keys(self) -> frozenset[str]:
         return frozenset(self.__in_flight)
 
-    def add(self, change: CustomerChange, record: SourceRecord, now: float) -> None:
+    def add(
+        self,
+        change: CustomerChange,
+        record: SourceRecord,
+        now: float,
+        vendor: VendorRecord | None = None,
+    ) -> None:
+        """Fold ``change`` (and ``vendor``, its vendor record when built) into its key's entry."""
         entry = self.__pending.get(change.source_id)
         if entry is None:
             self.__pending[change.source_id] = PendingChange(
-                change.source_id, change, [record], now
+                change.source_id, change, [record], now, vendor
             )
             return
-        entry.change = merge(entry.change, change)
+        merged = merge(entry.change, change)
+        if isinstance(entry.change, CustomerDelete):  # a change after a delete starts afresh
+            entry.vendor = vendor if isinstance(merged, CustomerUpsert) else None
+        else:
+            entry.vendor = merge_vendor(entry.vendor, vendor, merged)
+        entry.change = merged
         entry.kind = kind_of(entry.change)
         entry.records.append(record)
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
     CustomerChange,
-    CustomerDelete,
     InvalidRecord,
     PlatformAdapter,
     RecordOutcome,
@@ -29,7 +28,9 @@ from streams.sync.coalesce import BatchKind, PendingChange
 log = logging.getLogger(__name__)
 
 VendorMapper = Callable[[CustomerChange], VendorRecord]
-"""Canonical change -> vendor record for the configured platform; raises ``InvalidRecord``."""
+"""Canonical change -> vendor record for the configured platform and delete policy (the one
+builder: ``streams.mapping.vendor_record.VendorRecordBuilder``); the record carries the
+change's trace id. Raises ``InvalidRecord``."""
 
 Waiter = Callable[[float], bool]
 """Waits up to the given seconds; returns True when the service is stopping (give up)."""
@@ -82,20 +83,13 @@ class BatchDeliverer:
         self.__retry = retry
         self.__wait = wait
 
-    def validate(self, change: CustomerChange) -> None:
-        """Raises ``InvalidRecord`` when this change can never map to a vendor record."""
-        if not isinstance(change, CustomerDelete):
-            self.__to_vendor(change)
-
     def vendor_record(self, entry: PendingChange) -> VendorRecord:
-        """The record to send for this entry. Raises ``InvalidRecord``."""
-        change = entry.change
-        if isinstance(change, CustomerDelete):
-            if not change.email:
-                raise InvalidRecord("email", "required to archive a contact", None)
-            properties = self.__deletes.properties
-            return VendorRecord(change.source_id, change.email, properties, entry.trace_id)
-        return replace(self.__to_vendor(change), trace_id=entry.trace_id)
+        """The record to send for this entry: the one kept since it came in, else built now
+        (deletes, whose email coalescing may fill in). Its trace id is the change's, as is.
+        Raises ``InvalidRecord``."""
+        if entry.vendor is not None:
+            return entry.vendor
+        return self.__to_vendor(entry.change)
 
     def deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
         """One result per entry. Log lines carry the first entry's trace id."""

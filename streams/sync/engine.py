@@ -19,15 +19,16 @@ from cdcbridge.clock import Clock
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
-    CustomerChange,
     CustomerDelete,
+    CustomerUpsert,
+    Decode,
     InvalidRecord,
     KafkaPosition,
     Skip,
 )
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.coalesce import Coalescer, PendingChange, SourceRecord
-from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, EntryResult
+from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, EntryResult, VendorMapper
 from streams.sync.dlq import DeadLetter, DeadLetterSink, DeadLetterWriteFailed
 from streams.sync.offsets import OffsetTracker, TopicPartition
 from streams.sync.settings import DeletePolicy
@@ -35,10 +36,10 @@ from streams.sync.trace import fallback_trace_id, header_trace_id
 
 log = logging.getLogger(__name__)
 
-Decoder = Callable[[str, bytes | None, bytes | None], CustomerChange | Skip]
-"""``decode_change``: returns CustomerUpsert | CustomerDelete | Skip, raises InvalidRecord."""
-Validator = Callable[[CustomerChange], None]
-"""Checks a decoded change maps to a vendor record; raises InvalidRecord."""
+Decoder = Decode
+"""``decode_change(topic, key, value, trace_id)``: ``trace_id`` is the record's ``trace_id``
+header (``None`` when it has none); the change carries it, else one derived from the source
+(once, by the decoder). The change's trace id is the one every later step uses."""
 
 
 class Backpressure(Exception):
@@ -74,7 +75,7 @@ class SyncEngine:
         self,
         config: EngineConfig,
         decode: Decoder,
-        validate: Validator,
+        to_vendor: VendorMapper,
         deliverer: BatchDeliverer,
         dead_letters: DeadLetterSink,
         breaker: InvalidRatioBreaker,
@@ -84,7 +85,7 @@ class SyncEngine:
     ) -> None:
         self.__config = config
         self.__decode = decode
-        self.__validate = validate
+        self.__to_vendor = to_vendor
         self.__deliverer = deliverer
         self.__dead_letters = dead_letters
         self.__breaker = breaker
@@ -123,9 +124,10 @@ class SyncEngine:
             self.__offsets.track(tp, position.offset)
             trace_id = header_trace_id(position.headers)
             try:
-                change = self.__decode(position.topic, key, value)
-                if not isinstance(change, Skip):
-                    self.__validate(change)
+                change = self.__decode(position.topic, key, value, trace_id)
+                # An upsert's vendor record is built here, once, and kept with the change: an
+                # upsert that can never map is dead-lettered alone, before it is coalesced.
+                vendor = self.__to_vendor(change) if isinstance(change, CustomerUpsert) else None
             except InvalidRecord as exc:
                 trace_id = trace_id or fallback_trace_id(tp[0], tp[1], position.offset, key)
                 record = SourceRecord(position, key, value, trace_id)
@@ -134,13 +136,13 @@ class SyncEngine:
             if isinstance(change, Skip):
                 self.__done([SourceRecord(position, key, value, trace_id or "-")], False)
                 return
-            meta = change.meta
-            record = SourceRecord(position, key, value, trace_id or meta.trace_id, meta.ts_ms)
+            meta = change.meta  # its trace id: the header's, else derived by the decoder
+            record = SourceRecord(position, key, value, meta.trace_id, meta.ts_ms)
             ignored = self.__config.delete_policy is DeletePolicy.IGNORE
             if isinstance(change, CustomerDelete) and ignored:
                 self.__done([record], False)
                 return
-            self.__coalescer.add(change, record, self.__clock.monotonic())
+            self.__coalescer.add(change, record, self.__clock.monotonic(), vendor)
             self.__wake.notify()
 
     def take_committable(self) -> dict[TopicPartition, int]:

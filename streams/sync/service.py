@@ -58,18 +58,19 @@ class SyncParts:
 
     adapter: PlatformAdapter
     decode: Decoder
-    to_vendor: VendorMapper
+    to_vendor: VendorMapper  # the one vendor-record builder, with the delete plan's properties
     on_share: Callable[[float], None]
 
 
 def default_parts(
     settings: SyncSettings, metrics: Metrics, clock: Clock = SYSTEM_CLOCK
 ) -> SyncParts:
-    """The real decoder, mapping and adapter (imported here, so tests can use fakes).
-    ``clock`` is the adapter's: every wait inside a platform call sleeps on it."""
+    """The real decoder, vendor-record builder and adapter (imported here, so tests can use
+    fakes). ``clock`` is the adapter's: every wait inside a platform call sleeps on it.
+    Raises ``UnsupportedDeletePolicy`` when the delete policy has no mechanism there."""
     from streams.mapping.change_decoder import ChangeDecoder, decode_change
     from streams.mapping.table_mapping import load_table_mapping
-    from streams.mapping.vendor_mapping import to_vendor
+    from streams.mapping.vendor_record import VendorRecordBuilder
     from streams.platform import PlatformSettings, build_adapter
     from streams.writeback.outbound import guard_outbound
 
@@ -84,7 +85,9 @@ def default_parts(
         decode = ChangeDecoder([load_table_mapping(settings.table_mapping_file)]).decode
     # The inbound loop's guards: writeback's own changes are not echoed, consent not re-granted.
     adapter, decode = guard_outbound(adapter, decode, platform_settings.platform, metrics)
-    return SyncParts(adapter, decode, partial(to_vendor, platform_settings.platform), on_share)
+    deletes = delete_plan(settings, adapter)
+    builder = VendorRecordBuilder(platform_settings.platform, deletes.properties)
+    return SyncParts(adapter, decode, builder, on_share)
 
 
 def missing_properties_problem() -> str | None:
@@ -156,7 +159,7 @@ def build_factory(
         return SyncEngine(
             config,
             parts.decode,
-            deliverer.validate,
+            parts.to_vendor,
             deliverer,
             dead_letters,
             breaker,
@@ -192,13 +195,15 @@ def run_sync(
     metrics = metrics or NoOpMetrics()
     # Set on SIGTERM/SIGINT/``stop``: waits inside platform calls end at once (StoppableClock).
     stopping = threading.Event()
-    if parts is None:
-        parts = default_parts(settings, metrics, StoppableClock(clock, stopping))
-        problem = missing_properties_problem() if settings.property_check else None
-        if problem is not None:
-            log.error("sync cannot start: %s", problem, extra={"error_class": "MissingProperties"})
-            return 2
     try:
+        if parts is None:
+            parts = default_parts(settings, metrics, StoppableClock(clock, stopping))
+            problem = missing_properties_problem() if settings.property_check else None
+            if problem is not None:
+                log.error(
+                    "sync cannot start: %s", problem, extra={"error_class": "MissingProperties"}
+                )
+                return 2
         delete_plan(settings, parts.adapter)
     except UnsupportedDeletePolicy as exc:
         log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})

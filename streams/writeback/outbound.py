@@ -34,6 +34,7 @@ from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
     CustomerChange,
+    Decode,
     DeleteMechanism,
     InvalidRecord,
     PlatformAdapter,
@@ -49,7 +50,7 @@ from streams.writeback.spec import DEFAULT_MAPPING, WritebackMapping, load_write
 from streams.writeback.stale_fields import StaleFieldFilter
 
 log = logging.getLogger(__name__)
-Decoder = Callable[[str, bytes | None, bytes | None], CustomerChange | Skip]
+Decoder = Decode
 CONSENT_FIELDS = ("marketing_consent", "marketing_consent_at")
 DSN_ENV = "CDCBRIDGE_WRITEBACK_DSN"
 
@@ -77,12 +78,14 @@ def skip_writeback_echoes(decode: Decoder, column: str, metrics: Metrics | None 
     """``decode``, except that row changes made by writeback become ``Skip``."""
     counted = metrics or NoOpMetrics()
 
-    def decode_or_skip(topic: str, key: bytes | None, value: bytes | None) -> CustomerChange | Skip:
+    def decode_or_skip(
+        topic: str, key: bytes | None, value: bytes | None, trace_id: str | None
+    ) -> CustomerChange | Skip:
         marker = writeback_marker(value, column)
         if marker is not None:
             counted.increment("cdcbridge_sync_echoes_skipped_total")
             return Skip(f"writeback echo ({marker})")
-        return decode(topic, key, value)
+        return decode(topic, key, value, trace_id)
 
     return decode_or_skip
 

@@ -12,7 +12,7 @@ from streams.audit.source_rows import debezium_json, expected_record
 from streams.contracts import CustomerUpsert, InvalidRecord
 from streams.mapping.change_decoder import ChangeDecoder
 from streams.mapping.table_mapping import load_table_mapping
-from streams.mapping.vendor_mapping import to_vendor
+from streams.mapping.vendor_record import upsert_record
 
 pytestmark = pytest.mark.unit
 
@@ -64,7 +64,7 @@ def test_expected_record_equals_what_sync_sends_for_the_same_change() -> None:
     }
     change = DECODER.decode("cdc.public.customers", None, orjson.dumps(envelope))
     assert isinstance(change, CustomerUpsert)
-    assert record.properties == to_vendor("hubspot", change).properties
+    assert record.properties == upsert_record("hubspot", change).properties
     props = record.properties
     assert record.key == "42" and record.id_value == "zoe@example.com"
     assert props["firstname"] == "Zoë" and props["lifecyclestage"] == "opportunity"

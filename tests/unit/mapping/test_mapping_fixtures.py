@@ -11,6 +11,7 @@ import pytest
 from mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
 from streams.contracts import CustomerDelete, CustomerUpsert, Skip
+from streams.mapping import change_decoder
 from streams.mapping.canonical import canonical_document, validate_canonical
 from streams.mapping.change_decoder import decode_change, derive_trace_id
 
@@ -190,6 +191,18 @@ def test_replay_derives_the_same_trace_id_and_a_caller_id_wins() -> None:
     assert first.meta.trace_id != upsert("create").meta.trace_id
     given = decode_change(TOPIC, None, fixture_bytes("update"), trace_id="abc")
     assert not isinstance(given, Skip) and given.meta.trace_id == "abc"
+
+
+def test_a_header_trace_id_is_used_as_is_and_nothing_is_derived(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_called(*_args: object) -> str:
+        raise AssertionError("derive_trace_id ran although the header gave a trace id")
+
+    monkeypatch.setattr(change_decoder, "derive_trace_id", not_called)
+    for name in ("update", "delete"):
+        change = decode_change(TOPIC, b'{"id":1042}', fixture_bytes(name), trace_id="from-header")
+        assert not isinstance(change, Skip) and change.meta.trace_id == "from-header"
 
 
 def test_derive_trace_id_is_the_blake2b_of_the_documented_material() -> None:

@@ -27,7 +27,8 @@ from streams.mapping.mapping_files import CUSTOMER_SCHEMA_PATH
 from streams.mapping.normalisers import ISO_3166_ALPHA2
 from streams.mapping.row_mapper import RowMapper
 from streams.mapping.table_mapping import load_table_mapping
-from streams.mapping.vendor_mapping import PLATFORMS, from_vendor, to_vendor
+from streams.mapping.vendor_mapping import PLATFORMS, from_vendor
+from streams.mapping.vendor_record import upsert_record
 
 pytestmark = pytest.mark.unit
 
@@ -91,7 +92,7 @@ def test_valid_canonical_records_round_trip_through_each_vendor(
     change = CustomerUpsert(source_id, fields, META)
     validate_canonical(canonical_document(change))  # the generator makes valid records
     for platform in PLATFORMS:
-        record = to_vendor(platform, change)
+        record = upsert_record(platform, change)
         assert record.key == source_id and record.id_value == fields["email"]
         assert from_vendor(platform, record.properties) == {"source_id": source_id, **fields}
 

@@ -7,7 +7,8 @@ from mapping_fixtures import TOPIC, fixture_bytes
 
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
 from streams.mapping.change_decoder import decode_change
-from streams.mapping.vendor_mapping import from_vendor, to_vendor
+from streams.mapping.vendor_mapping import from_vendor
+from streams.mapping.vendor_record import VendorRecordBuilder, upsert_record
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +22,7 @@ def decoded(name: str) -> CustomerUpsert:
 
 
 def test_hubspot_record_uses_hubspot_names_and_string_values() -> None:
-    record = to_vendor("hubspot", decoded("update_email_change"))
+    record = upsert_record("hubspot", decoded("update_email_change"))
     assert record.key == "1042"
     assert record.id_value == "ana@garcia.dev"
     assert record.previous_id_value == "ana.garcia@example.com"
@@ -40,12 +41,12 @@ def test_hubspot_lifecycle_values() -> None:
     change = CustomerUpsert(
         "1", {"email": "a@b.co", "lifecycle_stage": "marketing_qualified_lead"}, META
     )
-    assert to_vendor("hubspot", change).properties["lifecyclestage"] == "marketingqualifiedlead"
-    assert to_vendor("marketo", change).properties["leadStatus"] == "MQL"
+    assert upsert_record("hubspot", change).properties["lifecyclestage"] == "marketingqualifiedlead"
+    assert upsert_record("marketo", change).properties["leadStatus"] == "MQL"
 
 
 def test_marketo_record_uses_marketo_names_and_native_values() -> None:
-    props = to_vendor("marketo", decoded("create")).properties
+    props = upsert_record("marketo", decoded("create")).properties
     assert props["firstName"] == "Ana" and props["lastName"] == "Garcia"
     assert props["cdcbridgeSourceId"] == "1042"
     assert props["unsubscribed"] is False  # consent given
@@ -55,38 +56,49 @@ def test_marketo_record_uses_marketo_names_and_native_values() -> None:
 
 def test_nulls_clear_properties_in_each_style() -> None:
     change = CustomerUpsert("1", {"email": "a@b.co", "phone": None, "attributes": None}, META)
-    hubspot = to_vendor("hubspot", change).properties
-    marketo = to_vendor("marketo", change).properties
+    hubspot = upsert_record("hubspot", change).properties
+    marketo = upsert_record("marketo", change).properties
     assert hubspot["phone"] == "" and hubspot["cdcbridge_attributes"] == ""
     assert marketo["phone"] is None and marketo["cdcbridgeAttributes"] is None
 
 
 def test_unchanged_fields_are_not_sent() -> None:
     change = decoded("update_toast_unchanged")
-    assert "cdcbridge_attributes" not in to_vendor("hubspot", change).properties
-    assert "cdcbridgeAttributes" not in to_vendor("marketo", change).properties
+    assert "cdcbridge_attributes" not in upsert_record("hubspot", change).properties
+    assert "cdcbridgeAttributes" not in upsert_record("marketo", change).properties
 
 
-def test_delete_carries_lookup_and_source_id_only() -> None:
+def test_delete_carries_lookup_and_the_delete_policy_properties_only() -> None:
     delete = CustomerDelete("1042", "ana@example.com", META)
-    record = to_vendor("hubspot", delete)
-    assert (record.key, record.id_value) == ("1042", "ana@example.com")
-    assert dict(record.properties) == {"email": "ana@example.com", "cdcbridge_source_id": "1042"}
+    archive = VendorRecordBuilder("hubspot")(delete)  # HubSpot archive writes nothing
+    assert (archive.key, archive.id_value, dict(archive.properties)) == (
+        "1042",
+        "ana@example.com",
+        {},
+    )
+    assert archive.trace_id == META.trace_id
+    unsubscribe = VendorRecordBuilder("marketo", {"unsubscribed": True})(delete)
+    assert dict(unsubscribe.properties) == {"unsubscribed": True}
     with pytest.raises(InvalidRecord) as caught:
-        to_vendor("marketo", CustomerDelete("1042", None, META))
+        VendorRecordBuilder("marketo")(CustomerDelete("1042", None, META))
     assert (caught.value.field, caught.value.rule) == ("email", "required_for_delete")
+
+
+def test_the_builder_builds_upserts_as_upsert_record_does() -> None:
+    change = decoded("update_email_change")
+    assert VendorRecordBuilder("hubspot", {"x": 1})(change) == upsert_record("hubspot", change)
 
 
 def test_upsert_without_email_is_invalid() -> None:
     with pytest.raises(InvalidRecord) as caught:
-        to_vendor("hubspot", CustomerUpsert("1", {"first_name": "A"}, META))
+        upsert_record("hubspot", CustomerUpsert("1", {"first_name": "A"}, META))
     assert caught.value.field == "email"
 
 
 def test_wrong_value_type_names_field_and_vendor_rule() -> None:
     change = CustomerUpsert("1", {"email": "a@b.co", "marketing_consent": "yes"}, META)
     with pytest.raises(InvalidRecord) as caught:
-        to_vendor("hubspot", change)
+        upsert_record("hubspot", change)
     error = caught.value
     assert error.field == "marketing_consent"
     assert error.rule == "hubspot:cdcbridge_marketing_consent:boolean"

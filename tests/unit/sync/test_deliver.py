@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from sync_fakes import FakeAdapter, fake_to_vendor
+from sync_fakes import FakeAdapter
+from sync_wiring import vendor_builder
 
 from streams.contracts import (
     CustomerDelete,
@@ -22,8 +23,10 @@ META = SyncMeta("customers", 1, "meta-trace")
 
 
 def entry(key: str, change: CustomerUpsert | CustomerDelete | None = None) -> PendingChange:
-    change = change or CustomerUpsert(key, {"email": f"{key}@x"}, META)
-    record = SourceRecord(KafkaPosition("t", 0, 1), None, None, f"trace-{key}")
+    # the change carries its record's trace id (the engine makes it so: one source of truth)
+    meta = SyncMeta("customers", 1, f"trace-{key}")
+    change = change or CustomerUpsert(key, {"email": f"{key}@x"}, meta)
+    record = SourceRecord(KafkaPosition("t", 0, 1), None, None, change.meta.trace_id)
     return PendingChange(key, change, [record], 0.0)
 
 
@@ -41,7 +44,7 @@ def deliverer(
     adapter: FakeAdapter, waits: Waits, policy: DeletePolicy = DeletePolicy.ARCHIVE
 ) -> BatchDeliverer:
     plan = DeletePlan.resolve("fake", policy, {"unsubscribed": True})
-    return BatchDeliverer(adapter, fake_to_vendor, plan, RetryPolicy(0.1, 5.0), waits)
+    return BatchDeliverer(adapter, vendor_builder(plan), plan, RetryPolicy(0.1, 5.0), waits)
 
 
 def test_records_carry_the_entry_trace_id_to_the_adapter() -> None:

@@ -12,9 +12,8 @@ from sync_fakes import (
     FakeDeadLetters,
     InlineExecutor,
     change_bytes,
-    fake_decode,
-    fake_to_vendor,
 )
+from sync_wiring import DECODE, vendor_builder
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -45,18 +44,16 @@ class Harness:
         self.dlq = FakeDeadLetters()
         self.metrics = RecordingMetrics()
         self.stop = threading.Event()
+        plan = DeletePlan.resolve("fake", policy, {"unsubscribed": True})
+        build = vendor_builder(plan)
         deliverer = BatchDeliverer(
-            self.adapter,
-            fake_to_vendor,
-            DeletePlan.resolve("fake", policy, {"unsubscribed": True}),
-            RetryPolicy(0.001, 0.01),
-            self.stop.wait,
+            self.adapter, build, plan, RetryPolicy(0.001, 0.01), self.stop.wait
         )
         config = EngineConfig(10, linger_s, concurrency, max_outstanding, policy, "fake")
         self.engine = SyncEngine(
             config,
-            fake_decode,
-            deliverer.validate,
+            DECODE,
+            build,
             deliverer,
             self.dlq,
             InvalidRatioBreaker(60.0, 20, 0.5),

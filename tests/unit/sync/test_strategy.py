@@ -14,7 +14,8 @@ from arroyo.commit import IMMEDIATE
 from arroyo.processing import StreamProcessor
 from arroyo.processing.strategies import MessageRejected
 from arroyo.types import BrokerValue, Message, Partition, Topic
-from sync_fakes import FakeAdapter, FakeDeadLetters, change_bytes, fake_decode, fake_to_vendor
+from sync_fakes import FakeAdapter, FakeDeadLetters, change_bytes, fake_to_vendor
+from sync_wiring import DECODE
 
 from cdcbridge.clock import SYSTEM_CLOCK
 from cdcbridge.metrics import RecordingMetrics
@@ -48,7 +49,7 @@ def produce(broker: LocalBroker[KafkaPayload], count: int) -> dict[int, int]:
 
 
 def factory(adapter: FakeAdapter, shares: list[float], **settings: float) -> SyncStrategyFactory:
-    parts = SyncParts(adapter, fake_decode, fake_to_vendor, shares.append)
+    parts = SyncParts(adapter, DECODE, fake_to_vendor, shares.append)
     return build_factory(
         SyncSettings(**settings),  # type: ignore[arg-type]
         parts,

@@ -46,18 +46,23 @@ def test_the_marker_is_read_from_the_after_image(wrapped: bool) -> None:
 
 def test_echoes_are_skipped_and_everything_else_decoded() -> None:
     seen: list[bytes | None] = []
+    traces: list[str | None] = []
 
-    def decode(topic: str, key: bytes | None, value: bytes | None) -> CustomerChange | Skip:
+    def decode(
+        topic: str, key: bytes | None, value: bytes | None, trace_id: str | None
+    ) -> CustomerChange | Skip:
         seen.append(value)
+        traces.append(trace_id)
         return Skip("decoded")
 
     metrics = RecordingMetrics()
     guarded = skip_writeback_echoes(decode, COLUMN, metrics)
-    echo = guarded("cdc.public.customers", None, envelope("sandbox:e1"))
+    echo = guarded("cdc.public.customers", None, envelope("sandbox:e1"), None)
     assert isinstance(echo, Skip) and "writeback echo" in echo.reason
     assert seen == []
-    assert guarded("cdc.public.customers", None, envelope(None)) == Skip("decoded")
+    assert guarded("cdc.public.customers", None, envelope(None), "t-1") == Skip("decoded")
     assert len(seen) == 1
+    assert traces == ["t-1"]  # the header's trace id reaches the decoder
     assert metrics.total("cdcbridge_sync_echoes_skipped_total") == 1
 
 
