@@ -1,21 +1,21 @@
 """The Kafka boundary of the outbound path (``streams.lag.kafka_reads`` is the lag reader's).
 
 Builds the sync consumer (arroyo's ``KafkaConsumer`` over librdkafka, manual commits only),
-the DLQ producer, and the small admin reads behind ``cdcbridge dlq`` and ``cdcbridge lag``.
-Kafka errors are translated into ``KafkaIOError``.
+a record producer (the DLQ sink's, ``streams.sync.dlq.kafka_sink``), and the small admin reads
+behind ``cdcbridge dlq`` and ``cdcbridge lag``. Kafka errors are translated into
+``KafkaIOError``. Below the domain: it knows records, topics and offsets, and imports nothing of
+``streams`` (``tests/unit/sync/test_layering.py`` checks it).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from arroyo.backends.kafka import KafkaConsumer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-
-from streams.sync.dlq import DeadLetter, DeliveryCallback
 
 
 def _headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, str | bytes | None]]:
@@ -63,33 +63,61 @@ def _producer(bootstrap_servers: str) -> Producer:
     )
 
 
-class KafkaDeadLetterSink:
-    """Produces dead letters to the DLQ topic; confirmations arrive via ``flush``/poll."""
+Settled = Callable[[str | None], None]
+"""Called once a produced record is settled: ``None`` when acknowledged, else the error text."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        # The producer is thread-safe. No lock of ours around it: delivery callbacks take the
-        # engine's lock, and whichever thread polls runs them.
-        self.__producer = _producer(bootstrap_servers)
-        self.__topic = topic
+QUEUE_FULL_POLL_S = 0.1  # one wait for delivery reports while the local queue is full
 
-    def send(self, letter: DeadLetter, on_settled: DeliveryCallback) -> None:
+
+class RecordProducer:
+    """Produces records without blocking the caller; acknowledgements arrive via ``poll`` /
+    ``flush`` (whichever thread calls them runs the ``Settled`` callbacks).
+
+    A full local queue (librdkafka's ``BufferError``) is backpressure, not a failure: ``produce``
+    serves delivery reports for up to ``queue_full_wait_s`` (which frees the queue) and tries
+    again; only a queue still full after that, or a produce Kafka refuses, settles the record
+    with an error. Thread-safe (the librdkafka producer is)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        queue_full_wait_s: float = 30.0,
+        producer: Producer | None = None,
+    ) -> None:
+        self.__producer = producer if producer is not None else _producer(bootstrap_servers)
+        self.__queue_full_polls = max(1, int(queue_full_wait_s / QUEUE_FULL_POLL_S))
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        on_settled: Settled,
+    ) -> None:
+        """Queue one record; ``on_settled`` runs once, later (or now, with the error, when
+        Kafka refuses it or the queue stays full)."""
+
         def report(error: KafkaError | None, _message: object) -> None:
             on_settled(None if error is None else str(error))
 
-        try:
-            self.__producer.produce(
-                self.__topic,
-                value=letter.record.value,
-                key=letter.record.key,
-                headers=_headers(letter.headers()),
-                on_delivery=report,
-            )
-        except (KafkaException, BufferError) as exc:
-            on_settled(f"produce refused: {exc}")
+        for _ in range(self.__queue_full_polls):
+            try:
+                self.__producer.produce(
+                    topic, value=value, key=key, headers=_headers(headers), on_delivery=report
+                )
+            except BufferError:
+                self.__producer.poll(QUEUE_FULL_POLL_S)  # backpressure: let reports drain
+                continue
+            except KafkaException as exc:
+                on_settled(f"produce refused: {exc}")
+                return
+            self.__producer.poll(0)
             return
-        self.__producer.poll(0)
+        on_settled(f"local producer queue still full after {self.__queue_full_polls} waits")
 
     def flush(self, timeout_s: float) -> int:
+        """Wait for outstanding acknowledgements; returns how many are still unconfirmed."""
         return int(self.__producer.flush(timeout_s))
 
 
@@ -167,19 +195,20 @@ def produce_records(
     bootstrap_servers: str,
     records: Sequence[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]],
     timeout_s: float = 30.0,
+    producer: Producer | None = None,
 ) -> None:
-    """Produce (topic, key, value, headers) records and wait for every acknowledgement."""
-    producer = _producer(bootstrap_servers)
+    """Produce (topic, key, value, headers) records and wait for every acknowledgement (a full
+    local queue waits for acknowledgements first). Raises ``KafkaIOError``."""
+    sink = RecordProducer(bootstrap_servers, timeout_s, producer)
     errors: list[str] = []
 
-    def report(error: KafkaError | None, _message: object) -> None:
+    def settled(error: str | None) -> None:
         if error is not None:
-            errors.append(str(error))
+            errors.append(error)
 
     for topic, key, value, headers in records:
-        producer.produce(topic, value=value, key=key, headers=_headers(headers), on_delivery=report)
-        producer.poll(0)
-    if producer.flush(timeout_s) or errors:
+        sink.produce(topic, key, value, headers, settled)
+    if sink.flush(timeout_s) or errors:
         raise KafkaIOError(f"produce failed: {errors or 'not confirmed in time'}")
 
 

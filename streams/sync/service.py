@@ -42,6 +42,7 @@ from streams.sync import kafka_boundary
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
+from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.health import PollMarkingConsumer, SyncHealth
 from streams.sync.settings import SyncSettings
@@ -209,7 +210,7 @@ def run_sync(
         log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
     servers = settings.bootstrap_servers
-    dead_letters = kafka_boundary.KafkaDeadLetterSink(servers, settings.dlq_topic)
+    dead_letters = KafkaDeadLetterSink(servers, settings.dlq_topic)
     factory = build_factory(
         settings,
         parts,
