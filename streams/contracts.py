@@ -2,7 +2,7 @@
 the sync service. Nothing here does I/O.
 
 Flow: Kafka record -> ``decode_change`` -> ``CustomerUpsert | CustomerDelete | Skip``
--> coalesce per ``source_id`` -> ``to_vendor`` -> ``VendorRecord``
+-> ``VendorRecordBuilder`` -> ``VendorRecord`` -> coalesce per ``source_id``
 -> ``PlatformAdapter.upsert_batch`` -> ``RecordResult`` per record -> commit offsets.
 
 Failure classes (one vocabulary, see DESIGN.md):
