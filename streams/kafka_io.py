@@ -15,6 +15,7 @@ from typing import Any
 from arroyo.backends.kafka import KafkaConsumer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from cdcbridge.errors import TransientError
 from streams.sync.dlq import DeadLetter, DeliveryCallback
 
 
@@ -26,7 +27,7 @@ def _bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
-class KafkaIOError(Exception):
+class KafkaIOError(TransientError):
     """A Kafka operation failed (broker unreachable, topic missing, produce refused)."""
 
 

@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from cdcbridge import package_data
+from cdcbridge.errors import FatalError
 
 SCHEMAS_DIR = package_data.schemas_dir()
 MAPPINGS_DIR = SCHEMAS_DIR / "mappings"
@@ -26,7 +27,7 @@ Platform = Literal["hubspot", "marketo"]
 PLATFORMS: tuple[Platform, ...] = ("hubspot", "marketo")
 
 
-class MappingFileError(ValueError):
+class MappingFileError(FatalError, ValueError):
     """A mapping file is malformed or refers to something that does not exist."""
 
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
@@ -44,7 +45,7 @@ class EntryResult:
     error_message: str = ""
 
 
-class DeliveryAbandoned(Exception):
+class DeliveryAbandoned(TransientError):
     """The service is stopping while the batch still could not be delivered. Nothing commits."""
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
@@ -41,7 +42,7 @@ Validator = Callable[[CustomerChange], None]
 """Checks a decoded change maps to a vendor record; raises InvalidRecord."""
 
 
-class Backpressure(Exception):
+class Backpressure(TransientError):
     """Too many records outstanding: hold this one and pause consumption; retry later."""
 
 

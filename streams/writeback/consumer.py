@@ -26,6 +26,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.writeback.events import InboundEvent, Position, RejectedRecord, decode_record
 from streams.writeback.spec import DEFAULT_MAPPING, load_writeback_mapping
@@ -34,7 +35,7 @@ from streams.writeback.store import BatchOutcome, WritebackStore
 log = logging.getLogger(__name__)
 
 
-class WritebackFatal(Exception):
+class WritebackFatal(FatalError):
     """A Kafka error that retrying cannot fix (e.g. unknown topic, authorisation)."""
 
 
