@@ -21,7 +21,6 @@ from streams.contracts import (
     PlatformAdapter,
     RecordOutcome,
     RecordResult,
-    TransientPlatformError,
     VendorRecord,
 )
 from streams.platform.deletes import DeletePlan
@@ -117,7 +116,7 @@ class BatchDeliverer:
             records = [record for _, record in todo.values()]
             try:
                 answers = self.__call(records, archive)
-            except TransientPlatformError as exc:
+            except TransientError as exc:  # TransientPlatformError (StopRequested too)
                 self.__back_off(attempt, exc.retry_after, str(exc), "transient_error")
                 attempt += 1
                 continue
