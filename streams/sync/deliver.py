@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
@@ -50,13 +50,15 @@ class DeliveryAbandoned(TransientError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, never shorter than Retry-After."""
+    """Capped exponential backoff with full jitter, never shorter than Retry-After. The jitter
+    is drawn from ``rng`` (seed it in a test, and a failing run replays its delays)."""
 
     base_s: float = 0.2
     cap_s: float = 30.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        jittered = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+        jittered = self.rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
         return max(jittered, min(retry_after or 0.0, self.cap_s))
 
 

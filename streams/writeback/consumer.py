@@ -58,6 +58,12 @@ class WritebackSettings(BaseSettings):
     lag_sample_interval_s: float = Field(default=15.0, ge=0.0)
 
 
+def retry_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
+    """The wait before retry ``attempt`` (0-based) of a database call: full jitter, uniform in
+    [0, min(cap_s, 0.2 s x 2^attempt)], drawn from ``rng`` (seeded in tests: a run replays)."""
+    return rng.uniform(0, min(cap_s, 0.2 * 2**attempt))
+
+
 def _consumer(settings: WritebackSettings) -> Consumer:
     return Consumer(
         {
@@ -117,8 +123,10 @@ class WritebackLoop:
         connect: Callable[[], psycopg.Connection[tuple[Any, ...]]] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.__clock = clock
+        self.__rng = rng or random.Random()
         self.__metrics = metrics or NoOpMetrics()
         self.__settings = settings
         self.__stop = stop
@@ -155,7 +163,7 @@ class WritebackLoop:
             except psycopg.OperationalError as exc:
                 if self.__conn is not None:
                     self.__conn.close()
-                delay = random.uniform(0, min(self.__settings.retry_cap_s, 0.2 * 2**attempt))
+                delay = retry_delay(attempt, self.__settings.retry_cap_s, self.__rng)
                 log.warning("database unavailable, retrying", extra={"error": str(exc),
                                                                      "delay_s": delay})  # fmt: skip
                 attempt += 1
