@@ -122,6 +122,7 @@ class PolicyLimits:
 
 DEFAULT_POLICY = PolicyLimits()
 
+
 def classify(error: BaseException) -> FailureClass:
     """The failure class (DESIGN.md vocabulary) of an error raised by an adapter call: its
     root in ``cdcbridge.errors`` (``FatalPlatformError`` → fatal, ``TransientPlatformError``
