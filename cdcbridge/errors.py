@@ -17,8 +17,9 @@ What the system does with each, wherever it is raised:
   acknowledged).
 - ``FatalError``: configuration or programming error, or a refusal no retry can cure
   (credentials rejected, daily quota exhausted, breaker tripped, the dead-letter queue refusing
-  a record, a component that cannot start). The service stops loudly: one error log with the
-  class name, an alert-worthy metric where one is declared, exit code 2.
+  a record, a component that cannot start). Stop loudly: one error log with the class name and
+  an alert-worthy metric where one is declared; a service (sync, writeback, forwarder) exits
+  with code 2, a command-line tool exits non-zero, a Lambda invocation fails.
 
 A class that existing callers also catch as a builtin (``ValueError``, ``RuntimeError``) keeps
 that builtin as a second base, e.g. ``class MappingFileError(FatalError, ValueError)``.
@@ -51,7 +52,7 @@ class TransientError(Exception):
 
 
 class FatalError(Exception):
-    """Retrying cannot help: stop the service loudly (error log, alert metric, exit code 2)."""
+    """Retrying cannot help: stop loudly (error log, alert metric; a service exits with 2)."""
 
 
 _ROOTS: tuple[tuple[type[Exception], FailureClass], ...] = (
