@@ -13,8 +13,10 @@ from typing import Any
 
 import requests
 
+from cdcbridge.errors import TransientError
 
-class ConnectError(RuntimeError):
+
+class ConnectError(TransientError, RuntimeError):
     """Connect refused a request or is unreachable; the message carries its answer."""
 
 

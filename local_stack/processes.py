@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.errors import FatalError
 
 
-class StackError(RuntimeError):
+class StackError(FatalError, RuntimeError):
     """A component failed to start or to become healthy; the message says where to look."""
 
 

@@ -20,6 +20,8 @@ from typing import Protocol
 
 import msgspec
 
+from cdcbridge.errors import FatalError, InvalidError, TransientError
+
 JsonScalar = str | int | float | bool | None
 PropertyValue = str | int | float | bool | None
 
@@ -102,7 +104,7 @@ def preview(value: object, limit: int = QUOTE_LIMIT) -> object:
     return quote(value, limit)
 
 
-class InvalidRecord(Exception):
+class InvalidRecord(InvalidError):
     """A change that can never be mapped. Names the field, the rule and the offending value
     (``value`` is kept whole; messages quote a bounded prefix of it, see ``quote``)."""
 
@@ -164,7 +166,7 @@ class RecordResult:
     error_message: str | None = None
 
 
-class TransientPlatformError(Exception):
+class TransientPlatformError(TransientError):
     """The whole call may succeed later (5xx, timeout, 429, 606/615). ``retry_after`` in s."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -172,7 +174,7 @@ class TransientPlatformError(Exception):
         self.retry_after = retry_after
 
 
-class RequestRefused(Exception):
+class RequestRefused(InvalidError):
     """Invalid class: the vendor refused a whole request because of its input (HubSpot 400,
     404, 409, 422 ...; Marketo 609, 610, 1011 ...) and will refuse it again. Never retried: the
     caller splits the batch to find the records at fault. ``code`` and ``message`` are the
@@ -184,7 +186,7 @@ class RequestRefused(Exception):
         self.message = message
 
 
-class FatalPlatformError(Exception):
+class FatalPlatformError(FatalError):
     """Retrying cannot help: credentials rejected, daily quota exhausted, access denied."""
 
 

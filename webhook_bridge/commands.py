@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import threading
 from types import FrameType
+
+from cdcbridge.errors import FatalError
 
 
 def _export(args: argparse.Namespace, names: dict[str, str]) -> None:
@@ -60,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def forward(args: argparse.Namespace) -> int:
-    """Run the forwarder until SIGTERM/SIGINT."""
+    """Run the forwarder until SIGTERM/SIGINT (exit 0), or until a ``FatalError`` (exit 2)."""
     from webhook_bridge.config import BridgeSettings
     from webhook_bridge.service import ForwarderSettings, build_forwarder
 
@@ -74,7 +77,13 @@ def forward(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    forwarder.run(stop)
+    try:
+        forwarder.run(stop)
+    except FatalError as exc:  # transient errors are retried inside, invalid messages redriven
+        logging.getLogger(__name__).error(
+            "forwarder stopped: %s", exc, extra={"error_class": type(exc).__name__}
+        )
+        return 2
     return 0
 
 

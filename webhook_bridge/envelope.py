@@ -16,10 +16,12 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
+from cdcbridge.errors import InvalidError
+
 FORMAT_VERSION = 1
 
 
-class MalformedEnvelope(ValueError):
+class MalformedEnvelope(InvalidError, ValueError):
     """A queue message that the receiver did not write (no valid metadata line)."""
 
 

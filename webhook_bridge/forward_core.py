@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import InvalidError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from webhook_bridge.avro_codec import FINGERPRINT_HEADER, EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
-from webhook_bridge.envelope import MalformedEnvelope, WebhookEnvelope
+from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord, ProducerFull
 from webhook_bridge.normalise import EngagementMapping, InvalidEngagement, contact_key
 from webhook_bridge.queue import QueueMessage
@@ -130,7 +131,7 @@ class ForwardCore:
         for message in messages:
             try:
                 envelope, records = self.__records(message)
-            except (MalformedEnvelope, InvalidEngagement) as exc:
+            except InvalidError as exc:  # MalformedEnvelope, InvalidEngagement
                 self.__invalid(message, str(exc))
                 continue
             held = _Held(message, [key for key, _ in records], {}, extended_at=now,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from cdcbridge.errors import TransientError
+
 # Errors for which the same record can never be accepted (the message is left for redrive).
 _PERMANENT = frozenset({
     KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD,
@@ -33,7 +35,7 @@ class DeliveryError:
 DeliveryCallback = Callable[[DeliveryError | None], None]
 
 
-class ProducerFull(Exception):
+class ProducerFull(TransientError):
     """The local producer queue is full; poll and retry."""
 
 

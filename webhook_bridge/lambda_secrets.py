@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cdcbridge.errors import FatalError
 from webhook_bridge.config import BridgeSettings
 
 
@@ -28,7 +29,7 @@ class SecretsLocation(BaseSettings):
     secrets_endpoint: str | None = None
 
 
-class SecretUnavailable(RuntimeError):
+class SecretUnavailable(FatalError, RuntimeError):
     """Fatal: the sources secret could not be read (missing, no permission, not a string)."""
 
 

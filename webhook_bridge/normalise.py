@@ -17,13 +17,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdcbridge import package_data
+from cdcbridge.errors import InvalidError
 from webhook_bridge.envelope import WebhookEnvelope
 
 MAPPINGS_DIR = package_data.schemas_dir() / "mappings"
 WEBHOOK_ID = "$webhook_id"
 
 
-class InvalidEngagement(ValueError):
+class InvalidEngagement(InvalidError, ValueError):
     """The payload can never become an engagement event (goes to the dead-letter queue)."""
 
 

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import WebhookEnvelope
 
 
-class QueueUnavailable(Exception):
+class QueueUnavailable(TransientError):
     """The queue could not be reached or refused the call for a transient reason (retry later)."""
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import InvalidError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from webhook_bridge.batcher import SendBatcher
@@ -36,7 +37,7 @@ def _answer(status: int, doc: dict[str, str], headers: dict[str, str] | None = N
     return Response(json.dumps(doc).encode(), status, headers=headers, media_type=_JSON)
 
 
-class _TooLarge(Exception):
+class _TooLarge(InvalidError):
     pass
 
 

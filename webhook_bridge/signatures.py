@@ -31,6 +31,7 @@ from typing import Final, Literal, get_args
 
 from pydantic import SecretStr
 
+from cdcbridge.errors import InvalidError
 from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_SIGNATURES
 
 Scheme = Literal["standard-webhooks", "hubspot-v3", "hmac-sha256-hex"]
@@ -67,7 +68,7 @@ _HUBSPOT_URI_DECODES: Final = (
 )  # fmt: skip
 
 
-class InvalidSignature(Exception):
+class InvalidSignature(InvalidError):
     """The request is not authentic (or not verifiable). ``reason`` is a stable code."""
 
     def __init__(self, reason: Reason, detail: str = "") -> None:

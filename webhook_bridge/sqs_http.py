@@ -24,12 +24,13 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError
 
+from cdcbridge.errors import TransientError
 from webhook_bridge.queue import QueueUnavailable
 
 _WIRE_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 
-class _Stale(Exception):
+class _Stale(TransientError):
     """A reused connection failed before any answer."""
 
 

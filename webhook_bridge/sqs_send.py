@@ -29,6 +29,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError
 
+from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueUnavailable
 
@@ -41,7 +42,7 @@ _WIRE_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOve
 _STALE_ERRORS = (ConnectionError, BrokenPipeError, RuntimeError, asyncio.IncompleteReadError)
 
 
-class _Stale(Exception):
+class _Stale(TransientError):
     """A reused keep-alive connection failed before any answer: retry on a fresh one."""
 
 

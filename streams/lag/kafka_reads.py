@@ -15,10 +15,11 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import TransientError
 from streams.lag.model import GroupReading, PartitionReading
 
 
-class LagReadError(Exception):
+class LagReadError(TransientError):
     """The group or its topics could not be read (broker unreachable, topic missing)."""
 
 

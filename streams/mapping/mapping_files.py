@@ -16,13 +16,14 @@ import jsonschema
 import yaml
 
 from cdcbridge import package_data
+from cdcbridge.errors import FatalError
 
 SCHEMAS_DIR = package_data.schemas_dir()
 MAPPINGS_DIR = SCHEMAS_DIR / "mappings"
 CUSTOMER_SCHEMA_PATH = SCHEMAS_DIR / "customer.schema.json"
 
 
-class MappingFileError(ValueError):
+class MappingFileError(FatalError, ValueError):
     """A mapping file is malformed or refers to something that does not exist."""
 
 

@@ -22,6 +22,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdcbridge.errors import FatalError
 from streams.contracts import (
     DeleteMechanism,
     PlatformAdapter,
@@ -40,7 +41,7 @@ class DeletePolicy(enum.Enum):
     IGNORE = "ignore"
 
 
-class UnsupportedDeletePolicy(ValueError):
+class UnsupportedDeletePolicy(FatalError, ValueError):
     """The policy has no mechanism on this vendor (a configuration error: stop at startup)."""
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import random
 import re
 import ssl
 from typing import Any, Self
@@ -40,8 +41,9 @@ RETRY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 
 
 class ClockedRetry(Retry):
-    """urllib3 ``Retry`` whose sleeps and HTTP-date arithmetic use an injected clock, and
-    whose every retry is logged and counted."""
+    """urllib3 ``Retry`` whose sleeps and HTTP-date arithmetic use an injected clock, whose
+    jitter (``backoff_jitter``; none in the mandated configuration) is drawn from an injected
+    ``rng``, and whose every retry is logged and counted."""
 
     def __init__(
         self,
@@ -49,10 +51,12 @@ class ClockedRetry(Retry):
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
         platform: str = "",
+        rng: random.Random | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self.rng = rng or random.Random()
         self.metrics = metrics or NoOpMetrics()
         self.platform = platform
 
@@ -60,7 +64,19 @@ class ClockedRetry(Retry):
         kw.setdefault("clock", self.clock)
         kw.setdefault("metrics", self.metrics)
         kw.setdefault("platform", self.platform)
+        kw.setdefault("rng", self.rng)
         return super().new(**kw)
+
+    def get_backoff_time(self) -> float:
+        """urllib3's backoff, with its jitter drawn from ``rng`` (urllib3 draws from the global
+        ``random`` module, which a failing test cannot replay)."""
+        if not self.backoff_jitter:
+            return super().get_backoff_time()
+        plain = self.new(backoff_jitter=0.0).get_backoff_time()
+        if not plain:
+            return 0.0  # no wait before the first retry, as urllib3
+        jittered = plain + self.rng.random() * self.backoff_jitter
+        return float(max(0.0, min(self.backoff_max, jittered)))
 
     def increment(self, *args: Any, **kwargs: Any) -> Self:
         """Count the retry urllib3 is about to make (raises ``MaxRetryError`` when none is

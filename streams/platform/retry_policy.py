@@ -23,11 +23,12 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import requests
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import FailureClass, TransientError, failure_class
 from cdcbridge.metrics import Metrics
 from streams.contracts import FatalPlatformError, RequestRefused, TransientPlatformError
 from streams.platform.auth import TokenProvider
@@ -63,11 +64,13 @@ class Decision:
     code: str = ""
 
 
-class PolicySignal(Exception):
-    """Raised by a ``send`` function when the vendor answered with a policy signal."""
+class PolicySignal(TransientError):
+    """Raised by a ``send`` function when the vendor answered with a policy signal. Never
+    leaves ``call_with_policy``: a FATAL decision leaves as ``FatalPlatformError``, a REFUSED
+    one as ``RequestRefused``, the rest are waited out and retried there."""
 
     def __init__(self, decision: Decision) -> None:
-        super().__init__(decision.reason)
+        super().__init__(decision.reason, retry_after=decision.wait_s or None)
         self.decision = decision
 
 
@@ -119,16 +122,16 @@ class PolicyLimits:
 
 DEFAULT_POLICY = PolicyLimits()
 
-FailureClass = Literal["transient", "fatal", "invalid"]
-
 
 def classify(error: BaseException) -> FailureClass:
-    """The failure class (DESIGN.md vocabulary) of an error raised by an adapter call:
-    ``FatalPlatformError`` → fatal, ``TransientPlatformError`` and transport errors →
-    transient, anything else (a value the vendor can never take) → invalid."""
-    if isinstance(error, FatalPlatformError):
-        return "fatal"
-    if isinstance(error, TransientPlatformError | requests.RequestException | TimeoutError):
+    """The failure class (DESIGN.md vocabulary) of an error raised by an adapter call: its
+    root in ``cdcbridge.errors`` (``FatalPlatformError`` → fatal, ``TransientPlatformError``
+    → transient ...), transport errors → transient, anything else (a value the vendor can
+    never take) → invalid."""
+    known = failure_class(type(error))
+    if known is not None:
+        return known
+    if isinstance(error, requests.RequestException | TimeoutError):
         return "transient"
     return "invalid"
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import deque
 
+from cdcbridge.errors import FatalError
 
-class BreakerTripped(Exception):
+
+class BreakerTripped(FatalError):
     """Too many invalid records in the window. The service must stop (no commit of them)."""
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import (
@@ -19,7 +20,6 @@ from streams.contracts import (
     PlatformAdapter,
     RecordOutcome,
     RecordResult,
-    TransientPlatformError,
     VendorRecord,
 )
 from streams.platform.deletes import DeletePlan
@@ -45,19 +45,21 @@ class EntryResult:
     error_message: str = ""
 
 
-class DeliveryAbandoned(Exception):
+class DeliveryAbandoned(TransientError):
     """The service is stopping while the batch still could not be delivered. Nothing commits."""
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, never shorter than Retry-After."""
+    """Capped exponential backoff with full jitter, never shorter than Retry-After. The jitter
+    is drawn from ``rng`` (seed it in a test, and a failing run replays its delays)."""
 
     base_s: float = 0.2
     cap_s: float = 30.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        jittered = random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+        jittered = self.rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
         return max(jittered, min(retry_after or 0.0, self.cap_s))
 
 
@@ -110,7 +112,7 @@ class BatchDeliverer:
             records = [record for _, record in todo.values()]
             try:
                 answers = self.__call(records, archive)
-            except TransientPlatformError as exc:
+            except TransientError as exc:  # TransientPlatformError (StopRequested too)
                 self.__back_off(attempt, exc.retry_after, str(exc), "transient_error")
                 attempt += 1
                 continue

@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
+from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
@@ -42,7 +43,7 @@ header (``None`` when it has none); the change carries it, else one derived from
 (once, by the decoder). The change's trace id is the one every later step uses."""
 
 
-class Backpressure(Exception):
+class Backpressure(TransientError):
     """Too many records outstanding: hold this one and pause consumption; retry later."""
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from arroyo.backends.kafka import KafkaConsumer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from cdcbridge.errors import TransientError
+
 
 def _headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, str | bytes | None]]:
     return [(k, v) for k, v in headers]
@@ -26,7 +28,7 @@ def _bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
 
 
-class KafkaIOError(Exception):
+class KafkaIOError(TransientError):
     """A Kafka operation failed (broker unreachable, topic missing, produce refused)."""
 
 

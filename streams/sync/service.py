@@ -35,13 +35,14 @@ from arroyo.processing import StreamProcessor
 from arroyo.types import Topic
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
-from streams.platform.deletes import DeletePlan, UnsupportedDeletePolicy
+from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
-from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
+from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
-from streams.sync.dlq import DeadLetterSink, DeadLetterWriteFailed
+from streams.sync.dlq import DeadLetterSink
 from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
 from streams.sync.health import PollMarkingConsumer, SyncHealth
@@ -206,7 +207,7 @@ def run_sync(
                 )
                 return 2
         delete_plan(settings, parts.adapter)
-    except UnsupportedDeletePolicy as exc:
+    except FatalError as exc:  # UnsupportedDeletePolicy
         log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
     servers = settings.bootstrap_servers
@@ -254,7 +255,7 @@ def run_sync(
     log.info("sync starting", extra={"topic": settings.topic, "group": settings.group_id})
     try:
         processor.run()
-    except (BreakerTripped, FatalPlatformError, DeadLetterWriteFailed) as exc:
+    except FatalError as exc:  # BreakerTripped, FatalPlatformError, DeadLetterWriteFailed
         log.error("sync stopped: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
     finally:

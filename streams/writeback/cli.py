@@ -2,8 +2,8 @@
 ``cdcbridge.cli``). Options override the environment (``CDCBRIDGE_WRITEBACK_*``).
 
 Exit codes: 0 after SIGTERM/SIGINT (the batch in progress is either committed or re-read on
-the next start); 2 on a fatal Kafka error or a database error retrying cannot fix (the
-message says which).
+the next start); 2 on a ``FatalError`` (a Kafka error retrying cannot fix) or a database error
+retrying cannot fix (the message says which).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from cdcbridge.clock import SYSTEM_CLOCK
+from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ _OPTIONS = {
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.writeback.consumer import WritebackFatal, WritebackLoop, WritebackSettings
+    from streams.writeback.consumer import WritebackLoop, WritebackSettings
 
     overrides = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
     settings = WritebackSettings(**overrides)
@@ -53,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
     metrics = metrics_from_env(args.metrics_port)
     _start_lag_sampler(settings, metrics, stop)
+    loop = WritebackLoop(settings, stop, from_beginning=args.from_beginning, metrics=metrics)
     try:
-        WritebackLoop(settings, stop, from_beginning=args.from_beginning, metrics=metrics).run()
+        loop.run()
     except psycopg.OperationalError:
         if stop.is_set():
             return 0
         raise
-    except (WritebackFatal, psycopg.Error) as exc:
+    except (FatalError, psycopg.Error) as exc:  # WritebackFatal
         log.error("writeback stopped: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
     log.info("writeback stopped cleanly")

@@ -26,6 +26,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
+from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.writeback.events import InboundEvent, Position, RejectedRecord, decode_record
 from streams.writeback.spec import DEFAULT_MAPPING, load_writeback_mapping
@@ -34,7 +35,7 @@ from streams.writeback.store import BatchOutcome, WritebackStore
 log = logging.getLogger(__name__)
 
 
-class WritebackFatal(Exception):
+class WritebackFatal(FatalError):
     """A Kafka error that retrying cannot fix (e.g. unknown topic, authorisation)."""
 
 
@@ -55,6 +56,12 @@ class WritebackSettings(BaseSettings):
     # How often the process reads its own group's lag for the lag gauges (0: never; only
     # when metrics are exported).
     lag_sample_interval_s: float = Field(default=15.0, ge=0.0)
+
+
+def retry_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
+    """The wait before retry ``attempt`` (0-based) of a database call: full jitter, uniform in
+    [0, min(cap_s, 0.2 s x 2^attempt)], drawn from ``rng`` (seeded in tests: a run replays)."""
+    return rng.uniform(0, min(cap_s, 0.2 * 2**attempt))
 
 
 def _consumer(settings: WritebackSettings) -> Consumer:
@@ -116,8 +123,10 @@ class WritebackLoop:
         connect: Callable[[], psycopg.Connection[tuple[Any, ...]]] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         metrics: Metrics | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.__clock = clock
+        self.__rng = rng or random.Random()
         self.__metrics = metrics or NoOpMetrics()
         self.__settings = settings
         self.__stop = stop
@@ -154,7 +163,7 @@ class WritebackLoop:
             except psycopg.OperationalError as exc:
                 if self.__conn is not None:
                     self.__conn.close()
-                delay = random.uniform(0, min(self.__settings.retry_cap_s, 0.2 * 2**attempt))
+                delay = retry_delay(attempt, self.__settings.retry_cap_s, self.__rng)
                 log.warning("database unavailable, retrying", extra={"error": str(exc),
                                                                      "delay_s": delay})  # fmt: skip
                 attempt += 1

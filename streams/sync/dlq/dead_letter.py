@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from cdcbridge.errors import FatalError
 from streams.sync.coalesce import SourceRecord
 
 DLQ_HEADERS = (
@@ -60,5 +61,5 @@ class DeadLetterSink(Protocol):
         ...
 
 
-class DeadLetterWriteFailed(Exception):
+class DeadLetterWriteFailed(FatalError):
     """The DLQ itself refused a record; the source offset stays uncommitted. Stop loudly."""

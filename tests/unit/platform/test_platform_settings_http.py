@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import ssl
 
 import pytest
 from pydantic import ValidationError
+from urllib3.util.retry import RequestHistory
 
 from cdcbridge.clock import MockedClock
 from streams.platform import build_adapter, effective_limits
-from streams.platform.http import USER_AGENT, build_session, mandated_retry, tls_context
+from streams.platform.http import (
+    USER_AGENT,
+    ClockedRetry,
+    build_session,
+    mandated_retry,
+    tls_context,
+)
 from streams.platform.settings import PlatformSettings
 
 pytestmark = pytest.mark.unit
@@ -83,6 +91,28 @@ def test_mandated_retry_configuration() -> None:
     assert set(retry.status_forcelist or ()) == {429, 500, 502, 503, 504}
     assert retry.allowed_methods is not None and "POST" in retry.allowed_methods
     assert retry.respect_retry_after_header
+
+
+def test_mandated_retry_waits_without_jitter() -> None:
+    errors = tuple(RequestHistory("POST", "/x", None, 503, None) for _ in range(3))
+    assert mandated_retry(MockedClock()).new(history=errors).get_backoff_time() == 4.0
+
+
+def test_transport_jitter_replays_from_the_seed() -> None:
+    def backoffs(seed: int) -> list[float]:
+        retry = ClockedRetry(total=9, backoff_factor=0.1, backoff_jitter=1.0,
+                             rng=random.Random(seed))  # fmt: skip
+        waits: list[float] = []
+        for errors in range(2, 7):
+            history = tuple(RequestHistory("POST", "/x", None, 503, None) for _ in range(errors))
+            waits.append(retry.new(history=history).get_backoff_time())
+        return waits
+
+    assert backoffs(11) == backoffs(11)
+    assert backoffs(11) != backoffs(12)
+    assert all(
+        0.1 * 2 ** (n + 1) <= w <= 0.1 * 2 ** (n + 1) + 1.0 for n, w in enumerate(backoffs(11))
+    )
 
 
 def test_retry_after_http_date_uses_the_injected_clock() -> None:

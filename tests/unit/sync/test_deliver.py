@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 from sync_fakes import FakeAdapter
 from sync_wiring import vendor_builder
@@ -125,3 +127,18 @@ def test_backoff_is_capped_with_jitter() -> None:
     delays = [policy.delay(attempt, None) for attempt in range(10) for _ in range(20)]
     assert max(delays) <= 4.0
     assert policy.delay(0, 100.0) == 4.0
+
+
+def test_the_same_seed_replays_the_same_backoff() -> None:
+    def delays(seed: int) -> list[float]:
+        adapter = FakeAdapter()
+        adapter.failures = [TransientPlatformError("503") for _ in range(4)]
+        waits = Waits()
+        plan = DeletePlan.resolve("fake", DeletePolicy.ARCHIVE, {})
+        retry = RetryPolicy(0.1, 5.0, random.Random(seed))
+        BatchDeliverer(adapter, fake_to_vendor, plan, retry, waits).deliver([entry("a")])
+        return waits.delays
+
+    assert len(delays(7)) == 4
+    assert delays(7) == delays(7)
+    assert delays(7) != delays(8)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from streams.mapping.mapping_files import MappingFileError
+from streams.writeback.consumer import retry_delay
 from streams.writeback.events import InboundEvent, Position, RejectedRecord, decode_record
 from streams.writeback.plan import (
     AppliedEvent,
@@ -180,3 +182,13 @@ def test_property_changes_become_field_changes_of_both_owned_fields_newest_first
 def test_field_conflict_rule(rule: ConflictRule, db_minutes: int | None, expected: bool) -> None:
     db_at = None if db_minutes is None else T0 + timedelta(minutes=db_minutes)
     assert platform_wins(rule, db_at, T0) is expected
+
+
+def test_database_retry_delays_replay_from_the_seed() -> None:
+    def delays(seed: int) -> list[float]:
+        rng = random.Random(seed)
+        return [retry_delay(attempt, 10.0, rng) for attempt in range(8)]
+
+    assert delays(3) == delays(3)
+    assert delays(3) != delays(4)
+    assert all(0 <= d <= min(10.0, 0.2 * 2**a) for a, d in enumerate(delays(3)))
