@@ -11,7 +11,7 @@ import pytest
 
 import streams.writeback.consumer as writeback_consumer
 import webhook_bridge.service as bridge_service
-from streams.mapping_spec import MappingFileError
+from streams.mapping.mapping_files import MappingFileError
 from streams.writeback import cli as writeback_cli
 from streams.writeback.consumer import WritebackFatal
 from webhook_bridge import commands as bridge_commands
