@@ -90,10 +90,7 @@ class SqsSender:
             return await self.__exchange(request, reuse=True)
         except _Stale:
             self.stale_retries += 1
-            try:
-                return await self.__exchange(request, reuse=False)
-            except _Stale as exc:  # a fresh connection is never stale; kept for the type
-                raise ConnectionResetError("connection closed") from exc
+        return await self.__exchange(request, reuse=False)  # never stale: not reused
 
     def __request(self, action: str, body: bytes) -> bytes:
         headers = self.__signer.headers(action, body)
