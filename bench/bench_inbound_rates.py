@@ -89,8 +89,9 @@ def drain_rate(queue: Any, backlog: int, timeout_s: float) -> dict[str, Any]:
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     from local_stack.endpoints import from_env, from_layout
     from local_stack.layout import StackLayout
+    from local_stack.sqs_admin import delete_queue, ensure_queue
     from webhook_bridge.kafka_producer import ensure_topic
-    from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
+    from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 
     stack = from_env() or from_layout(StackLayout.default())
     client = sqs_client(stack.sqs_endpoint)
@@ -101,7 +102,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-rates-"))
     script = work / "signed.lua"
     receiver_port = free_port()
-    env = server_env(queue.queue_url, stack.sqs_endpoint, enqueue=True) | {
+    env = server_env(queue.queue_url, stack.sqs_endpoint) | {
         "CDCBRIDGE_WEBHOOKS_SOURCES_JSON": json.dumps(SOURCES),
         "CDCBRIDGE_FORWARD_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
         "CDCBRIDGE_FORWARD_TOPIC": topic,
@@ -174,7 +175,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             child.terminate()
             child.wait(30)
         delete_queue(client, queue.queue_url)
-        delete_queue(client, client.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"])
+        delete_queue(client, SqsQueue.by_name(client, f"{name}-dlq").queue_url)
     return result
 
 

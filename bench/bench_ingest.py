@@ -5,8 +5,9 @@ turn by ``wrk`` with the same pre-signed Standard Webhooks requests (distinct id
 in interleaved rounds (the median round is reported) so a busy neighbour hits all three alike:
 
 - ``batched``: ``cdcbridge webhooks serve`` (verify -> SendMessageBatch of up to 10 -> 202);
-- ``verify_only``: the same server with ``CDCBRIDGE_WEBHOOKS_ENQUEUE=false`` (the ceiling);
-- ``naive``: verify, then one blocking SendMessage per request in the threadpool -> 202.
+- ``verify_only``: the same receiver with a queue that accepts every batch at once without
+  sending it anywhere (the ceiling; built here, production has no such switch);
+- ``naive``: verify, then one blocking boto3 SendMessage per request in the threadpool -> 202.
 
 The receiver's dedupe window is off (the requests are cycled), so every 2xx was enqueued; the
 queue depth after the batched run is checked against the accepted count. SQS is the local
@@ -30,10 +31,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from local_stack.sqs_admin import purge_queue
+from webhook_bridge.queue.sqs import SqsQueue
+
+if TYPE_CHECKING:
+    from webhook_bridge.envelope import WebhookEnvelope
+    from webhook_bridge.queue.sqs_receive import SqsJsonClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-0123456789ab").decode()
@@ -95,20 +104,20 @@ def wait_healthy(url: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
-def server_env(queue_url: str, sqs_endpoint: str, enqueue: bool) -> dict[str, str]:
+def server_env(queue_url: str, sqs_endpoint: str) -> dict[str, str]:
     return {
         **os.environ,
         "CDCBRIDGE_WEBHOOKS_SOURCES_JSON": json.dumps(SOURCES),
         "CDCBRIDGE_WEBHOOKS_QUEUE_URL": queue_url,
         "CDCBRIDGE_WEBHOOKS_SQS_ENDPOINT": sqs_endpoint,
         "CDCBRIDGE_WEBHOOKS_DEDUPE_WINDOW_S": "0",
-        "CDCBRIDGE_WEBHOOKS_ENQUEUE": "true" if enqueue else "false",
     }
 
 
 def start(variant: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    if variant == "naive":
-        argv = [sys.executable, str(Path(__file__)), "--serve-naive", "--port", str(port)]
+    if variant != "batched":
+        argv = [sys.executable, str(Path(__file__)), f"--serve-{variant.replace('_', '-')}",
+                "--port", str(port)]  # fmt: skip
     else:
         argv = [sys.executable, "-m", "cdcbridge.cli", "--log-level", "INFO",
                 "webhooks", "serve", "--port", str(port)]  # fmt: skip
@@ -139,8 +148,8 @@ VARIANTS = ["batched", "verify_only", "naive"]
 ENQUEUEING = ("batched", "naive")
 
 
-def measure(queue: Any, variant: str, url: str, script: Path, duration_s: int,
-            args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+def measure(client: SqsJsonClient, queue: SqsQueue, variant: str, url: str, script: Path,
+            duration_s: int, args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
     """One wrk run; for enqueueing variants also the messages that reached the queue, which is
     then purged (ElasticMQ keeps messages on its small heap)."""
     run = run_wrk(url, script, duration_s, args.connections, args.threads)
@@ -149,7 +158,7 @@ def measure(queue: Any, variant: str, url: str, script: Path, duration_s: int,
         while sum(queue.depth()) < run["accepted"] and time.monotonic() < deadline:
             time.sleep(0.1)  # polling interval: in-flight sends land a moment after wrk stops
         run["messages_in_queue"] = sum(queue.depth())
-        queue.purge()
+        purge_queue(client, queue.queue_url)
         deadline = time.monotonic() + 10
         while sum(queue.depth()) > 0 and time.monotonic() < deadline:
             time.sleep(0.1)  # polling interval of a deadline-bound wait
@@ -196,7 +205,8 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     from local_stack.endpoints import from_env, from_layout
     from local_stack.layout import StackLayout
-    from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
+    from local_stack.sqs_admin import delete_queue, ensure_queue
+    from webhook_bridge.queue.sqs import sqs_client
 
     endpoints = from_env() or from_layout(StackLayout.default())
     sqs_endpoint = os.environ.get("CDCBRIDGE_SQS_ENDPOINT", endpoints.sqs_endpoint)
@@ -212,27 +222,27 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         urls = {}
         for variant in VARIANTS:
             port = free_port()
-            env = server_env(queue.queue_url, sqs_endpoint, enqueue=variant != "verify_only")
+            env = server_env(queue.queue_url, sqs_endpoint)
             servers.append(start(variant, port, env, work / f"{variant}.log"))
             urls[variant] = f"http://127.0.0.1:{port}"
         lone: dict[str, dict[str, float]] = {}
         for variant, url in urls.items():
             wait_healthy(url)
-            measure(queue, variant, url, script, 2, args)  # warm-up
+            measure(client, queue, variant, url, script, 2, args)  # warm-up
             lone[variant] = lone_latency_ms(url)
-        queue.purge()
+        purge_queue(client, queue.queue_url)
         for round_index in range(args.rounds):  # interleaved: a noisy neighbour hits all three
             order = VARIANTS[round_index % 3 :] + VARIANTS[: round_index % 3]
             for variant in order:
                 runs[variant].append(
-                    measure(queue, variant, urls[variant], script, args.duration, args)
+                    measure(client, queue, variant, urls[variant], script, args.duration, args)
                 )
     finally:
         for server in servers:
             server.terminate()
             server.wait(15)
         delete_queue(client, queue.queue_url)
-        delete_queue(client, client.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"])
+        delete_queue(client, SqsQueue.by_name(client, f"{name}-dlq").queue_url)
     results = {variant: median_run(variant_runs) for variant, variant_runs in runs.items()}
     results["batched"]["mean_sqs_batch_size"] = mean_batch_size(work / "batched.log")
     batched = results["batched"]["accepted_per_s"]
@@ -267,9 +277,47 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def serve_naive(port: int) -> None:
-    """The naive handler: verify, then one SendMessage per request, then 202."""
+class AcceptingQueue:
+    """A ``QueueSender`` that accepts every batch at once and keeps nothing (the verify-only
+    ceiling: what the receiver answers when enqueueing costs nothing)."""
+
+    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        return [None] * len(envelopes)
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def serve_verify_only(port: int) -> None:
+    """The production receiver on an ``AcceptingQueue``, served like ``webhooks serve``."""
     import uvicorn
+
+    from cdcbridge.clock import SYSTEM_CLOCK
+    from webhook_bridge.config import BridgeSettings
+    from webhook_bridge.dedupe import DedupeWindow
+    from webhook_bridge.ingest import IngestCore
+    from webhook_bridge.receiver import Receiver
+
+    settings = BridgeSettings()
+    dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
+    core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, dedupe)
+    receiver = Receiver(core, AcceptingQueue(), SYSTEM_CLOCK,
+                        linger_s=settings.batch_linger_ms / 1000,
+                        max_in_flight=settings.max_in_flight_batches,
+                        send_timeout_s=settings.send_timeout_s)  # fmt: skip
+    uvicorn.run(receiver.app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
+                access_log=False, log_level="warning")  # fmt: skip
+
+
+def serve_naive(port: int) -> None:
+    """The naive handler: verify, then one boto3 SendMessage per request, then 202."""
+    import boto3
+    import uvicorn
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
@@ -280,12 +328,18 @@ def serve_naive(port: int) -> None:
     from webhook_bridge.config import BridgeSettings
     from webhook_bridge.dedupe import DedupeWindow
     from webhook_bridge.ingest import Accepted, IngestCore, WebhookRequest
-    from webhook_bridge.queue import QueueUnavailable
-    from webhook_bridge.service import queue_from
 
     settings = BridgeSettings()
     core = IngestCore(settings.load_sources(), SYSTEM_CLOCK, DedupeWindow(SYSTEM_CLOCK, 0, 0))
-    queue = queue_from(settings)
+    client = boto3.client(
+        "sqs", endpoint_url=settings.sqs_endpoint, region_name=settings.region,
+        aws_access_key_id="x", aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=32),
+    )  # fmt: skip
+    queue_url = settings.queue_url or ""
+
+    def send_one(body: str) -> None:
+        client.send_message(QueueUrl=queue_url, MessageBody=body)
 
     async def webhook(request: Request) -> Response:
         body = await request.body()
@@ -294,8 +348,8 @@ def serve_naive(port: int) -> None:
         if not isinstance(decision, Accepted):
             return JSONResponse({"error": decision.reason}, decision.status)
         try:
-            await run_in_threadpool(queue.send_one, decision.envelope)
-        except QueueUnavailable:
+            await run_in_threadpool(send_one, decision.envelope.encode())
+        except (BotoCoreError, ClientError):
             return JSONResponse({"error": "queue_unavailable"}, 503)
         return JSONResponse({"status": "accepted"}, 202)
 
@@ -316,10 +370,14 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--distinct", type=int, default=1000)
     parser.add_argument("--serve-naive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-verify-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_naive:
         serve_naive(args.port)
+        return 0
+    if args.serve_verify_only:
+        serve_verify_only(args.port)
         return 0
     if shutil.which("wrk") is None:
         print(json.dumps({"benchmark": "webhook ingest", "error": "wrk not installed",

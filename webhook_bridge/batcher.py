@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.queue import AsyncQueueSender, QueueSender, QueueUnavailable
+from webhook_bridge.queue import MAX_BATCH_ENTRIES, QueueSender, QueueUnavailable
 
-MAX_BATCH = 10
+MAX_BATCH = MAX_BATCH_ENTRIES
 MAX_BATCH_BYTES = 256 * 1024  # SendMessageBatch's limit on the sum of the message sizes
 
 _Item = tuple[WebhookEnvelope, "asyncio.Future[None]"]
@@ -37,16 +36,13 @@ class SendBatcher:
         linger_s: float = 0.004,
         max_in_flight: int = 8,
         timeout_s: float = 5.0,
-        async_sender: AsyncQueueSender | None = None,
     ) -> None:
         self.__sender = sender
-        self.__async_sender = async_sender
         self.__linger_s = linger_s
         self.__timeout_s = timeout_s
         self.__slots = asyncio.Semaphore(max_in_flight)
         self.__in_flight = 0
         self.__pending: asyncio.Queue[_Item] = asyncio.Queue()
-        self.__executor = ThreadPoolExecutor(max_in_flight, thread_name_prefix="sqs-send")
         self.__more = asyncio.Event()
         self.__want = 0  # messages the lingering dispatcher still waits for (0: not lingering)
         self.__dispatcher: asyncio.Task[None] | None = None
@@ -68,9 +64,7 @@ class SendBatcher:
             _, future = self.__pending.get_nowait()
             if not future.done():  # a caller that timed out has a cancelled future
                 future.set_exception(QueueUnavailable("receiver shutting down"))
-        self.__executor.shutdown(wait=False)
-        if self.__async_sender is not None:
-            await self.__async_sender.aclose()
+        await self.__sender.aclose()
 
     async def send(self, envelope: WebhookEnvelope) -> None:
         """Return once the queue durably holds ``envelope``. Raises ``QueueUnavailable``."""
@@ -110,26 +104,12 @@ class SendBatcher:
             self.__flushes.add(task)
             task.add_done_callback(self.__flushes.discard)
 
-    def __send_sized(self, envelopes: list[WebhookEnvelope]) -> list[str | None]:
-        """Send in as few calls as the batch byte limit allows (runs in a sender thread)."""
+    async def __send_sized(self, envelopes: list[WebhookEnvelope]) -> list[str | None]:
+        """Send in as few calls as the batch byte limit allows."""
         results: list[str | None] = []
         for chunk in _chunks(envelopes):
             try:
-                results.extend(self.__sender.send_batch(chunk))
-            except QueueUnavailable as exc:
-                if len(chunk) == len(envelopes):
-                    raise
-                results.extend([str(exc)] * len(chunk))
-        return results
-
-    @staticmethod
-    async def __send_sized_async(
-        sender: AsyncQueueSender, envelopes: list[WebhookEnvelope]
-    ) -> list[str | None]:
-        results: list[str | None] = []
-        for chunk in _chunks(envelopes):
-            try:
-                results.extend(await sender.send_batch(chunk))
+                results.extend(await self.__sender.send_batch(chunk))
             except QueueUnavailable as exc:
                 if len(chunk) == len(envelopes):
                     raise
@@ -146,15 +126,9 @@ class SendBatcher:
         self.__want = 0
 
     async def __flush(self, batch: list[_Item]) -> None:
-        loop = asyncio.get_running_loop()
         envelopes = [envelope for envelope, _ in batch]
         try:
-            if self.__async_sender is not None:
-                call = self.__send_sized_async(self.__async_sender, envelopes)
-                results = await asyncio.wait_for(call, self.__timeout_s)
-            else:
-                thread_call = loop.run_in_executor(self.__executor, self.__send_sized, envelopes)
-                results = await asyncio.wait_for(thread_call, self.__timeout_s)
+            results = await asyncio.wait_for(self.__send_sized(envelopes), self.__timeout_s)
             for (_, future), failure in zip(batch, results, strict=True):
                 if future.done():
                     continue

@@ -90,7 +90,6 @@ class BridgeSettings(BaseSettings):
     dedupe_max_entries: int = Field(default=100_000, ge=0)
     send_timeout_s: float = Field(default=5.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
-    enqueue: bool = True  # False: verify and answer 202 without enqueueing (benchmark ceiling)
     host: str = "127.0.0.1"
     port: int = 8080
 

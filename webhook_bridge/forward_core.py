@@ -27,9 +27,9 @@ from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from webhook_bridge.avro_codec import FINGERPRINT_HEADER, EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.engagement_mapping import EngagementMapping, InvalidEngagement, contact_key
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord, ProducerFull
-from webhook_bridge.normalise import EngagementMapping, InvalidEngagement, contact_key
 from webhook_bridge.queue import QueueMessage
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.engagement_mapping import EngagementMapping
 from webhook_bridge.forward_core import ForwardCore, RecordSink, SinkFactory
-from webhook_bridge.normalise import EngagementMapping
 from webhook_bridge.queue import QueueMessage, QueueReceiver, QueueUnavailable
 from webhook_bridge.queue_gauges import QueueGauges
 

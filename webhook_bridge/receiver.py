@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -27,7 +26,7 @@ from cdcbridge.metrics import Metrics, NoOpMetrics
 from webhook_bridge.batcher import SendBatcher
 from webhook_bridge.ingest import Accepted, IngestCore, WebhookRequest
 from webhook_bridge.openapi import OPENAPI
-from webhook_bridge.queue import AsyncQueueSender, QueueSender, QueueUnavailable
+from webhook_bridge.queue import QueueSender, QueueUnavailable
 
 log = logging.getLogger(__name__)
 _JSON = "application/json"
@@ -90,24 +89,19 @@ class Receiver:
         clock: Clock,
         *,
         metrics: Metrics | None = None,
-        enqueue: bool = True,
         linger_s: float = 0.004,
         max_in_flight: int = 8,
         send_timeout_s: float = 5.0,
         retry_after_s: int = 5,
-        async_sender: AsyncQueueSender | None = None,
     ) -> None:
         self.__core = core
         self.__sender = sender
         self.__clock = clock
         self.__metrics = metrics or NoOpMetrics()
-        self.__enqueue = enqueue
         self.__retry_after = str(retry_after_s)
         self.__batcher = SendBatcher(
-            sender, linger_s=linger_s, max_in_flight=max_in_flight, timeout_s=send_timeout_s,
-            async_sender=async_sender,
-        )  # fmt: skip
-        self.__probe = ThreadPoolExecutor(1, thread_name_prefix="sqs-ping")
+            sender, linger_s=linger_s, max_in_flight=max_in_flight, timeout_s=send_timeout_s
+        )
         self.app = Starlette(
             routes=[
                 Route("/webhooks/{source}", self.webhook, methods=["POST"]),
@@ -131,7 +125,6 @@ class Receiver:
                 extra={"batches_sent": batches, "messages_sent": messages,
                        "mean_batch_size": round(messages / batches, 2) if batches else 0.0},
             )  # fmt: skip
-            self.__probe.shutdown(wait=False)
 
     def __count(self, source: str, status: int) -> None:
         self.__metrics.increment(
@@ -161,7 +154,7 @@ class Receiver:
             return _answer(decision.status, {"error": decision.reason})
         envelope = decision.envelope
         with trace_context(envelope.trace_id):
-            if self.__enqueue and not decision.duplicate:
+            if not decision.duplicate:
                 try:
                     await self.__batcher.send(envelope)
                 except QueueUnavailable as exc:
@@ -190,9 +183,8 @@ class Receiver:
         return _answer(200, {"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(self.__probe, self.__sender.ping), 3.0)
+            await asyncio.wait_for(self.__sender.ping(), 3.0)
         except (QueueUnavailable, TimeoutError):
             return _answer(
                 503, {"status": "queue_unavailable"}, {"Retry-After": self.__retry_after}

@@ -11,13 +11,13 @@ from cdcbridge.prometheus import metrics_from_env
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import BridgeSettings
 from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.engagement_mapping import EngagementMapping
 from webhook_bridge.forwarder import TOPIC, Forwarder
 from webhook_bridge.ingest import IngestCore
 from webhook_bridge.kafka_producer import KafkaRecordSink
-from webhook_bridge.normalise import EngagementMapping
+from webhook_bridge.queue.sqs import SqsQueue, open_queue
 from webhook_bridge.queue_gauges import DepthReader, QueueGauges
 from webhook_bridge.receiver import Receiver
-from webhook_bridge.sqs import SqsQueue, open_queue
 
 
 class ForwarderSettings(BaseSettings):
@@ -46,31 +46,27 @@ def queue_from(settings: BridgeSettings) -> SqsQueue:
     )
 
 
-def build_receiver(settings: BridgeSettings, *, enqueue: bool = True) -> Receiver:
+def build_receiver(settings: BridgeSettings) -> Receiver:
     """The receiver for ``settings``. Raises ``ValueError`` on bad source config."""
     sources = settings.load_sources()
     dedupe = DedupeWindow(SYSTEM_CLOCK, settings.dedupe_window_s, settings.dedupe_max_entries)
     metrics = metrics_from_env()
     core = IngestCore(sources, SYSTEM_CLOCK, dedupe, metrics=metrics)
-    queue = queue_from(settings)
     return Receiver(
         core,
-        queue,
+        queue_from(settings).sender(settings.send_timeout_s),
         SYSTEM_CLOCK,
         metrics=metrics,
-        enqueue=enqueue,
         linger_s=settings.batch_linger_ms / 1000,
         max_in_flight=settings.max_in_flight_batches,
         send_timeout_s=settings.send_timeout_s,
         retry_after_s=settings.retry_after_s,
-        async_sender=queue.async_batch_sender(settings.send_timeout_s),
     )
 
 
 def create_app() -> Starlette:
     """uvicorn factory (``webhook_bridge.service:create_app``), configured from the env."""
-    settings = BridgeSettings()
-    return build_receiver(settings, enqueue=settings.enqueue).app
+    return build_receiver(BridgeSettings()).app
 
 
 def build_forwarder(bridge: BridgeSettings, settings: ForwarderSettings) -> Forwarder:

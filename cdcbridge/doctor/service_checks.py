@@ -88,7 +88,7 @@ def check_platform(ctx: DoctorContext) -> list[CheckResult]:
 def check_queues(ctx: DoctorContext) -> list[CheckResult]:
     from webhook_bridge.config import BridgeSettings
     from webhook_bridge.queue import QueueUnavailable
-    from webhook_bridge.sqs import open_queue
+    from webhook_bridge.queue.sqs import open_queue
 
     try:
         settings = BridgeSettings()

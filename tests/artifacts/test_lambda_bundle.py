@@ -22,8 +22,9 @@ import requests
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.processes import wait_until
+from local_stack.sqs_admin import delete_queue, ensure_queue
+from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign
-from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "build" / "lambda" / "ReceiverFunction"

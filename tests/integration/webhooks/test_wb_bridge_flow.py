@@ -29,9 +29,10 @@ from webhooks_it_support import (
 )
 
 from local_stack.endpoints import StackEndpoints
+from local_stack.sqs_admin import delete_queue, ensure_queue
 from webhook_bridge.kafka_producer import ensure_topic
+from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign
-from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 pytestmark = pytest.mark.integration
 

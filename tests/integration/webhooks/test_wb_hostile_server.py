@@ -22,7 +22,8 @@ import pytest
 from webhooks_it_support import Child, start_receiver, wait_for
 
 from local_stack.endpoints import StackEndpoints
-from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
+from local_stack.sqs_admin import delete_queue, ensure_queue
+from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 
 # the one hostile corpus lives with the unit tests (checked there by mypy)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "webhook_bridge"))

@@ -30,10 +30,11 @@ from writeback_it_support import CDCBRIDGE, Child, Sandbox, start_writeback, wai
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port, private_sandbox
+from local_stack.sqs_admin import delete_queue, ensure_queue
 from streams.sync import kafka_boundary
 from webhook_bridge.kafka_producer import ensure_topic
+from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign
-from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 pytestmark = pytest.mark.integration
 Conn = psycopg.Connection[tuple[Any, ...]]

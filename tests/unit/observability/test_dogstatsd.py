@@ -15,15 +15,15 @@ from udp_listener import UdpListener
 from cdcbridge.clock import MockedClock
 from cdcbridge.dogstatsd import DogStatsdMetrics
 from cdcbridge.metrics_setup import metrics_from_env
+from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import SourceConfig
 from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.engagement_mapping import EngagementMapping
 from webhook_bridge.forwarder import Forwarder
 from webhook_bridge.ingest import IngestCore
 from webhook_bridge.kafka_producer import DeliveryCallback, OutRecord
-from webhook_bridge.normalise import EngagementMapping
 from webhook_bridge.queue_gauges import QueueGauges
-from webhook_bridge.queue_memory import InMemoryQueue
 from webhook_bridge.receiver import Receiver
 from webhook_bridge.signatures import sign
 

@@ -10,10 +10,10 @@ from pydantic import SecretStr
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
+from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.config import SourceConfig
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.ingest import IngestCore
-from webhook_bridge.queue_memory import InMemoryQueue
 from webhook_bridge.receiver import Receiver
 from webhook_bridge.signatures import sign
 
@@ -39,12 +39,12 @@ SOURCES = {
 }
 
 
-def build(*, enqueue: bool = True) -> tuple[Receiver, InMemoryQueue, MockedClock, RecordingMetrics]:
+def build() -> tuple[Receiver, InMemoryQueue, MockedClock, RecordingMetrics]:
     clock = MockedClock(start=NOW)
     queue = InMemoryQueue(clock)
     metrics = RecordingMetrics()
     core = IngestCore(SOURCES, clock, DedupeWindow(clock, 600, 1000), metrics)
-    receiver = Receiver(core, queue, clock, metrics=metrics, enqueue=enqueue, linger_s=0.001)
+    receiver = Receiver(core, queue, clock, metrics=metrics, linger_s=0.001)
     return receiver, queue, clock, metrics
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Sequence
 
 import pytest
@@ -24,17 +23,20 @@ class RecordingSender:
         self.calls: list[list[str]] = []
         self.fail_ids = fail_ids
         self.down = down
-        self.release = threading.Event()
+        self.release = asyncio.Event()
         self.release.set()
 
-    def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        self.release.wait(5)
+    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        await asyncio.wait_for(self.release.wait(), 5)
         if self.down:
             raise QueueUnavailable("down")
         self.calls.append([e.webhook_id for e in envelopes])
         return ["Throttled" if e.webhook_id in self.fail_ids else None for e in envelopes]
 
-    def ping(self) -> None:
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
         return None
 
 

@@ -10,14 +10,14 @@ import pytest
 
 from cdcbridge.clock import SYSTEM_CLOCK, MockedClock
 from cdcbridge.metrics import NoOpMetrics
+from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
+from webhook_bridge.engagement_mapping import EngagementMapping
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.forward_core import ForwardCore
 from webhook_bridge.forwarder import Forwarder
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord
-from webhook_bridge.normalise import EngagementMapping
-from webhook_bridge.queue_memory import InMemoryQueue
 
 pytestmark = pytest.mark.unit
 
@@ -76,7 +76,7 @@ def core_with(sinks: list[ScriptedSink], clock: MockedClock, visibility_s: float
 def test_broker_outage_keeps_messages_held_and_visible_to_no_one_then_drains() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock, visibility_timeout_s=30, max_receive_count=2)
-    queue.send_batch([envelope(i) for i in range(5)])
+    queue.put([envelope(i) for i in range(5)])
     sink = ScriptedSink(DeliveryError("Local: Message timed out"))
     core = core_with([sink], clock, stuck_after_s=1_000)
     core.accept(queue.receive(10, 0))
@@ -99,7 +99,7 @@ def test_broker_outage_keeps_messages_held_and_visible_to_no_one_then_drains() -
 def test_fatal_producer_is_replaced_and_outstanding_records_produced_again() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock)
-    queue.send_batch([envelope(i) for i in range(3)])
+    queue.put([envelope(i) for i in range(3)])
     broken, fresh = ScriptedSink("hold"), ScriptedSink()
     core = core_with([broken, fresh], clock)
     core.accept(queue.receive(10, 0))
@@ -115,7 +115,7 @@ def test_fatal_producer_is_replaced_and_outstanding_records_produced_again() -> 
 def test_stuck_producer_is_replaced_after_failing_without_success() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock)
-    queue.send_batch([envelope(1)])
+    queue.put([envelope(1)])
     stuck, fresh = ScriptedSink(DeliveryError("Local: Message timed out")), ScriptedSink()
     core = core_with([stuck, fresh], clock, stuck_after_s=60)
     core.accept(queue.receive(10, 0))
@@ -134,7 +134,7 @@ def test_stuck_producer_is_replaced_after_failing_without_success() -> None:
 def test_permanently_refused_record_is_released_for_redrive() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock)
-    queue.send_batch([envelope(1)])
+    queue.put([envelope(1)])
     core = core_with([ScriptedSink(DeliveryError("Broker: Message size too large", True))], clock)
     core.accept(queue.receive(10, 0))
     core.pump(0)
@@ -144,7 +144,7 @@ def test_permanently_refused_record_is_released_for_redrive() -> None:
 
 def test_pipeline_stops_receiving_at_max_in_flight_and_drains_when_kafka_returns() -> None:
     queue = InMemoryQueue(SYSTEM_CLOCK, visibility_timeout_s=60)
-    queue.send_batch([envelope(i) for i in range(100)])
+    queue.put([envelope(i) for i in range(100)])
     sink = ScriptedSink("hold")
     forwarder = Forwarder(queue, lambda: sink, {"sandbox": SANDBOX}, CODEC, SYSTEM_CLOCK,
                           wait_s=0, visibility_timeout_s=60, receivers=2,
@@ -158,7 +158,8 @@ def test_pipeline_stops_receiving_at_max_in_flight_and_drains_when_kafka_returns
         while len(sink.records) < 30 and SYSTEM_CLOCK.monotonic() < deadline:
             SYSTEM_CLOCK.sleep(0.01)  # polling interval of a deadline-bound wait
         assert len(sink.records) == 30
-        assert all(m.receive_count == 1 for m in queue.receive(100, 0))  # the 70 never taken
+        taken = [m for _ in range(7) for m in queue.receive(10, 0)]  # the 70 never taken
+        assert len(taken) == 70 and all(m.receive_count == 1 for m in taken)
         sink.outcome = None
         deadline = SYSTEM_CLOCK.monotonic() + 20
         while queue.depth() > 70 and SYSTEM_CLOCK.monotonic() < deadline:

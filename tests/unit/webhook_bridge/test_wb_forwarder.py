@@ -11,12 +11,12 @@ import pytest
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
+from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.avro_codec import SCHEMA_PATH, EngagementCodec
+from webhook_bridge.engagement_mapping import EngagementMapping, InvalidEngagement
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.forwarder import Forwarder
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord
-from webhook_bridge.normalise import EngagementMapping, InvalidEngagement
-from webhook_bridge.queue_memory import InMemoryQueue
 
 pytestmark = pytest.mark.unit
 
@@ -138,7 +138,7 @@ def forwarder(
 def test_forward_deletes_after_delivery_with_headers_and_key() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock)
-    queue.send_batch([envelope(SANDBOX_PAYLOAD)])
+    queue.put([envelope(SANDBOX_PAYLOAD)])
     sink, metrics = FakeSink(), RecordingMetrics()
     stats = forwarder(queue, sink, metrics).run_once()
     assert stats.forwarded == 1
@@ -158,7 +158,7 @@ def test_forward_deletes_after_delivery_with_headers_and_key() -> None:
 def test_failed_delivery_keeps_the_message() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock, visibility_timeout_s=30)
-    queue.send_batch([envelope(SANDBOX_PAYLOAD)])
+    queue.put([envelope(SANDBOX_PAYLOAD)])
     stats = forwarder(queue, FakeSink(fail=True), RecordingMetrics()).run_once()
     assert (stats.undelivered, stats.deleted) == (1, [])
     clock.advance(31)
@@ -170,9 +170,9 @@ def test_redelivered_event_is_not_produced_twice() -> None:
     queue = InMemoryQueue(clock)
     sink = FakeSink()
     fwd = forwarder(queue, sink, RecordingMetrics())
-    queue.send_batch([envelope(SANDBOX_PAYLOAD)])
+    queue.put([envelope(SANDBOX_PAYLOAD)])
     fwd.run_once()
-    queue.send_batch([envelope(SANDBOX_PAYLOAD)])  # SQS redelivery / sender retry
+    queue.put([envelope(SANDBOX_PAYLOAD)])  # SQS redelivery / sender retry
     stats = fwd.run_once()
     assert stats.skipped_duplicates == 1
     assert len(sink.records) == 1
@@ -182,7 +182,7 @@ def test_redelivered_event_is_not_produced_twice() -> None:
 def test_invalid_messages_are_redriven_to_the_dlq_not_dropped() -> None:
     clock = MockedClock()
     queue = InMemoryQueue(clock, max_receive_count=3)
-    queue.send_batch([envelope({"no": "identifiers"}), envelope(SANDBOX_PAYLOAD, "unknown")])
+    queue.put([envelope({"no": "identifiers"}), envelope(SANDBOX_PAYLOAD, "unknown")])
     metrics = RecordingMetrics()
     fwd = forwarder(queue, FakeSink(), metrics)
     for _ in range(4):
@@ -212,7 +212,7 @@ class ScriptedStop(threading.Event):
 
 def test_run_backs_off_while_the_queue_is_down_and_resumes() -> None:
     queue = InMemoryQueue(MockedClock())
-    queue.send_batch([envelope(SANDBOX_PAYLOAD)])
+    queue.put([envelope(SANDBOX_PAYLOAD)])
     queue.available = False
     sink = FakeSink()
     stop = ScriptedStop(queue, sink)

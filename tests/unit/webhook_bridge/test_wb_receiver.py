@@ -18,8 +18,8 @@ from receiver_harness import (
 )
 from starlette.testclient import TestClient
 
+from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.queue_memory import InMemoryQueue
 from webhook_bridge.signatures import sign
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""AsyncBatchSender's HTTP exchange against a scripted loopback server."""
+"""SqsSender's HTTP exchange against a scripted loopback server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from botocore.credentials import Credentials
 
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue import QueueUnavailable
-from webhook_bridge.sqs_send import AsyncBatchSender
+from webhook_bridge.queue.sqs_send import SqsSender
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +71,7 @@ async def exchange(answers: list[Answer], calls: int, close_after_each: bool = F
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+    sender = SqsSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
                               QUEUE_URL, timeout_s=2)  # fmt: skip
     envelopes = [WebhookEnvelope("s", f"w{i}", "t", 1, "{}") for i in range(2)]
     results: list[object] = []
@@ -115,7 +115,7 @@ def test_stale_keep_alive_connection_is_replaced() -> None:
 
 def test_unreachable_endpoint() -> None:
     async def call() -> None:
-        sender = AsyncBatchSender("http://127.0.0.1:9", "us-east-1", Credentials("a", "b"),
+        sender = SqsSender("http://127.0.0.1:9", "us-east-1", Credentials("a", "b"),
                                   QUEUE_URL, timeout_s=2)  # fmt: skip
         await sender.send_batch([WebhookEnvelope("s", "w", "t", 1, "{}")])
 
@@ -168,7 +168,7 @@ def test_idle_past_the_server_keep_alive_sends_without_503(loop_kind: str, reset
     async def main() -> tuple[list[object], list[int], int]:
         server, served = await idle_closing_server(0.05, reset=reset)
         port = server.sockets[0].getsockname()[1]
-        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+        sender = SqsSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
                                   QUEUE_URL, timeout_s=2)  # fmt: skip
         envelopes = [WebhookEnvelope("s", f"w{i}", "t", 1, "{}") for i in range(2)]
         results: list[object] = [await sender.send_batch(envelopes)]
@@ -189,7 +189,7 @@ def test_connection_closed_as_the_request_arrives_is_retried_once(loop_kind: str
     async def main() -> tuple[list[object], list[int], int]:
         server, served = await idle_closing_server(5.0, drop_second_request=True)
         port = server.sockets[0].getsockname()[1]
-        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+        sender = SqsSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
                                   QUEUE_URL, timeout_s=2)  # fmt: skip
         envelopes = [WebhookEnvelope("s", f"w{i}", "t", 1, "{}") for i in range(2)]
         results: list[object] = [await sender.send_batch(envelopes)]
@@ -209,7 +209,7 @@ def test_connection_idle_longer_than_max_idle_is_not_reused() -> None:
     async def main() -> tuple[list[int], int]:
         server, served = await idle_closing_server(5.0)
         port = server.sockets[0].getsockname()[1]
-        sender = AsyncBatchSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
+        sender = SqsSender(f"http://127.0.0.1:{port}", "us-east-1", Credentials("a", "b"),
                                   QUEUE_URL, timeout_s=2, max_idle_s=0.05)  # fmt: skip
         envelopes = [WebhookEnvelope("s", "w0", "t", 1, "{}")]
         await sender.send_batch(envelopes)

@@ -14,7 +14,7 @@ import pytest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from webhook_bridge.queue import QueueUnavailable
-from webhook_bridge.sqs_http import SqsJsonClient
+from webhook_bridge.queue.sqs_receive import SqsJsonClient
 
 pytestmark = pytest.mark.unit
 Reply = Callable[[bytes], bytes]

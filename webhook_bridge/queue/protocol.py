@@ -1,4 +1,12 @@
-"""The queue boundary as the bridge sees it (SQS in production, in-memory in unit tests)."""
+"""The queue boundary as the bridge sees it: SQS in production (``webhook_bridge.queue.sqs``,
+``webhook_bridge.queue.sqs_send``), an in-memory fake in tests (``tests/fakes/memory_queue.py``),
+both held to one contract suite (``tests/contract/test_queue_contract.py``).
+
+Sending is asynchronous (the receiver's event loop, and the Lambda handler's own loop); the
+receive side is blocking (the forwarder's receive and delete threads). Every failure of a call
+as a whole is ``QueueUnavailable`` (transient: answer 503, or retry later); a failure of single
+entries is reported per entry and never raised.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,9 @@ from typing import Protocol
 
 from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import WebhookEnvelope
+
+MAX_BATCH_ENTRIES = 10
+"""SQS's limit on entries per batch call (send, delete, change visibility) and per receive."""
 
 
 class QueueUnavailable(TransientError):
@@ -28,26 +39,37 @@ class QueueMessage:
 
 
 class QueueSender(Protocol):
-    def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        """Enqueue up to 10 envelopes in one call; blocking.
+    """The one send path (receiver and Lambda alike). Use from one event loop."""
+
+    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+        """Enqueue up to ``MAX_BATCH_ENTRIES`` envelopes in one call.
 
         Returns one entry per envelope: ``None`` when the queue accepted it durably, else a
         failure code. Raises ``QueueUnavailable`` when the call as a whole failed.
         """
         ...
 
-    def ping(self) -> None:
+    async def ping(self) -> None:
         """Return if the queue answers; raise ``QueueUnavailable`` otherwise."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (at shutdown)."""
         ...
 
 
 class QueueReceiver(Protocol):
+    """The forwarder's side; blocking, safe to call from several threads."""
+
     def receive(self, max_messages: int, wait_s: float) -> list[QueueMessage]:
-        """Long-poll up to ``max_messages`` (<= 10). Raises ``QueueUnavailable``."""
+        """Long-poll up to ``max_messages`` (<= 10) for at most ``wait_s`` seconds; an empty
+        list when none arrived. Each message received is invisible to other receives for the
+        queue's visibility timeout. Raises ``QueueUnavailable``."""
         ...
 
     def delete(self, receipt_handles: Sequence[str]) -> list[str]:
-        """Delete messages; returns the handles that failed. Raises ``QueueUnavailable``."""
+        """Delete messages; returns the handles that failed (a stale handle: the message was
+        received again since, or is gone). Raises ``QueueUnavailable``."""
         ...
 
     def release(self, receipt_handle: str) -> None:
@@ -59,13 +81,3 @@ class QueueReceiver(Protocol):
         on; does not count towards the redrive limit). Returns the handles that failed.
         Raises ``QueueUnavailable``."""
         ...
-
-
-class AsyncQueueSender(Protocol):
-    """``send_batch`` on the event loop (the receiver's hot path)."""
-
-    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        """Like ``QueueSender.send_batch``. Raises ``QueueUnavailable``."""
-        ...
-
-    async def aclose(self) -> None: ...

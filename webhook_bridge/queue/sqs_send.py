@@ -1,18 +1,21 @@
-"""The receiver's hot path to SQS: SendMessageBatch as one signed HTTP/1.1 POST on the event
-loop (SQS JSON protocol, botocore's SigV4 signer, keep-alive asyncio connections).
+"""The one send path to SQS, used by the ASGI receiver and the Lambda handler alike:
+SendMessageBatch as one signed HTTP/1.1 POST on the caller's event loop (SQS JSON protocol,
+botocore's SigV4 signer, keep-alive asyncio connections).
 
 Why not the boto3 client: measured here, ``client.send_message_batch`` costs ~2.2 ms of CPU per
 call and must run in a thread; this path costs ~0.3 ms (0.1 ms of it I/O) and never leaves the
 loop, which is what lets one receiver process enqueue at close to its verify-only rate. httpx's
-async client was tried and cost ~1.7 ms per call. Everything else about SQS (receive, delete,
-queue admin, the Lambda's SendMessage) goes through boto3 in ``sqs.py``.
+async client was tried and cost ~1.7 ms per call. The Lambda handler runs it on an event loop of
+its own, kept for the life of the execution environment (its connection with it).
 
-Keep-alive hygiene: servers close idle connections (ElasticMQ's HTTP server after 60 s, load
-balancers after ~60 s). An idle connection is dropped before reuse once it saw EOF, is closing,
-or idled longer than ``max_idle_s`` (default 20 s, well under those limits); and a reused
-connection that fails before any byte of an answer arrived (reset, broken pipe, EOF, a write to
-a transport the peer already closed: ``RuntimeError`` under uvloop) is retried once on a fresh
-connection before anything is reported as unavailable.
+Deadline: each call, its retry included, finishes within ``timeout_s`` or raises
+``QueueUnavailable`` (a hung or black-holed endpoint costs exactly that). Keep-alive hygiene:
+servers close idle connections (ElasticMQ's HTTP server after 60 s, load balancers after ~60 s).
+An idle connection is dropped before reuse once it saw EOF, is closing, or idled longer than
+``max_idle_s`` (default 20 s, well under those limits); and a reused connection that fails
+before any byte of an answer arrived (reset, broken pipe, EOF, a write to a transport the peer
+already closed: ``RuntimeError`` under uvloop) is retried once on a fresh connection before
+anything is reported as unavailable.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ import json
 import ssl
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError
 
 from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import WebhookEnvelope
-from webhook_bridge.queue import QueueUnavailable
+from webhook_bridge.queue.protocol import QueueUnavailable
+from webhook_bridge.queue.sqs_wire import RequestSigner, decode_answer, entry_results
 
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _Idle = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # + loop time it went idle
@@ -46,18 +46,13 @@ class _Stale(TransientError):
     """A reused keep-alive connection failed before any answer: retry on a fresh one."""
 
 
-class AsyncBatchSender:
-    """One queue's SendMessageBatch. Use from one event loop; ``aclose`` at shutdown."""
+class SqsSender:
+    """One queue's ``QueueSender``. Use from one event loop; ``aclose`` at shutdown."""
 
     def __init__(self, endpoint_url: str, region: str, credentials: Credentials, queue_url: str,
                  *, timeout_s: float = 5.0, max_idle_s: float = 20.0) -> None:  # fmt: skip
-        parts = urlsplit(endpoint_url)
-        self.__url = f"{parts.scheme}://{parts.netloc}/"
-        self.__netloc = parts.netloc
-        self.__host = parts.hostname or "localhost"
-        self.__port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.__ssl = ssl.create_default_context() if parts.scheme == "https" else None
-        self.__auth = SigV4Auth(credentials, "sqs", region)
+        self.__signer = RequestSigner(endpoint_url, region, credentials)
+        self.__ssl = ssl.create_default_context() if self.__signer.https else None
         self.__queue_url = queue_url
         self.__timeout_s = timeout_s
         self.__max_idle_s = max_idle_s
@@ -65,51 +60,42 @@ class AsyncBatchSender:
         self.stale_retries = 0
 
     async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        """Like ``QueueSender.send_batch``. Raises ``QueueUnavailable``."""
+        """Enqueue up to 10 envelopes; per entry ``None`` or its failure code. Raises
+        ``QueueUnavailable``."""
         entries = [{"Id": str(i), "MessageBody": e.encode()} for i, e in enumerate(envelopes)]
-        body = json.dumps({"QueueUrl": self.__queue_url, "Entries": entries}).encode()
-        request = self.__signed(body)
-        for reuse in (True, False):
-            try:
-                async with asyncio.timeout(self.__timeout_s):
-                    status, data = await self.__exchange(request, reuse)
-                break
-            except _Stale:
-                self.stale_retries += 1
-                continue
-            except _WIRE_ERRORS as exc:
-                raise QueueUnavailable(f"SendMessageBatch: {exc!r}") from exc
-        else:
-            raise QueueUnavailable("SendMessageBatch: connection closed")
-        if status != 200:
-            raise QueueUnavailable(f"SendMessageBatch answered {status}")
-        try:
-            doc: dict[str, Any] = json.loads(data)
-        except ValueError as exc:
-            raise QueueUnavailable("SendMessageBatch answered non-JSON") from exc
-        results: list[str | None] = ["no_answer"] * len(envelopes)
-        for ok in doc.get("Successful", []):
-            results[int(ok["Id"])] = None
-        for failed in doc.get("Failed", []):
-            results[int(failed["Id"])] = str(failed.get("Code", "failed"))
-        return results
+        answer = await self.__call("SendMessageBatch", {"Entries": entries})
+        return entry_results(answer, len(envelopes))
+
+    async def ping(self) -> None:
+        """Raises ``QueueUnavailable`` unless the queue answers GetQueueAttributes."""
+        await self.__call("GetQueueAttributes", {"AttributeNames": ["QueueArn"]})
 
     async def aclose(self) -> None:
         idle, self.__idle = self.__idle, []
         for _, writer, _ in idle:
             writer.close()
 
-    def __signed(self, body: bytes) -> bytes:
-        request = AWSRequest("POST", self.__url, data=body, headers={
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": "AmazonSQS.SendMessageBatch",
-            "Host": self.__netloc,
-        })  # fmt: skip
+    async def __call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps({"QueueUrl": self.__queue_url, **payload}).encode()
+        request = self.__request(action, body)
         try:
-            self.__auth.add_auth(request)
-        except BotoCoreError as exc:
-            raise QueueUnavailable(f"signing SendMessageBatch: {exc}") from exc
-        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+            async with asyncio.timeout(self.__timeout_s):
+                status, data = await self.__send(request)
+        except _WIRE_ERRORS as exc:
+            raise QueueUnavailable(f"{action}: {exc!r}") from exc
+        return decode_answer(action, status, data)
+
+    async def __send(self, request: bytes) -> tuple[int, bytes]:
+        """On a reused connection, then once more on a fresh one if the reused one was stale."""
+        try:
+            return await self.__exchange(request, reuse=True)
+        except _Stale:
+            self.stale_retries += 1
+        return await self.__exchange(request, reuse=False)  # never stale: not reused
+
+    def __request(self, action: str, body: bytes) -> bytes:
+        headers = self.__signer.headers(action, body)
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
     def __reusable(self) -> _Connection | None:
@@ -127,7 +113,9 @@ class AsyncBatchSender:
         connection = self.__reusable() if reuse else None
         reused = connection is not None
         if connection is None:
-            connection = await asyncio.open_connection(self.__host, self.__port, ssl=self.__ssl)
+            connection = await asyncio.open_connection(
+                self.__signer.host, self.__signer.port, ssl=self.__ssl
+            )
         reader, writer = connection
         keep = False
         try:
