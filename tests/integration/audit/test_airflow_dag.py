@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from audit_harness import Bridge, insert_segment, wait_for
 
 from local_stack.layout import PROJECT_ROOT
+from tests.integration.audit.audit_harness import Bridge, insert_segment, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from audit_harness import Bridge, insert_segment, wait_for
+
+from tests.integration.audit.audit_harness import Bridge, insert_segment, wait_for
 
 pytestmark = pytest.mark.integration
 

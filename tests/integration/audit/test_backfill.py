@@ -18,11 +18,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from audit_harness import TOPIC, Bridge, Platform, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams import kafka_io
+from tests.integration.audit.audit_harness import TOPIC, Bridge, Platform, wait_for
 
 pytestmark = pytest.mark.integration
 

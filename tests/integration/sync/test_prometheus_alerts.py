@@ -10,12 +10,12 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack import prometheus
 from local_stack import stack as local
 from local_stack.endpoints import StackEndpoints
 from local_stack.layout import StackLayout
+from tests.integration.sync.conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 pytestmark = pytest.mark.integration
 ALERT = "CdcbridgeSyncLagHigh"

@@ -13,11 +13,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from streams import kafka_io
 from streams.mapping_spec import MAPPINGS_DIR
+from tests.integration.sync.conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 pytestmark = pytest.mark.integration
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"

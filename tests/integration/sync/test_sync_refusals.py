@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams import kafka_io
+from tests.integration.sync.conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, SyncProcess, wait_for
 
 from local_stack.endpoints import StackEndpoints
+from tests.integration.sync.conftest import Sandbox, SyncGroup, SyncProcess, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import TOPIC, Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from streams import kafka_io
 from streams.decoding import decode_change
+from tests.integration.sync.conftest import TOPIC, Sandbox, SyncGroup, unique_email, wait_for
 
 pytestmark = pytest.mark.integration
 

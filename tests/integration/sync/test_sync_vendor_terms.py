@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import SyncGroup, unique_email, wait_for
 
 from local_stack.sandbox_launcher import private_sandbox
+from tests.integration.sync.conftest import SyncGroup, unique_email, wait_for
 
 pytestmark = pytest.mark.integration
 

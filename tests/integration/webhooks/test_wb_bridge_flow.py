@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from webhooks_it_support import (
+
+from local_stack.endpoints import StackEndpoints
+from tests.integration.webhooks.webhooks_it_support import (
     Child,
     TcpProxy,
     collect,
@@ -27,8 +29,6 @@ from webhooks_it_support import (
     start_sandbox,
     wait_for,
 )
-
-from local_stack.endpoints import StackEndpoints
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign
 from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client

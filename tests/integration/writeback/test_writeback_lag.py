@@ -14,11 +14,15 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from writeback_it_support import engagement_record, start_writeback, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port
 from streams import kafka_io
+from tests.integration.writeback.writeback_it_support import (
+    engagement_record,
+    start_writeback,
+    wait_for,
+)
 from webhook_bridge.kafka_producer import ensure_topic
 
 pytestmark = pytest.mark.integration

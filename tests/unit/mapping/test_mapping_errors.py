@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 from streams.canonical import validate_canonical
 from streams.contracts import InvalidRecord
 from streams.decoding import decode_change
+from tests.unit.mapping.mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,6 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mapping_fixtures import base_row, envelope, fixture_bytes
 
 from streams.contracts import InvalidRecord
 from streams.debezium_envelope import Envelope, EnvelopeReader, parse_envelope, parse_json
@@ -27,6 +26,7 @@ from streams.debezium_values import TOAST_PLACEHOLDER
 from streams.mapping_spec import load_table_mapping
 from streams.row_program import compile_row_program
 from streams.table_mapping import RowMapper
+from tests.unit.mapping.mapping_fixtures import base_row, envelope, fixture_bytes
 
 pytestmark = pytest.mark.unit
 

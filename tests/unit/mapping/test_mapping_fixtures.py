@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
 from streams.canonical import canonical_document, validate_canonical
 from streams.contracts import CustomerDelete, CustomerUpsert, Skip
 from streams.decoding import decode_change, derive_trace_id
+from tests.unit.mapping.mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
 pytestmark = pytest.mark.unit
 

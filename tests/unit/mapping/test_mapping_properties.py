@@ -17,7 +17,6 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 from streams.canonical import canonical_document, validate_canonical
 from streams.contracts import CustomerUpsert, InvalidRecord, SyncMeta
@@ -27,6 +26,7 @@ from streams.mapping_spec import CUSTOMER_SCHEMA_PATH, PLATFORMS, load_table_map
 from streams.normalise import ISO_3166_ALPHA2
 from streams.table_mapping import RowMapper
 from streams.vendor_mapping import from_vendor, to_vendor
+from tests.unit.mapping.mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 pytestmark = pytest.mark.unit
 

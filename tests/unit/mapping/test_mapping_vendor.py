@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from mapping_fixtures import TOPIC, fixture_bytes
 
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
 from streams.decoding import decode_change
 from streams.vendor_mapping import from_vendor, to_vendor
+from tests.unit.mapping.mapping_fixtures import TOPIC, fixture_bytes
 
 pytestmark = pytest.mark.unit
 

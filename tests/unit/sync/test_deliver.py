@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from sync_fakes import FakeAdapter, fake_to_vendor
 
 from streams.contracts import (
     CustomerDelete,
@@ -15,6 +14,7 @@ from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import PendingChange, SourceRecord
 from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, RetryPolicy
 from streams.sync.settings import DeletePolicy
+from tests.unit.sync.sync_fakes import FakeAdapter, fake_to_vendor
 
 pytestmark = pytest.mark.unit
 

@@ -7,14 +7,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pytest
-from sync_fakes import (
-    FakeAdapter,
-    FakeDeadLetters,
-    InlineExecutor,
-    change_bytes,
-    fake_decode,
-    fake_to_vendor,
-)
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -24,6 +16,14 @@ from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
 from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
 from streams.sync.settings import DeletePolicy
+from tests.unit.sync.sync_fakes import (
+    FakeAdapter,
+    FakeDeadLetters,
+    InlineExecutor,
+    change_bytes,
+    fake_decode,
+    fake_to_vendor,
+)
 
 pytestmark = pytest.mark.unit
 

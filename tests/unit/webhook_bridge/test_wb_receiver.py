@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from receiver_harness import (
+from starlette.testclient import TestClient
+
+from tests.unit.webhook_bridge.receiver_harness import (
     HEX_SECRET,
     HS_SECRET,
     NOW,
@@ -16,8 +18,6 @@ from receiver_harness import (
     sandbox_body,
     sandbox_headers,
 )
-from starlette.testclient import TestClient
-
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue_memory import InMemoryQueue
 from webhook_bridge.signatures import sign
