@@ -19,7 +19,8 @@ import psycopg
 import pytest
 
 from local_stack.layout import PROJECT_ROOT
-from tests.integration.audit.audit_harness import Bridge, insert_segment, wait_for
+from tests.fakes.audit_bridge import Bridge, insert_segment
+from tests.fakes.processes import wait_for
 
 pytestmark = pytest.mark.integration
 

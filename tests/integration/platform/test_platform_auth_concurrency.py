@@ -10,7 +10,7 @@ import pytest
 from streams.contracts import RecordOutcome, RecordResult, VendorRecord
 from streams.platform.hubspot import HubSpotAdapter
 from streams.platform.marketo import MarketoAdapter
-from tests.integration.platform.sandbox_harness import (
+from tests.fakes.platform_sandbox import (
     Sandbox,
     hubspot_adapter,
     marketo_adapter,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from streams.contracts import FatalPlatformError, PlatformAdapter, VendorRecord
-from tests.integration.platform.sandbox_harness import (
+from tests.fakes.platform_sandbox import (
     Sandbox,
     hubspot_adapter,
     marketo_adapter,

@@ -13,7 +13,7 @@ from streams.contracts import PropertyValue, RecordOutcome, VendorRecord
 from streams.platform import build_catalog
 from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
 from streams.platform.provisioning import missing_properties, required_properties, setup
-from tests.integration.platform.sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter, marketo_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from streams.platform.exchange import Exchange
 from streams.platform.http import build_session
 from streams.platform.hubspot import HubSpotAdapter
 from streams.platform.ratelimit import RateLimiter
-from tests.integration.platform.sandbox_harness import Sandbox, hubspot_adapter
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter
 
 pytestmark = pytest.mark.integration
 

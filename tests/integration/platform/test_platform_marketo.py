@@ -12,7 +12,7 @@ from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import DeleteMechanism, FatalPlatformError, RecordOutcome, VendorRecord
 from streams.platform.ratelimit import RateLimiter
-from tests.integration.platform.sandbox_harness import Sandbox, marketo_adapter, marketo_auth
+from tests.fakes.platform_sandbox import Sandbox, marketo_adapter, marketo_auth
 
 pytestmark = pytest.mark.integration
 

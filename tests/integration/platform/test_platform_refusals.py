@@ -8,7 +8,7 @@ import pytest
 
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import DeleteMechanism, RecordOutcome, VendorRecord
-from tests.integration.platform.sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter, marketo_adapter
 
 pytestmark = pytest.mark.integration
 

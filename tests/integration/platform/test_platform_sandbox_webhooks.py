@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.platform.sandbox_harness import Sandbox
+from tests.fakes.platform_sandbox import Sandbox
 from webhook_bridge.signatures import verify
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,9 @@ import pytest
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams import kafka_io
-from tests.integration.sync.conftest import Sandbox, SyncGroup, unique_email, wait_for
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

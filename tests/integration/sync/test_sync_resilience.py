@@ -13,7 +13,9 @@ import psycopg
 import pytest
 
 from local_stack.endpoints import StackEndpoints
-from tests.integration.sync.conftest import Sandbox, SyncGroup, SyncProcess, wait_for
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, SyncProcess
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,9 @@ import pytest
 from local_stack.endpoints import StackEndpoints
 from streams import kafka_io
 from streams.decoding import decode_change
-from tests.integration.sync.conftest import TOPIC, Sandbox, SyncGroup, unique_email, wait_for
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import TOPIC, SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ import psycopg
 import pytest
 
 from local_stack.sandbox_launcher import private_sandbox
-from tests.integration.sync.conftest import SyncGroup, unique_email, wait_for
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

@@ -20,14 +20,13 @@ import httpx
 import pytest
 
 from local_stack.endpoints import StackEndpoints
+from tests.fakes.processes import Child, wait_for
 from tests.integration.webhooks.webhooks_it_support import (
-    Child,
     TcpProxy,
     collect,
     start_forwarder,
     start_receiver,
     start_sandbox,
-    wait_for,
 )
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign

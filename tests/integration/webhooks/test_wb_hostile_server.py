@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from local_stack.endpoints import StackEndpoints
-from tests.integration.webhooks.webhooks_it_support import Child, start_receiver, wait_for
+from tests.fakes.processes import Child, wait_for
+from tests.fakes.webhook_receiver import HEX_SECRET, HS_SECRET, SW_SECRET
+from tests.integration.webhooks.webhooks_it_support import start_receiver
 from tests.unit.webhook_bridge.hostile_corpus import ONE_MIB, HostileCase, corpus, sandbox
-from tests.unit.webhook_bridge.receiver_harness import HEX_SECRET, HS_SECRET, SW_SECRET
 from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ import pytest
 
 from local_stack.endpoints import StackEndpoints
 from streams import kafka_io
+from tests.fakes.processes import wait_for
 from tests.integration.writeback.test_writeback_loop import Loop, loop  # noqa: F401  (the fixture)
-from tests.integration.writeback.writeback_it_support import wait_for
 
 pytestmark = pytest.mark.integration
 OPENS = 4

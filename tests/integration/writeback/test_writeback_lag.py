@@ -18,11 +18,8 @@ import pytest
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port
 from streams import kafka_io
-from tests.integration.writeback.writeback_it_support import (
-    engagement_record,
-    start_writeback,
-    wait_for,
-)
+from tests.fakes.processes import wait_for
+from tests.integration.writeback.writeback_it_support import engagement_record, start_writeback
 from webhook_bridge.kafka_producer import ensure_topic
 
 pytestmark = pytest.mark.integration

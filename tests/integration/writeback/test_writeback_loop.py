@@ -30,13 +30,9 @@ import pytest
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port, private_sandbox
 from streams import kafka_io
-from tests.integration.writeback.writeback_it_support import (
-    CDCBRIDGE,
-    Child,
-    Sandbox,
-    start_writeback,
-    wait_for,
-)
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import CDCBRIDGE, Child, wait_for
+from tests.integration.writeback.writeback_it_support import start_writeback
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign
 from webhook_bridge.sqs import SqsQueue, delete_queue, ensure_queue, sqs_client

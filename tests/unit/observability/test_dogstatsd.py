@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from cdcbridge.clock import MockedClock
 from cdcbridge.dogstatsd import DogStatsdMetrics
 from cdcbridge.metrics_setup import metrics_from_env
-from tests.unit.observability.udp_listener import UdpListener
+from tests.fakes.dogstatsd import UdpListener
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import SourceConfig
 from webhook_bridge.dedupe import DedupeWindow

@@ -14,7 +14,7 @@ from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import PendingChange, SourceRecord
 from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, RetryPolicy
 from streams.sync.settings import DeletePolicy
-from tests.unit.sync.sync_fakes import FakeAdapter, fake_to_vendor
+from tests.fakes.sync import FakeAdapter, fake_to_vendor
 
 pytestmark = pytest.mark.unit
 

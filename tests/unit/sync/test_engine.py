@@ -16,7 +16,7 @@ from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
 from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
 from streams.sync.settings import DeletePolicy
-from tests.unit.sync.sync_fakes import (
+from tests.fakes.sync import (
     FakeAdapter,
     FakeDeadLetters,
     InlineExecutor,

@@ -21,7 +21,7 @@ from streams.contracts import RecordResult, VendorRecord
 from streams.sync.service import SyncParts, build_factory
 from streams.sync.settings import SyncSettings
 from streams.sync.strategy import SyncStrategyFactory
-from tests.unit.sync.sync_fakes import (
+from tests.fakes.sync import (
     FakeAdapter,
     FakeDeadLetters,
     change_bytes,

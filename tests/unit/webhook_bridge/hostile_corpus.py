@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from tests.unit.webhook_bridge.receiver_harness import (
+from tests.fakes.webhook_receiver import (
     HEX_SECRET,
     HS_SECRET,
     NOW,

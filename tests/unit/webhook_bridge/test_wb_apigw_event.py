@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcbridge.clock import MockedClock
-from tests.unit.webhook_bridge.receiver_harness import HS_SECRET, NOW, SOURCES
+from tests.fakes.webhook_receiver import HS_SECRET, NOW, SOURCES
 from webhook_bridge.apigw_event import request_from_event
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope

@@ -14,9 +14,9 @@ from urllib.parse import unquote
 import pytest
 
 from cdcbridge.clock import MockedClock
+from tests.fakes.webhook_receiver import NOW, SOURCES, build
 from tests.unit.webhook_bridge.asgi_driver import post, running
 from tests.unit.webhook_bridge.hostile_corpus import BASES, ONE_MIB, HostileCase, corpus, sandbox
-from tests.unit.webhook_bridge.receiver_harness import NOW, SOURCES, build
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.ingest import IngestCore

@@ -18,7 +18,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from cdcbridge.clock import SYSTEM_CLOCK
-from tests.unit.webhook_bridge.receiver_harness import (
+from tests.fakes.webhook_receiver import (
     SOURCES,
     SW_SECRET,
     sandbox_body,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.unit.webhook_bridge.receiver_harness import (
+from tests.fakes.webhook_receiver import (
     HEX_SECRET,
     HS_SECRET,
     NOW,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from tests.unit.webhook_bridge.receiver_harness import HEX_SECRET, NOW, SW_SECRET, build
+from tests.fakes.webhook_receiver import HEX_SECRET, NOW, SW_SECRET, build
 from webhook_bridge.signatures import sign
 
 pytestmark = pytest.mark.unit
