@@ -157,7 +157,8 @@ def send_all(sink: DeadLetterSink, letters: list[DeadLetter]) -> Settlements:
 def test_key_and_payload_are_kept_byte_for_byte(backend: Backend) -> None:
     rng = random.Random(12)
     payloads = [
-        rng.randbytes(rng.randrange(1, 4096)) for _ in range(20)  # invalid UTF-8, NUL bytes
+        rng.randbytes(rng.randrange(1, 4096))
+        for _ in range(20)  # invalid UTF-8, NUL bytes
     ] + [b'{"op": "u", "after": {"email": "z\xc3\xb6e@example.com"}}', b"\x00", b"\xff" * 3, b""]
     keys: list[bytes | None] = [
         None if n % 7 == 0 else b'{"id": %d}' % n if n % 2 else rng.randbytes(8)
@@ -180,15 +181,18 @@ def test_the_dlq_headers_carry_the_reason_and_the_origin(backend: Backend) -> No
     original = {"x-tenant": b"\xff\x00raw", "trace_id": b"overwritten"}
     send_all(backend.sink, [letter(b"k", b"v", 41, headers=original, error_message=reason)])
     [stored] = backend.stored()
-    assert stored.headers == {
-        "x-tenant": b"\xff\x00raw",  # the original record's own headers, byte for byte
-        "trace_id": b"trace-41",
-        "error_class": b"InvalidRecord",
-        "error_message": reason[:MAX_ERROR_MESSAGE].encode(),
-        "original_topic": SOURCE_TOPIC.encode(),
-        "original_partition": b"2",
-        "original_offset": b"41",
-    }
+    assert (
+        stored.headers
+        == {
+            "x-tenant": b"\xff\x00raw",  # the original record's own headers, byte for byte
+            "trace_id": b"trace-41",
+            "error_class": b"InvalidRecord",
+            "error_message": reason[:MAX_ERROR_MESSAGE].encode(),
+            "original_topic": SOURCE_TOPIC.encode(),
+            "original_partition": b"2",
+            "original_offset": b"41",
+        }
+    )
 
 
 @pytest.mark.xfail(
