@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from local_stack.containers import testcontainers_available
@@ -53,3 +55,10 @@ def cdc_connector(stack: StackEndpoints) -> str:
     return ensure_connector_running(
         stack.connect_url, Path(CONNECTOR_FILE), bootstrap_servers=stack.bootstrap_servers
     )
+
+
+@pytest.fixture
+def pg(stack: StackEndpoints) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """An autocommit connection to the stack's PostgreSQL."""
+    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
+        yield conn

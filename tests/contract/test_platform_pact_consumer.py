@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from pact import Pact
-from pact_interactions import (
+
+from tests.contract.pact_interactions import (
     CONSUMER,
     HUBSPOT,
     MARKETO,

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import uvicorn
 from pact import Verifier
-from pact_interactions import CONSUMER, HUBSPOT, MARKETO, MARKETO_TOKEN
 
 from sandbox_platform.app import build_app
 from sandbox_platform.knobs import Knobs
+from tests.contract.pact_interactions import CONSUMER, HUBSPOT, MARKETO, MARKETO_TOKEN
 
 pytestmark = pytest.mark.contract
 

@@ -1,5 +1,6 @@
-"""Fixtures of the audit integration tests (see ``audit_harness``)."""
+"""Fixtures of the audit integration tests (see ``tests.fakes.audit_bridge``; ``pg`` comes from
+``tests/conftest.py``)."""
 
-from audit_harness import bridge, pg
+from tests.fakes.audit_bridge import bridge
 
-__all__ = ["bridge", "pg"]
+__all__ = ["bridge"]

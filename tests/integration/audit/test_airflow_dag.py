@@ -17,9 +17,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from audit_harness import Bridge, insert_segment, wait_for
 
 from local_stack.layout import PROJECT_ROOT
+from tests.fakes.audit_bridge import Bridge, insert_segment
+from tests.fakes.processes import wait_for
 
 pytestmark = pytest.mark.integration
 

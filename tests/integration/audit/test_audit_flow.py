@@ -9,7 +9,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from audit_harness import Bridge, insert_segment, wait_for
+
+from tests.fakes.audit_bridge import Bridge, insert_segment
+from tests.fakes.processes import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -18,11 +18,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from audit_harness import TOPIC, Bridge, Platform, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams.sync import kafka_boundary
+from tests.fakes.audit_bridge import Bridge
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import TOPIC
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +56,7 @@ def test_backfill_reaches_the_platform_while_live_updates_win(
         ]
         wait_for(lambda: topic_end(stack) >= before + ROWS, 120, "Debezium to write the inserts")
         with private_sandbox(tmp_path / "sandbox.log", platform="hubspot") as url:
-            platform = Platform("hubspot", url)
+            platform = Sandbox(url, "hubspot")
             bridge = Bridge(stack, platform, tmp_path)  # its group starts after the inserts
             try:
                 run_backfill_with_live_updates(bridge, pg, tag, ids)

@@ -1,5 +1,5 @@
-"""Fixtures of the platform integration tests (see ``sandbox_harness``)."""
+"""Fixtures of the platform integration tests (see ``tests.fakes.platform_sandbox``)."""
 
-from sandbox_harness import sandbox, sandbox_server
+from tests.fakes.platform_sandbox import sandbox, sandbox_server
 
 __all__ = ["sandbox", "sandbox_server"]

@@ -6,11 +6,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter, marketo_auth
 
 from streams.contracts import RecordOutcome, RecordResult, VendorRecord
 from streams.platform.hubspot import HubSpotAdapter
 from streams.platform.marketo import MarketoAdapter
+from tests.fakes.platform_sandbox import (
+    Sandbox,
+    hubspot_adapter,
+    marketo_adapter,
+    marketo_auth,
+)
 
 pytestmark = pytest.mark.integration
 

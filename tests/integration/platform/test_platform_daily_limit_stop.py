@@ -12,9 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter, roomy_limiter
 
 from streams.contracts import FatalPlatformError, PlatformAdapter, VendorRecord
+from tests.fakes.platform_sandbox import (
+    Sandbox,
+    hubspot_adapter,
+    marketo_adapter,
+    roomy_limiter,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
 
 from cdcbridge.cli import main
 from local_stack.sandbox_setup import sandbox_settings
@@ -14,6 +13,7 @@ from streams.contracts import PropertyValue, RecordOutcome, VendorRecord
 from streams.platform import build_catalog
 from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
 from streams.platform.provisioning import missing_properties, required_properties, setup
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter, marketo_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import requests
 from pydantic import SecretStr
-from sandbox_harness import Sandbox, hubspot_adapter
 
 from cdcbridge.clock import SYSTEM_CLOCK, MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -25,6 +24,7 @@ from streams.platform.exchange import Exchange
 from streams.platform.http import build_session
 from streams.platform.hubspot import HubSpotAdapter
 from streams.platform.ratelimit import RateLimiter
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sandbox_harness import Sandbox, marketo_adapter, marketo_auth
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import DeleteMechanism, FatalPlatformError, RecordOutcome, VendorRecord
 from streams.platform.ratelimit import RateLimiter
+from tests.fakes.platform_sandbox import Sandbox, marketo_adapter, marketo_auth
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,10 @@ forever (issue #18 items 3 and 4). The sandbox refuses as each vendor does (refu
 from __future__ import annotations
 
 import pytest
-from sandbox_harness import Sandbox, hubspot_adapter, marketo_adapter
 
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import DeleteMechanism, RecordOutcome, VendorRecord
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter, marketo_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sandbox_harness import Sandbox
 
+from tests.fakes.platform_sandbox import Sandbox
 from webhook_bridge.signatures import verify
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,12 @@ import logging
 import time
 
 import pytest
-from sandbox_harness import Sandbox, hubspot_adapter
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.logs import JsonFormatter, trace_context
 from cdcbridge.metrics import RecordingMetrics
 from streams.contracts import RecordOutcome, TransientPlatformError, VendorRecord
+from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,14 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack import prometheus
 from local_stack import stack as local
 from local_stack.endpoints import StackEndpoints
 from local_stack.layout import StackLayout
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 ALERT = "CdcbridgeSyncLagHigh"

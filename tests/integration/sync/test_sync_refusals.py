@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams.sync import kafka_boundary
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

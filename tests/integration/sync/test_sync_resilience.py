@@ -11,9 +11,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Sandbox, SyncGroup, SyncProcess, wait_for
 
 from local_stack.endpoints import StackEndpoints
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, SyncProcess
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import TOPIC, Sandbox, SyncGroup, unique_email, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from streams.mapping.change_decoder import decode_change
 from streams.sync import kafka_boundary
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import TOPIC, SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import SyncGroup, unique_email, wait_for
 
 from local_stack.sandbox_launcher import private_sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup, unique_email
 
 pytestmark = pytest.mark.integration
 

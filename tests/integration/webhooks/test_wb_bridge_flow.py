@@ -18,18 +18,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from webhooks_it_support import (
-    Child,
+
+from local_stack.endpoints import StackEndpoints
+from local_stack.sqs_admin import delete_queue, ensure_queue
+from tests.fakes.processes import Child, wait_for
+from tests.integration.webhooks.webhooks_it_support import (
     TcpProxy,
     collect,
     start_forwarder,
     start_receiver,
     start_sandbox,
-    wait_for,
 )
-
-from local_stack.endpoints import StackEndpoints
-from local_stack.sqs_admin import delete_queue, ensure_queue
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -19,21 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webhooks_it_support import Child, start_receiver, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sqs_admin import delete_queue, ensure_queue
+from tests.fakes.processes import Child, wait_for
+from tests.fakes.webhook_receiver import HEX_SECRET, HS_SECRET, SW_SECRET
+from tests.integration.webhooks.webhooks_it_support import start_receiver
+from tests.unit.webhook_bridge.hostile_corpus import ONE_MIB, HostileCase, corpus, sandbox
 from webhook_bridge.queue.sqs import SqsQueue, sqs_client
-
-# the one hostile corpus lives with the unit tests (checked there by mypy)
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "webhook_bridge"))
-from hostile_corpus import (  # type: ignore[import-not-found]
-    ONE_MIB,
-    HostileCase,
-    corpus,
-    sandbox,
-)
-from receiver_harness import HEX_SECRET, HS_SECRET, SW_SECRET  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.integration
 

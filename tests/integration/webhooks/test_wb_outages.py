@@ -21,13 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webhooks_it_support import Child, collect, start_forwarder, start_receiver, wait_for
 
 from local_stack import health, jvm
 from local_stack.endpoints import StackEndpoints
 from local_stack.layout import StackLayout
 from local_stack.processes import read_pid, stop_pid
 from local_stack.sqs_admin import delete_queue, ensure_queue
+from tests.fakes.processes import Child, wait_for
+from tests.integration.webhooks.webhooks_it_support import collect, start_forwarder, start_receiver
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign

@@ -10,8 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_wb_bridge_flow import Bridge, bridge, post_all, signed  # noqa: F401 - the fixture
-from webhooks_it_support import collect, start_forwarder, start_receiver, wait_for
+
+from tests.fakes.processes import wait_for
+from tests.integration.webhooks.test_wb_bridge_flow import Bridge, bridge, post_all, signed  # noqa: F401 - the fixture
+from tests.integration.webhooks.webhooks_it_support import collect, start_forwarder, start_receiver
 
 pytestmark = pytest.mark.integration
 

@@ -5,32 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
 import httpx
 
+from local_stack.layout import PROJECT_ROOT
 from local_stack.sandbox_launcher import free_port, sandbox_argv
-
-ROOT = Path(__file__).resolve().parents[3]
-CDCBRIDGE = [sys.executable, "-m", "cdcbridge.cli"]
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.05)  # polling interval of a deadline-bound wait
+from tests.fakes.processes import CDCBRIDGE, Child, wait_for
 
 
 def answers(url: str) -> bool:
@@ -38,35 +24,6 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.TransportError:
         return False
-
-
-class Child:
-    """A child process with its log file; ``stop`` terminates, ``kill9`` sends SIGKILL."""
-
-    def __init__(
-        self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None
-    ) -> None:
-        self.log_path = log_path
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                env={**os.environ, **(env or {})},
-            )  # fmt: skip
-
-    def kill9(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 def start_receiver(
@@ -115,7 +72,7 @@ def start_sandbox(log_path: Path) -> tuple[Child, str]:
 def subscriber() -> ModuleType:
     """``examples/engagement_subscriber.py`` as a module (the tests use the documented one)."""
     spec = importlib.util.spec_from_file_location(
-        "engagement_subscriber", ROOT / "examples" / "engagement_subscriber.py"
+        "engagement_subscriber", PROJECT_ROOT / "examples" / "engagement_subscriber.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

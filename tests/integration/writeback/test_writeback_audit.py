@@ -15,11 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_writeback_loop import Loop, loop  # noqa: F401  (the fixture)
-from writeback_it_support import wait_for
 
 from local_stack.endpoints import StackEndpoints
 from streams.sync import kafka_boundary
+from tests.fakes.processes import wait_for
+from tests.integration.writeback.test_writeback_loop import Loop, loop  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.integration
 OPENS = 4

@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from writeback_it_support import engagement_record, start_writeback, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port
 from streams.sync import kafka_boundary
+from tests.fakes.processes import wait_for
+from tests.integration.writeback.writeback_it_support import engagement_record, start_writeback
 from webhook_bridge.kafka_producer import ensure_topic
 
 pytestmark = pytest.mark.integration

@@ -26,12 +26,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from writeback_it_support import CDCBRIDGE, Child, Sandbox, start_writeback, wait_for
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import free_port, private_sandbox
 from local_stack.sqs_admin import delete_queue, ensure_queue
 from streams.sync import kafka_boundary
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import CDCBRIDGE, Child, wait_for
+from tests.integration.writeback.writeback_it_support import start_writeback
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import CAPTURED, fixture_bytes
 
 from cdcbridge.cli import build_parser
 from streams.mapping.cli import map_lines
 from streams.mapping.mapping_files import MAPPINGS_DIR
+from tests.unit.mapping.mapping_fixtures import CAPTURED, fixture_bytes
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 from streams.contracts import InvalidRecord
 from streams.mapping.canonical import validate_canonical
 from streams.mapping.change_decoder import decode_change
+from tests.unit.mapping.mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,11 @@ import json
 from decimal import Decimal
 
 import pytest
-from mapping_fixtures import fixture_bytes
 
 from streams.contracts import QUOTE_LIMIT, InvalidRecord, quote
 from streams.mapping import exact_json
 from streams.mapping.cli import map_lines
+from tests.unit.mapping.mapping_fixtures import fixture_bytes
 
 pytestmark = pytest.mark.unit
 

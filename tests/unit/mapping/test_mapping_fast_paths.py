@@ -22,7 +22,6 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mapping_fixtures import base_row, envelope, fixture_bytes
 
 from streams.contracts import InvalidRecord
 from streams.mapping.column_values import TOAST_PLACEHOLDER
@@ -32,6 +31,7 @@ from streams.mapping.normalisers import ISO_3166_ALPHA2
 from streams.mapping.row_mapper import RowMapper
 from streams.mapping.row_program import compile_row_program
 from streams.mapping.table_mapping import FieldRule, load_table_mapping
+from tests.unit.mapping.mapping_fixtures import base_row, envelope, fixture_bytes
 
 pytestmark = pytest.mark.unit
 

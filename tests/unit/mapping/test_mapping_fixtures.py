@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
 from streams.contracts import CustomerDelete, CustomerUpsert, Skip
 from streams.mapping import change_decoder
 from streams.mapping.canonical import canonical_document, validate_canonical
 from streams.mapping.change_decoder import decode_change, derive_trace_id
+from tests.unit.mapping.mapping_fixtures import CAPTURED, TOPIC, fixture_bytes, fixture_doc
 
 pytestmark = pytest.mark.unit
 

@@ -17,7 +17,6 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 from streams.contracts import CustomerUpsert, InvalidRecord, SyncMeta
 from streams.mapping.canonical import canonical_document, validate_canonical
@@ -29,6 +28,7 @@ from streams.mapping.row_mapper import RowMapper
 from streams.mapping.table_mapping import load_table_mapping
 from streams.mapping.vendor_mapping import PLATFORMS, from_vendor
 from streams.mapping.vendor_record import upsert_record
+from tests.unit.mapping.mapping_fixtures import TOPIC, base_row, envelope, fixture_doc
 
 pytestmark = pytest.mark.unit
 

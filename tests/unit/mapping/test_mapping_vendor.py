@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from mapping_fixtures import TOPIC, fixture_bytes
 
 from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, SyncMeta
 from streams.mapping.change_decoder import decode_change
 from streams.mapping.vendor_mapping import from_vendor
 from streams.mapping.vendor_record import VendorRecordBuilder, upsert_record
+from tests.unit.mapping.mapping_fixtures import TOPIC, fixture_bytes
 
 pytestmark = pytest.mark.unit
 

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
-from udp_listener import UdpListener
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.dogstatsd import DogStatsdMetrics
 from cdcbridge.metrics_setup import metrics_from_env
+from tests.fakes.dogstatsd import UdpListener
 from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import SourceConfig

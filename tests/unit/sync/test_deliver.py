@@ -3,8 +3,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from sync_fakes import FakeAdapter
-from sync_wiring import vendor_builder
 
 from streams.contracts import (
     CustomerDelete,
@@ -18,6 +16,8 @@ from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import PendingChange, SourceRecord
 from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, RetryPolicy
 from streams.sync.settings import DeletePolicy
+from tests.fakes.sync import FakeAdapter, fake_to_vendor
+from tests.unit.sync.sync_wiring import vendor_builder
 
 pytestmark = pytest.mark.unit
 

@@ -7,13 +7,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pytest
-from sync_fakes import (
-    FakeAdapter,
-    FakeDeadLetters,
-    InlineExecutor,
-    change_bytes,
-)
-from sync_wiring import DECODE, vendor_builder
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -23,6 +16,13 @@ from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
 from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
 from streams.sync.settings import DeletePolicy
+from tests.fakes.sync import (
+    FakeAdapter,
+    FakeDeadLetters,
+    InlineExecutor,
+    change_bytes,
+)
+from tests.unit.sync.sync_wiring import DECODE, vendor_builder
 
 pytestmark = pytest.mark.unit
 

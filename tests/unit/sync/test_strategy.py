@@ -14,8 +14,6 @@ from arroyo.commit import IMMEDIATE
 from arroyo.processing import StreamProcessor
 from arroyo.processing.strategies import MessageRejected
 from arroyo.types import BrokerValue, Message, Partition, Topic
-from sync_fakes import FakeAdapter, FakeDeadLetters, change_bytes, fake_to_vendor
-from sync_wiring import DECODE
 
 from cdcbridge.clock import SYSTEM_CLOCK
 from cdcbridge.metrics import RecordingMetrics
@@ -23,6 +21,13 @@ from streams.contracts import RecordResult, VendorRecord
 from streams.sync.service import SyncParts, build_factory
 from streams.sync.settings import SyncSettings
 from streams.sync.strategy import SyncStrategyFactory
+from tests.fakes.sync import (
+    FakeAdapter,
+    FakeDeadLetters,
+    change_bytes,
+    fake_to_vendor,
+)
+from tests.unit.sync.sync_wiring import DECODE
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from receiver_harness import HEX_SECRET, HS_SECRET, NOW, sandbox_body, sandbox_headers
-
+from tests.fakes.webhook_receiver import (
+    HEX_SECRET,
+    HS_SECRET,
+    NOW,
+    sandbox_body,
+    sandbox_headers,
+)
 from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_JSON_DEPTH, MAX_SIGNATURES
 from webhook_bridge.signatures import sign
 

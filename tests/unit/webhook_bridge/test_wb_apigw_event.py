@@ -13,9 +13,9 @@ from urllib.parse import unquote, unquote_plus
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from receiver_harness import HS_SECRET, NOW, SOURCES
 
 from cdcbridge.clock import MockedClock
+from tests.fakes.webhook_receiver import HS_SECRET, NOW, SOURCES
 from webhook_bridge.apigw_event import request_from_event
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope

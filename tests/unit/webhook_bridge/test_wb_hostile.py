@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from asgi_driver import post, running
-from hostile_corpus import BASES, ONE_MIB, HostileCase, corpus, sandbox
-from receiver_harness import NOW, SOURCES, build
 
 from cdcbridge.clock import MockedClock
+from tests.fakes.webhook_receiver import NOW, SOURCES, build
+from tests.unit.webhook_bridge.asgi_driver import post, running
+from tests.unit.webhook_bridge.hostile_corpus import BASES, ONE_MIB, HostileCase, corpus, sandbox
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.ingest import IngestCore

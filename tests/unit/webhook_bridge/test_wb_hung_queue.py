@@ -16,9 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from botocore.credentials import Credentials
-from receiver_harness import SOURCES, SW_SECRET, sandbox_body, sandbox_headers
 
 from cdcbridge.clock import SYSTEM_CLOCK
+from tests.fakes.webhook_receiver import (
+    SOURCES,
+    SW_SECRET,
+    sandbox_body,
+    sandbox_headers,
+)
 from webhook_bridge import lambda_handler
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.ingest import IngestCore

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from receiver_harness import NOW, SOURCES, sandbox_body, sandbox_headers
 
 from cdcbridge.clock import MockedClock
+from tests.fakes.webhook_receiver import NOW, SOURCES, sandbox_body, sandbox_headers
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.ingest import IngestCore

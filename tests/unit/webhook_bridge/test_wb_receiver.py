@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from receiver_harness import (
+from starlette.testclient import TestClient
+
+from tests.fakes.memory_queue import InMemoryQueue
+from tests.fakes.webhook_receiver import (
     HEX_SECRET,
     HS_SECRET,
     NOW,
@@ -16,9 +19,6 @@ from receiver_harness import (
     sandbox_body,
     sandbox_headers,
 )
-from starlette.testclient import TestClient
-
-from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.signatures import sign
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from receiver_harness import HEX_SECRET, NOW, SW_SECRET, build
 from starlette.testclient import TestClient
 
+from tests.fakes.webhook_receiver import HEX_SECRET, NOW, SW_SECRET, build
 from webhook_bridge.signatures import sign
 
 pytestmark = pytest.mark.unit

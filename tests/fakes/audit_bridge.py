@@ -1,6 +1,5 @@
 """Helpers and fixtures of the audit integration tests: a private sandbox per platform, a sync
-process (its own consumer group from the topic's end) and the audit run as the CLI. (A uniquely
-named module: several test folders have a ``conftest``.)"""
+process (its own consumer group from the topic's end) and the audit run as the CLI."""
 
 from __future__ import annotations
 
@@ -8,71 +7,25 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams.sync import kafka_boundary
-
-TOPIC = "cdc.public.customers"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.2)  # polling interval of a deadline-bound wait
-
-
-class Platform:
-    """A private sandbox serving one vendor's contract."""
-
-    def __init__(self, name: str, url: str) -> None:
-        self.name = name
-        self.url = url
-
-    def contacts(self) -> dict[str, dict[str, Any]]:
-        listing = httpx.get(f"{self.url}/admin/contacts?platform={self.name}", timeout=10).json()
-        return {
-            str(c["properties"].get("email", "")).lower(): c["properties"]
-            for c in listing[self.name]
-        }
-
-    def edit(self, email: str, **properties: object) -> None:
-        """Change a stored contact directly (the admin API), as a marketer would in the UI."""
-        response = httpx.patch(
-            f"{self.url}/admin/contacts/{self.name}/{email}", json=properties, timeout=10
-        )
-        response.raise_for_status()
-
-    def env(self) -> dict[str, str]:
-        if self.name == "hubspot":
-            return {
-                "CDCBRIDGE_PLATFORM": "hubspot",
-                "CDCBRIDGE_HUBSPOT_BASE_URL": self.url,
-                "CDCBRIDGE_HUBSPOT_TOKEN": "sandbox-token",
-            }
-        return {
-            "CDCBRIDGE_PLATFORM": "marketo",
-            "CDCBRIDGE_MARKETO_BASE_URL": self.url,
-            "CDCBRIDGE_MARKETO_CLIENT_ID": "sandbox-client",
-            "CDCBRIDGE_MARKETO_CLIENT_SECRET": "sandbox-secret",
-        }
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.sync_process import TOPIC
 
 
 class Bridge:
     """One sync process for one platform, and the audit CLI configured like it."""
 
-    def __init__(self, stack: StackEndpoints, platform: Platform, tmp_path: Path) -> None:
+    def __init__(self, stack: StackEndpoints, platform: Sandbox, tmp_path: Path) -> None:
         self.platform = platform
         group = f"it-audit-{uuid.uuid4().hex[:8]}"
         kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
@@ -135,17 +88,11 @@ def bridge(
 ) -> Iterator[Bridge]:
     name = str(request.param)
     with private_sandbox(tmp_path / f"sandbox-{name}.log", platform=name) as url:
-        running = Bridge(stack, Platform(name, url), tmp_path)
+        running = Bridge(stack, Sandbox(url, name), tmp_path)
         try:
             yield running
         finally:
             running.stop()
-
-
-@pytest.fixture
-def pg(stack: StackEndpoints) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    with psycopg.connect(stack.pg_dsn, autocommit=True) as conn:
-        yield conn
 
 
 def insert_segment(pg: psycopg.Connection[Any], tag: str, rows: int) -> list[tuple[int, str]]:

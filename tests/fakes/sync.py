@@ -1,4 +1,4 @@
-"""Fakes for the sync unit tests: a JSON decoder/mapping, an in-memory adapter and DLQ sink."""
+"""Fakes for the sync unit tests: a JSON decoder/mapping, an in-memory adapter, a DLQ topic."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from cdcbridge.logs import current_trace_id
@@ -125,27 +127,81 @@ class FakeAdapter:
         return results
 
 
+MAX_MESSAGE_BYTES = 1_000_000
+"""librdkafka's ``message.max.bytes`` default: ``produce`` refuses a larger record at once."""
+
+
+@dataclass(frozen=True)
+class WrittenLetter:
+    """A dead letter as the DLQ topic holds it (what a consumer of the topic reads back)."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
 class FakeDeadLetters:
-    def __init__(self, settle_immediately: bool = True) -> None:
+    """A DLQ topic in memory behaving like ``KafkaDeadLetterSink`` over Kafka (the contract suite
+    ``tests/contract/test_dlq_sink.py`` runs the same assertions against both).
+
+    ``letters`` holds every letter handed to ``send``; ``written()`` what the topic holds: key,
+    value and headers as produced, a partition per key (so order per key is kept). A record over
+    ``MAX_MESSAGE_BYTES`` is refused at once (settled with an error, nothing written). With
+    ``settle_immediately`` off, writes are confirmed by ``flush``; with ``reachable`` off (a broker
+    that does not answer) ``flush`` confirms nothing and returns how many are unconfirmed.
+    """
+
+    def __init__(
+        self, settle_immediately: bool = True, partitions: int = 3, reachable: bool = True
+    ) -> None:
         self.letters: list[DeadLetter] = []
-        self.pending: list[DeliveryCallback] = []
+        self.pending: list[tuple[DeadLetter, DeliveryCallback]] = []
         self.settle_immediately = settle_immediately
+        self.reachable = reachable
+        self.partitions = partitions
         self.lock = threading.Lock()
+        self.__written: list[WrittenLetter] = []
 
     def send(self, letter: DeadLetter, on_settled: DeliveryCallback) -> None:
         with self.lock:
             self.letters.append(letter)
-            if not self.settle_immediately:
-                self.pending.append(on_settled)
+            record = letter.record
+            size = len(record.key or b"") + len(record.value or b"")
+            size += sum(len(k) + len(v) for k, v in letter.headers())
+            if size > MAX_MESSAGE_BYTES:
+                error: str | None = f"produce refused: message size {size} is too large"
+            elif self.settle_immediately and self.reachable:
+                self.__write(letter)
+                error = None
+            else:
+                self.pending.append((letter, on_settled))
                 return
-        on_settled(None)
+        on_settled(error)
 
     def flush(self, timeout_s: float) -> int:
         with self.lock:
+            if not self.reachable:
+                return len(self.pending)
             pending, self.pending = self.pending, []
-        for callback in pending:
+            for letter, _ in pending:
+                self.__write(letter)
+        for _, callback in pending:
             callback(None)
         return 0
+
+    def written(self) -> list[WrittenLetter]:
+        with self.lock:
+            return list(self.__written)
+
+    def __write(self, letter: DeadLetter) -> None:
+        key = letter.record.key
+        partition = 0 if key is None else zlib.crc32(key) % self.partitions
+        offset = sum(1 for w in self.__written if w.partition == partition)
+        self.__written.append(
+            WrittenLetter(partition, offset, key, letter.record.value, letter.headers())
+        )
 
 
 class InlineExecutor(Executor):
