@@ -29,11 +29,11 @@ from streams.contracts import KafkaPosition
 from streams.sync.coalesce import SourceRecord
 from streams.sync.dlq import (
     DLQ_HEADERS,
-    MAX_ERROR_MESSAGE,
     DeadLetter,
     DeadLetterSink,
     DeliveryCallback,
 )
+from streams.sync.dlq.dead_letter import MAX_ERROR_MESSAGE
 from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
 from streams.sync.kafka_boundary import read_topic
 from tests.fakes.sync import FakeDeadLetters

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 import msgspec
-from sync_fakes import fake_decode, fake_to_vendor
 
 from streams.contracts import (
     CustomerChange,
@@ -19,6 +18,7 @@ from streams.contracts import (
 from streams.mapping.vendor_record import delete_record
 from streams.platform.deletes import DeletePlan
 from streams.sync.deliver import VendorMapper
+from tests.fakes.sync import fake_decode, fake_to_vendor
 
 
 def decode_with_trace(

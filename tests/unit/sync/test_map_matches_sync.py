@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from sync_fakes import FakeAdapter, FakeDeadLetters, InlineExecutor
 
 from cdcbridge.clock import MockedClock
 from cdcbridge.metrics import RecordingMetrics
@@ -23,6 +22,7 @@ from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.coalesce import merge
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
 from streams.sync.engine import EngineConfig, SyncEngine
+from tests.fakes.sync import FakeAdapter, FakeDeadLetters, InlineExecutor
 
 pytestmark = pytest.mark.unit
 
