@@ -187,6 +187,8 @@ def test_the_dlq_headers_carry_the_reason_and_the_origin(backend: Backend) -> No
         == {
             "x-tenant": b"\xff\x00raw",  # the original record's own headers, byte for byte
             "trace_id": b"trace-41",
+            "event_id": f"{SOURCE_TOPIC}:2:41".encode(),  # the record had none: its coordinates
+            "source": b"cdcbridge-sync",
             "error_class": b"InvalidRecord",
             "error_message": reason[:MAX_ERROR_MESSAGE].encode(),
             "original_topic": SOURCE_TOPIC.encode(),
@@ -196,12 +198,6 @@ def test_the_dlq_headers_carry_the_reason_and_the_origin(backend: Backend) -> No
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN.md wants event_id and source on every record we produce; DeadLetter.headers()"
-    " adds neither (a CDC record has no such headers to keep): a production change, not the"
-    " fake's",
-)
 def test_every_design_header_is_present(backend: Backend) -> None:
     send_all(backend.sink, [letter(b"k", b"v", 0)])
     [stored] = backend.stored()

@@ -1,9 +1,12 @@
 """Dead letters: records that can never succeed, kept with their payload and the reason.
 
 A dead letter is produced to ``cdcbridge.sync.dlq`` with the original key and value and the
-headers ``trace_id``, ``error_class``, ``error_message``, ``original_topic``,
-``original_partition``, ``original_offset`` (plus the original record's own headers). Its
-source offset counts as done only once the DLQ write is confirmed.
+headers ``trace_id``, ``event_id``, ``source``, ``error_class``, ``error_message``,
+``original_topic``, ``original_partition``, ``original_offset`` (plus the original record's own
+headers). ``event_id`` and ``source`` are the original record's when it carries them; otherwise
+``event_id`` is ``<topic>:<partition>:<offset>`` (the same on every replay, so consumers can drop
+duplicates) and ``source`` is ``cdcbridge-sync``. Its source offset counts as done only once the
+DLQ write is confirmed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from streams.sync.coalesce import SourceRecord
 
 DLQ_HEADERS = (
     "trace_id",
+    "event_id",
+    "source",
     "error_class",
     "error_message",
     "original_topic",
@@ -24,6 +29,7 @@ DLQ_HEADERS = (
     "original_offset",
 )
 MAX_ERROR_MESSAGE = 2000
+DLQ_SOURCE = "cdcbridge-sync"
 
 
 @dataclass(frozen=True)
@@ -35,16 +41,20 @@ class DeadLetter:
     def headers(self) -> list[tuple[str, bytes]]:
         """The original headers (minus ours) followed by the DLQ headers."""
         position = self.record.position
-        ours = {
-            "trace_id": self.record.trace_id,
-            "error_class": self.error_class,
-            "error_message": self.error_message[:MAX_ERROR_MESSAGE],
-            "original_topic": position.topic,
-            "original_partition": str(position.partition),
-            "original_offset": str(position.offset),
+        given = position.headers
+        derived_id = f"{position.topic}:{position.partition}:{position.offset}".encode()
+        ours: dict[str, bytes] = {
+            "trace_id": self.record.trace_id.encode(),
+            "event_id": given.get("event_id") or derived_id,
+            "source": given.get("source") or DLQ_SOURCE.encode(),
+            "error_class": self.error_class.encode(),
+            "error_message": self.error_message[:MAX_ERROR_MESSAGE].encode(),
+            "original_topic": position.topic.encode(),
+            "original_partition": str(position.partition).encode(),
+            "original_offset": str(position.offset).encode(),
         }
-        kept = [(k, v) for k, v in position.headers.items() if k not in ours]
-        return kept + [(k, v.encode()) for k, v in ours.items()]
+        kept = [(k, v) for k, v in given.items() if k not in ours]
+        return kept + list(ours.items())
 
 
 DeliveryCallback = Callable[[str | None], None]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from streams.sync.dlq import DLQ_HEADERS
+from streams.sync.dlq.dead_letter import DLQ_HEADERS, DLQ_SOURCE
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -76,9 +76,24 @@ def replay_record(
     if not topic:
         raise ValueError(f"dead letter {dlq_coordinates} has no original_topic header")
     kept = [(k, v) for k, v in headers.items() if k not in DLQ_HEADERS and k != "replayed_from"]
+    kept.extend(_original_identity(headers))
     kept.append(("trace_id", headers.get("trace_id", b"")))
     kept.append(("replayed_from", dlq_coordinates.encode()))
     return ReplayRecord(topic, key, value, kept)
+
+
+def _original_identity(headers: Mapping[str, bytes]) -> list[tuple[str, bytes]]:
+    """``event_id`` and ``source`` as the original record carried them: the values the dead
+    letter derived for a record without them (see ``dead_letter``) are not put back."""
+    derived_id = b":".join(
+        headers.get(k, b"") for k in ("original_topic", "original_partition", "original_offset")
+    )
+    identity = []
+    if headers.get("event_id", derived_id) != derived_id:
+        identity.append(("event_id", headers["event_id"]))
+    if headers.get("source", DLQ_SOURCE.encode()) != DLQ_SOURCE.encode():
+        identity.append(("source", headers["source"]))
+    return identity
 
 
 def age(timestamp_ms: int, now_s: float) -> timedelta:

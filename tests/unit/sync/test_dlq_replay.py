@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from streams.contracts import KafkaPosition
+from streams.sync.coalesce import SourceRecord
+from streams.sync.dlq import DeadLetter
 from streams.sync.dlq.replay import LetterFilter, parse_since, replay_record
 
 pytestmark = pytest.mark.unit
@@ -46,3 +49,13 @@ def test_replay_goes_to_the_original_topic_keeping_the_trace_id() -> None:
 def test_replay_needs_the_original_topic() -> None:
     with pytest.raises(ValueError, match="original_topic"):
         replay_record({}, None, b"v", "dlq:0:1")
+
+
+def test_replay_puts_back_only_the_event_id_and_source_the_original_carried() -> None:
+    """The DLQ derives ``event_id``/``source`` for a record without them; replay drops those
+    and keeps an original's own."""
+    position = KafkaPosition("cdc.public.customers", 1, 7, {"source": b"pg"})
+    letter = DeadLetter(SourceRecord(position, b"k", b"v", "t-1"), "InvalidRecord", "bad")
+    replayed = dict(replay_record(dict(letter.headers()), b"k", b"v", "dlq:0:5").headers)
+    assert replayed["source"] == b"pg"
+    assert "event_id" not in replayed

@@ -62,6 +62,7 @@ def test_dead_letter_headers_carry_the_reason_and_origin() -> None:
     headers = dict(letter.headers())
     assert headers == {
         "source": b"pg",
+        "event_id": b"cdc.public.customers:3:42",
         "trace_id": b"trace-1",
         "error_class": b"InvalidRecord",
         "error_message": b"bad",
