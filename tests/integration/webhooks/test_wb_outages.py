@@ -26,7 +26,7 @@ from webhooks_it_support import Child, collect, start_forwarder, start_receiver,
 from local_stack import health, jvm
 from local_stack.endpoints import StackEndpoints
 from local_stack.layout import StackLayout
-from local_stack.processes import read_pid, stop_pid
+from local_stack.processes import kill_pid, read_pid, stop_pid
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.signatures import sign
@@ -164,14 +164,18 @@ def queued_ids(queue: SqsQueue) -> list[str]:
     return sorted(ids)
 
 
-def test_sqs_restart_under_load_loses_no_accepted_event(setup: Setup) -> None:
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
+def test_sqs_restart_under_load_loses_no_accepted_event(setup: Setup, stop: str) -> None:
+    """Stopped gracefully (SIGTERM: shutdown hooks run while requests still arrive) or crashed
+    (SIGKILL: nothing runs), ElasticMQ keeps every message it answered."""
     url = setup.receiver()
     forwarder = setup.forwarder(log_level="INFO")  # logs each forwarded webhook
     sender = Sender(url, "sqsr", 1500).start()
     wait_for(lambda: len(sender.accepted) >= 300, 120, "300 accepted before the restart")
     # The restart must hit a running forwarder (one still starting needs SQS to start).
     wait_for(lambda: "webhook forwarded" in forwarder.log(), 60, "the forwarder to forward")
-    assert stop_pid(jvm.ELASTICMQ.pid_file(setup.layout), timeout_s=30)
+    pid_file = jvm.ELASTICMQ.pid_file(setup.layout)
+    assert stop_pid(pid_file, timeout_s=30) if stop == "sigterm" else kill_pid(pid_file)
     restarted_at = time.monotonic()
     jvm.start_elasticmq(setup.layout)
     wait_for(lambda: health.sqs_up(setup.layout), 90, "ElasticMQ to come back")
@@ -187,8 +191,8 @@ def test_sqs_restart_under_load_loses_no_accepted_event(setup: Setup) -> None:
     missing = sorted(sender.accepted - set(found))
     assert not missing, (f"{len(missing)} accepted (202) events missing from Kafka: "
                          f"{missing[:20]}; queue depth {setup.queue.depth()}")  # fmt: skip
-    print(json.dumps({"sqs_restart": {"accepted": len(sender.accepted), "on_kafka": len(found),
-                      "answers_503": sender.answers_503,
+    print(json.dumps({"sqs_restart": {"stop": stop, "accepted": len(sender.accepted),
+                      "on_kafka": len(found), "answers_503": sender.answers_503,
                       "restart_to_all_on_kafka_s": drained_s}}))  # fmt: skip
 
 
