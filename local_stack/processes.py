@@ -90,6 +90,24 @@ def stop_pid(pid_file: Path, *, timeout_s: float = 30.0, clock: Clock = SYSTEM_C
     return True
 
 
+def kill_pid(pid_file: Path, *, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """SIGKILL the recorded process group at once (a crash: no shutdown hook runs) and wait for
+    it to die. True if one was running. Raises StackError if it outlives 10 s."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    _signal_group(pid, signal.SIGKILL)
+
+    def gone() -> bool:
+        _reap(pid)
+        return read_pid(pid_file) is None
+
+    wait_until(gone, 10.0, f"pid {pid} to die", clock=clock)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)
