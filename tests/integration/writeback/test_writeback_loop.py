@@ -137,6 +137,9 @@ def loop(stack: StackEndpoints, cdc_connector: str, tmp_path: Path) -> Iterator[
         state.children += [receiver, forwarder]
         state.start_sync()
         state.writeback = state.start_writeback()
+        wait_for(
+            lambda: _answers(f"{state.receiver_url}/healthz"), 30, "the receiver to answer"
+        )  # the sandbox emits as soon as it knows the URL: the receiver must be listening
         state.sandbox.knobs(
             webhook_url=f"http://127.0.0.1:{port}/webhooks/sandbox",
             webhook_secret=SECRET,
@@ -152,6 +155,13 @@ def loop(stack: StackEndpoints, cdc_connector: str, tmp_path: Path) -> Iterator[
                     print(child.log_path, child.log()[-3000:])
             delete_queue(client, queue_url)
             delete_queue(client, SqsQueue.by_name(client, f"{name}-dlq").queue_url)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def snapshot(pg: Conn, topic: str, key: int) -> tuple[Any, ...]:
