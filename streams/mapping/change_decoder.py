@@ -101,7 +101,8 @@ class ChangeDecoder:
         meta = SyncMeta(env.table, env.ts_ms, trace_id, env.lsn)  # (positional: cheaper)
         if env.op == "d":
             return CustomerDelete(source_id, mapper.email_of(row, env.encodings), meta)
-        fields = mapper.map_row(row, env.encodings)
+        encodings = env.encodings  # (plain envelopes: the file's program, without a call more)
+        fields = mapper.map_plain_row(row) if encodings is None else mapper.map_row(row, encodings)
         column = mapper.email_column
         previous = None
         before = env.before
