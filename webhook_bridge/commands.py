@@ -63,13 +63,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def forward(args: argparse.Namespace) -> int:
-    """Run the forwarder until SIGTERM/SIGINT (exit 0), or until a ``FatalError`` (exit 2)."""
+    """Run the forwarder until SIGTERM/SIGINT (exit 0), or until a ``FatalError`` (exit 2). A
+    queue that does not answer at start is waited for (``startup.until_queue_answers``)."""
     from webhook_bridge.config import BridgeSettings
     from webhook_bridge.service import ForwarderSettings, build_forwarder
+    from webhook_bridge.startup import until_queue_answers
 
     _export(args, _BRIDGE_OPTIONS)
     _export(args, _FORWARD_OPTIONS)
-    forwarder = build_forwarder(BridgeSettings(), ForwarderSettings())
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -77,6 +78,10 @@ def forward(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    bridge, settings = BridgeSettings(), ForwarderSettings()
+    forwarder = until_queue_answers(lambda: build_forwarder(bridge, settings), stop)
+    if forwarder is None:  # stopped while the queue was down
+        return 0
     try:
         forwarder.run(stop)
     except FatalError as exc:  # transient errors are retried inside, invalid messages redriven
