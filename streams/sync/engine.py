@@ -187,7 +187,7 @@ class SyncEngine:
                 self.__batches_in_flight += 1
                 self.__records_in_flight += _source_records(batch)
                 sent += 1
-                future = self.__executor.submit(self.__deliverer.deliver, batch)
+                future = self.__executor.submit(self.__deliverer.deliver, batch, self.__absorb)
                 future.add_done_callback(self.__on_done(batch))
         return sent
 
@@ -258,6 +258,15 @@ class SyncEngine:
             return self.__batches_in_flight == 0
 
     # -- worker side ------------------------------------------------------------------------
+    def __absorb(self, entry: PendingChange) -> int:
+        """Before a retry: the newer changes of ``entry``'s key join its in-flight batch."""
+        with self.__lock:
+            if self.__closed:
+                return 0
+            absorbed = self.__coalescer.absorb(entry)
+            self.__records_in_flight += absorbed
+            return absorbed
+
     def __on_done(
         self, batch: Sequence[PendingChange]
     ) -> Callable[[Future[list[EntryResult]]], None]:
