@@ -48,6 +48,7 @@ from local_stack.connector_setup import ensure_connector_running
 from local_stack.endpoints import StackEndpoints, from_layout
 from local_stack.layout import PROJECT_ROOT, StackLayout
 from local_stack.sandbox_launcher import private_sandbox
+from streams.platform.ratelimit import forget_shared_limiters
 from streams.sync import kafka_boundary
 from streams.sync.service import run_sync
 from streams.sync.settings import SyncSettings
@@ -75,6 +76,12 @@ PROFILES: dict[str, Profile] = {
     "before": Profile(
         {"poll.interval.ms": "50", "max.batch.size": "2048", "producer.override.linger.ms": "5"},
         {"linger_s": 0.02, "partial_batches_in_flight": 1},
+    ),
+    # a candidate explored while tuning (issue 17, item 4): the shipped values, uncompressed
+    "no_compression": Profile(
+        {"poll.interval.ms": "10", "producer.override.linger.ms": "1",
+         "producer.override.compression.type": "none"},
+        {"linger_s": 0.005, "partial_batches_in_flight": 1},
     ),
 }
 PROBE = StageProbe()
@@ -126,6 +133,7 @@ def sync_service(
         dlq_topic=f"{group}-dlq",
         **(overrides or {}),
     )
+    forget_shared_limiters()  # the last phase's limiter runs on that service's stopped clock
     stop = threading.Event()
     codes: list[int] = []
     thread = threading.Thread(
@@ -238,7 +246,10 @@ def lag(stack: StackEndpoints, group: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rates", type=int, nargs="+", default=[100, 500, 1000])
-    parser.add_argument("--profiles", nargs="+", choices=sorted(PROFILES), default=["shipped"])
+    parser.add_argument(
+        "--profiles", nargs="+", choices=sorted(PROFILES), default=["shipped"],
+        help="run the rate phases once per name, in this order (repeat names to interleave)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backlog", type=int, default=5_000)
     parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="professional")
@@ -263,7 +274,8 @@ def main() -> int:
             phases = {}
             for rate in args.rates:
                 phases[f"rate_{rate}"] = rate_phase(stack, log_dir, rate, args.seconds, profile)
-            result.setdefault("profiles", {})[name] = phases
+            runs = result.setdefault("profiles", {})
+            runs[name if name not in runs else f"{name}#{len(runs)}"] = phases
     finally:
         PROBE.uninstall()
         apply_connector(stack, {}, log_dir)

@@ -190,6 +190,15 @@ _SHARED: dict[str, RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
+def forget_shared_limiters() -> None:
+    """Drop the process-wide limiters, so the next ``shared_limiter`` call builds a new one
+    with its own clock. For a process that runs the sync service more than once (a benchmark
+    running phases in one process): a limiter keeps the clock it was built with, and the sync's
+    clock stops with the sync."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
+
+
 def shared_limiter(name: str, limits: PublishedLimits, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:
     """The process-wide limiter for platform ``name`` (created on first use): live sync,
     backfill and audit all draw from it."""

@@ -34,8 +34,10 @@ class SyncSettings(BaseSettings):
     topic: str = "cdc.public.customers"
     group_id: str = CONSUMER_GROUP
     dlq_topic: str = DLQ_TOPIC
-    # Batching: a batch goes when it is full or its oldest record waited ``linger_s``.
-    linger_s: float = Field(default=0.02, ge=0.0, le=10.0)
+    # Batching: a batch goes when it is full or its oldest record waited ``linger_s``. Short:
+    # under the rate limit batches grow anyway (a partial batch waits while another is in
+    # flight), so a longer linger only adds latency (bench/README.md, latency stages).
+    linger_s: float = Field(default=0.005, ge=0.0, le=10.0)
     # None: the adapter's published maximum (itself capped by CDCBRIDGE_BATCH_SIZE).
     max_batch_size: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=64)
