@@ -75,13 +75,11 @@ PROFILES: dict[str, Profile] = {
     # The values shipped before issue 17's tuning (its "before" column).
     "before": Profile(
         {"poll.interval.ms": "50", "max.batch.size": "2048", "producer.override.linger.ms": "5"},
-        {"linger_s": 0.02, "partial_batches_in_flight": 1},
+        {"linger_s": 0.02, "partial_batches_in_flight": 1, "partial_batches_wait_for_token": False},
     ),
     # a candidate explored while tuning (issue 17, item 4): the shipped values, uncompressed
     "no_compression": Profile(
-        {"poll.interval.ms": "10", "producer.override.linger.ms": "1",
-         "producer.override.compression.type": "none"},
-        {"linger_s": 0.005, "partial_batches_in_flight": 1},
+        {"producer.override.compression.type": "none"},
     ),
 }
 PROBE = StageProbe()

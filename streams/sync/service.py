@@ -129,6 +129,10 @@ def delete_plan(settings: SyncSettings, adapter: PlatformAdapter) -> DeletePlan:
     return plan
 
 
+def _now() -> float:
+    return 0.0
+
+
 def build_factory(
     settings: SyncSettings,
     parts: SyncParts,
@@ -173,7 +177,7 @@ def build_factory(
             executor,
             clock,
             metrics,
-            ready_in=parts.ready_in,
+            ready_in=parts.ready_in if settings.partial_batches_wait_for_token else _now,
         )
 
     def on_assignment(assigned: int) -> None:

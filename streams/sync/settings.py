@@ -43,6 +43,9 @@ class SyncSettings(BaseSettings):
     concurrency: int = Field(default=4, ge=1, le=64)
     # Batches that are not full may go only while fewer than this many batches are in flight.
     partial_batches_in_flight: int = Field(default=1, ge=1, le=64)
+    # ... and only when the platform's rate limiter has a token now (false: they form at once
+    # and wait for one inside the call, while later records queue behind them).
+    partial_batches_wait_for_token: bool = True
     # Backpressure: at most this many consumed-but-unfinished records; beyond, partitions pause.
     max_outstanding: int = Field(default=20_000, ge=1)
     # Backoff for a batch whose call failed transiently; retried until it succeeds or we stop.
