@@ -7,7 +7,11 @@ at the ``--tier``'s HubSpot limit (professional: 190 requests / 10 s, 100 record
 2. ``--keys`` customers are inserted, then updated until ``--changes`` changes are queued
    (100,000 changes to 10,000 keys by default); the sync consumes them all (its
    ``max_outstanding`` is raised to hold them: coalescing needs the backlog in memory) while
-   its calls keep failing;
+   its calls keep failing; the outage lasts ``--outage-tail-s`` (60) more seconds, as an
+   outage outlasts the changes made during it. The batches in flight retry meanwhile, and
+   each retry first folds in the newer changes of its keys (``Coalescer.absorb``). A call
+   waiting inside the HTTP transport's own retries (urllib3, up to ~30 s) keeps the body of
+   its last batch-level retry: with no tail, up to concurrency x 100 keys are sent twice;
 3. the platform comes back; we time the drain until every change is acknowledged.
 
 Reports the time to drain (from the platform's return, retry backoff included), the drain rate
@@ -82,7 +86,9 @@ def knobs(url: str, **values: object) -> None:
     requests.patch(f"{url}/admin/knobs", json=values, timeout=10).raise_for_status()
 
 
-def backlog(stack: StackEndpoints, log_dir: Path, keys: int, changes: int) -> dict[str, Any]:
+def backlog(
+    stack: StackEndpoints, log_dir: Path, keys: int, changes: int, tail_s: float
+) -> dict[str, Any]:
     metrics = RecordingMetrics()
     limit = TIER_LIMITS[TIER[0]]
     overrides = {"max_outstanding": changes + keys}
@@ -95,6 +101,7 @@ def backlog(stack: StackEndpoints, log_dir: Path, keys: int, changes: int) -> di
         wait_for(
             lambda: metrics.total(CONSUMED) >= queued + warm, 900, "the sync to read the backlog"
         )
+        time.sleep(tail_s)  # the outage going on: its length is what this phase is about
         calls_before = len(metrics.timings[BATCH])
         acked_before = len(metrics.timings[E2E])
         knobs(url, outage_s=0.0)
@@ -112,6 +119,7 @@ def backlog(stack: StackEndpoints, log_dir: Path, keys: int, changes: int) -> di
     )
     return {
         "changes_queued": queued,
+        "outage_tail_s": tail_s,
         "distinct_keys": keys,
         "api_calls_after_return": len(sizes),
         "api_records_after_return": sent,
@@ -136,6 +144,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=100_000)
     parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="professional")
+    parser.add_argument("--outage-tail-s", type=float, default=60.0)
     args = parser.parse_args()
     TIER[0] = args.tier
     layout = StackLayout.default()
@@ -149,7 +158,7 @@ def main() -> int:
         "platform": f"sandbox hubspot, {args.tier} tier: {TIER_LIMITS[args.tier]} requests/10 s",
         "load_average_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
-        **backlog(stack, log_dir, args.keys, args.changes),
+        **backlog(stack, log_dir, args.keys, args.changes, args.outage_tail_s),
     }
     result["passed"] = {
         "at_most_one_record_per_key": result["api_records_after_return"] <= args.keys,
