@@ -191,6 +191,7 @@ def run_demo(layout: StackLayout, rows: int, say: Say,
     inbound = demo_inbound.InboundResult()
     summary: dict[str, object] = {"stack_up_s": round(timings["total"], 2)}
     try:
+        sync.wait_ready()
         emitting = _emit_webhooks(layout, options, inbound)
         if options.duration_s > 0:
             say(f"4/6 steady load for {options.duration_s:.0f} s: {options.rate:g} inserts/s "

@@ -32,6 +32,22 @@ class SyncRun:
     group: str
     env: dict[str, str]
     metrics_port: int
+    health_port: int
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        """Poll ``/readyz`` until the sync joined its consumer group (so the demo's latencies
+        do not include its start-up). Raises StackError on timeout or if it exited."""
+        url = f"http://127.0.0.1:{self.health_port}/readyz"
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise StackError(f"sync exited with {self.process.returncode}: {self.log_path}")
+            try:
+                return requests.get(url, timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout_s, "the sync to join its consumer group")
 
     def stop(self, timeout_s: float = 30) -> int:
         """SIGTERM (drain, commit, exit 0), SIGKILL after ``timeout_s``. Returns the exit code."""
@@ -47,7 +63,7 @@ class SyncRun:
 def start_sync(layout: StackLayout) -> SyncRun:
     """Start the sync service in its own consumer group, positioned at the topic's end."""
     group = f"cdcbridge-demo-{uuid.uuid4().hex[:6]}"
-    metrics_port = free_port()
+    metrics_port, health_port = free_port(), free_port()
     kafka_boundary.commit_group_to_end(layout.bootstrap_servers, group, TOPIC)
     env = {
         **os.environ,
@@ -59,6 +75,7 @@ def start_sync(layout: StackLayout) -> SyncRun:
         # the consent guard reads the withdrawals writeback stored (consent never flips back)
         "CDCBRIDGE_WRITEBACK_DSN": layout.pg_dsn,
         "CDCBRIDGE_METRICS_PORT": str(metrics_port),
+        "CDCBRIDGE_SYNC_HEALTH_PORT": str(health_port),
         # for the audit run with the same settings
         "CDCBRIDGE_PG_DSN": layout.pg_dsn,
     }
@@ -67,7 +84,7 @@ def start_sync(layout: StackLayout) -> SyncRun:
         process = subprocess.Popen(
             [sys.executable, "-m", "cdcbridge", "sync"], env=env, stdout=log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return SyncRun(process, log_path, group, env, metrics_port)
+    return SyncRun(process, log_path, group, env, metrics_port, health_port)
 
 
 def run_audit(sync: SyncRun, run: str, timeout_s: float = 300) -> dict[str, Any]:
