@@ -50,9 +50,11 @@ stack-up: deps
 stack-down:
 	$(VENV)/cdcbridge stack down
 
+# Every benchmark, one report: bench/results/report.json + report.md (bench/README.md says what
+# each number means). BENCH_QUICK=1: a few minutes instead of most of an hour.
 bench: deps
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b; done
+	$(VENV)/python bench/run_all.py $(if $(BENCH_QUICK),--quick,)
 
 # The issue's size for the backfill proof (10,000 rows + 1,000 live updates); CI runs 2,000/200.
 backfill-heavy: deps

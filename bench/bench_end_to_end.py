@@ -1,16 +1,25 @@
 """End-to-end benchmark of the outbound path: Postgres commit -> platform acknowledgement.
 
-Starts (or reuses) the local stack, a private sandbox at HubSpot's free-tier limit (100
-requests / 10 s, batches of 100), and the sync service in this process with a recording
-metrics backend. Phases:
+Starts (or reuses) the local stack, a private sandbox enforcing the ``--tier``'s HubSpot
+limit (professional: 190 requests / 10 s, batches of 100; the sync's limiter is configured
+with the same tier), and the sync service in this process with a recording metrics backend. Phases:
 
 - ``rate_<N>``: inserts at a fixed N rows/s for ``--seconds`` (small transactions every 50 ms);
   reports p50/p95/p99 of ``cdcbridge_sync_end_to_end_seconds`` (Debezium ``source.ts_ms``, the
-  database commit, to the platform's answer) and records/s delivered.
+  database commit, to the platform's answer), records/s delivered, and p50/p95 of each stage
+  of a record's latency (``stage_probe.py``: commit -> Kafka, Kafka -> sync poll,
+  coalesce/linger, limiter wait, API round trip).
 - ``backlog``: ``--backlog`` rows inserted while the service is stopped, then drained;
   reports records per API call (vs the maximum batch size) and records/s.
 
-Prints one JSON document. Usage: ``python bench/bench_end_to_end.py [--rates 200 1000]``.
+Each ``--profiles`` entry (``PROFILES``) runs every rate phase with its own settings, one after
+the other in the same run, so tuned and untuned figures are measured side by side: the
+connector's ``poll.interval.ms`` / ``max.batch.size`` / producer linger are PUT to Kafka
+Connect (then restored from ``connectors/debezium-postgres-source.json``) and the sync
+settings passed to the service.
+
+Prints one JSON document. Usage:
+``python bench/bench_end_to_end.py [--rates 100 500 1000] [--profiles before shipped]``.
 """
 
 from __future__ import annotations
@@ -26,10 +35,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from stage_probe import StageProbe
 
 from cdcbridge.metrics import RecordingMetrics
 from local_stack import stack as local
@@ -37,6 +48,7 @@ from local_stack.connector_setup import ensure_connector_running
 from local_stack.endpoints import StackEndpoints, from_layout
 from local_stack.layout import PROJECT_ROOT, StackLayout
 from local_stack.sandbox_launcher import private_sandbox
+from streams.platform.ratelimit import forget_shared_limiters
 from streams.sync import kafka_boundary
 from streams.sync.service import run_sync
 from streams.sync.settings import SyncSettings
@@ -46,6 +58,31 @@ TIER_LIMITS = {"free": 100, "professional": 190}  # HubSpot requests per 10 s, p
 TIER = ["professional"]
 E2E = "cdcbridge_sync_end_to_end_seconds"
 BATCH = "cdcbridge_platform_batch_size_records"
+CONNECTOR = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Connector config overrides and sync settings for one set of rate phases."""
+
+    connector: dict[str, str] = field(default_factory=dict)
+    sync: dict[str, Any] = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    # What connectors/ and streams/sync/settings.py ship.
+    "shipped": Profile(),
+    # The values shipped before issue 17's tuning (its "before" column).
+    "before": Profile(
+        {"poll.interval.ms": "50", "max.batch.size": "2048", "producer.override.linger.ms": "5"},
+        {"linger_s": 0.02, "partial_batches_in_flight": 1, "partial_batches_wait_for_token": False},
+    ),
+    # a candidate explored while tuning (issue 17, item 4): the shipped values, uncompressed
+    "no_compression": Profile(
+        {"producer.override.compression.type": "none"},
+    ),
+}
+PROBE = StageProbe()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -58,8 +95,10 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
 
 @contextmanager
 def sandbox(log_dir: Path) -> Iterator[str]:
-    """A private sandbox with the tier's request limit (``TIER_LIMITS``)."""
-    with private_sandbox(log_dir / "sandbox.log", platform="hubspot") as url:
+    """A private sandbox enforcing the tier's request limit (``TIER_LIMITS``), the limit the
+    sync's limiter is configured with."""
+    knobs = {"hubspot_limit": TIER_LIMITS[TIER[0]], "hubspot_window_s": 10}
+    with private_sandbox(log_dir / "sandbox.log", platform="hubspot", knobs=knobs) as url:
         yield url
 
 
@@ -72,7 +111,11 @@ def new_group(stack: StackEndpoints) -> str:
 
 @contextmanager
 def sync_service(
-    stack: StackEndpoints, url: str, metrics: RecordingMetrics, group: str
+    stack: StackEndpoints,
+    url: str,
+    metrics: RecordingMetrics,
+    group: str,
+    overrides: dict[str, Any] | None = None,
 ) -> Iterator[None]:
     """The sync service in a thread of this process, until the block ends."""
     os.environ.update(
@@ -83,8 +126,12 @@ def sync_service(
         CDCBRIDGE_HUBSPOT_TIER=TIER[0],
     )
     settings = SyncSettings(
-        bootstrap_servers=stack.bootstrap_servers, group_id=group, dlq_topic=f"{group}-dlq"
+        bootstrap_servers=stack.bootstrap_servers,
+        group_id=group,
+        dlq_topic=f"{group}-dlq",
+        **(overrides or {}),
     )
+    forget_shared_limiters()  # the last phase's limiter runs on that service's stopped clock
     stop = threading.Event()
     codes: list[int] = []
     thread = threading.Thread(
@@ -124,11 +171,15 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_s": round(cuts[49], 3), "p95_s": round(cuts[94], 3), "p99_s": round(cuts[98], 3)}
 
 
-def rate_phase(stack: StackEndpoints, log_dir: Path, rate: int, seconds: float) -> dict[str, Any]:
+def rate_phase(
+    stack: StackEndpoints, log_dir: Path, rate: int, seconds: float, profile: Profile
+) -> dict[str, Any]:
     metrics = RecordingMetrics()
-    with sandbox(log_dir) as url, sync_service(stack, url, metrics, new_group(stack)):
+    group = new_group(stack)
+    with sandbox(log_dir) as url, sync_service(stack, url, metrics, group, profile.sync):
         warm = insert_at_rate(stack.pg_dsn, f"warm-{uuid.uuid4().hex[:6]}", 20, 0.1)
         wait_for(lambda: len(metrics.timings[E2E]) >= warm, 60, "the warm-up rows")
+        PROBE.reset()
         skip = len(metrics.timings[E2E])
         calls_before = len(metrics.timings[BATCH])
         started = time.monotonic()
@@ -145,7 +196,17 @@ def rate_phase(stack: StackEndpoints, log_dir: Path, rate: int, seconds: float) 
         "records_per_s": round(rows / elapsed, 1),
         "api_calls": len(sizes),
         "records_per_call": round(sum(sizes) / max(len(sizes), 1), 1),
+        "stages": PROBE.summary(),
     }
+
+
+def apply_connector(stack: StackEndpoints, overrides: dict[str, str], log_dir: Path) -> None:
+    """PUT the shipped connector config with ``overrides`` and wait until it runs again."""
+    doc = json.loads(CONNECTOR.read_text())
+    doc["config"].update(overrides)
+    path = log_dir / "connector.json"
+    path.write_text(json.dumps(doc))
+    ensure_connector_running(stack.connect_url, path, bootstrap_servers=stack.bootstrap_servers)
 
 
 def backlog_phase(stack: StackEndpoints, log_dir: Path, rows: int) -> dict[str, Any]:
@@ -182,7 +243,11 @@ def lag(stack: StackEndpoints, group: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--rates", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument(
+        "--profiles", nargs="+", choices=sorted(PROFILES), default=["shipped"],
+        help="run the rate phases once per name, in this order (repeat names to interleave)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backlog", type=int, default=5_000)
     parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="professional")
@@ -191,19 +256,29 @@ def main() -> int:
     layout = StackLayout.default()
     local.up(layout)
     stack = from_layout(layout)
-    connector = PROJECT_ROOT / "connectors" / "debezium-postgres-source.json"
-    ensure_connector_running(
-        stack.connect_url, connector, bootstrap_servers=stack.bootstrap_servers
-    )
     log_dir = Path(tempfile.mkdtemp(prefix="cdcbridge-bench-"))
     result: dict[str, Any] = {
         "benchmark": "end_to_end",
         "platform": f"sandbox hubspot, {args.tier} tier: {TIER_LIMITS[args.tier]} requests/10 s",
         "seconds_per_rate": args.seconds,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
-    for rate in args.rates:
-        result[f"rate_{rate}"] = rate_phase(stack, log_dir, rate, args.seconds)
-    result["backlog"] = backlog_phase(stack, log_dir, args.backlog)
+    PROBE.install()
+    try:
+        for name in args.profiles:
+            profile = PROFILES[name]
+            apply_connector(stack, profile.connector, log_dir)
+            phases = {}
+            for rate in args.rates:
+                phases[f"rate_{rate}"] = rate_phase(stack, log_dir, rate, args.seconds, profile)
+            runs = result.setdefault("profiles", {})
+            runs[name if name not in runs else f"{name}#{len(runs)}"] = phases
+    finally:
+        PROBE.uninstall()
+        apply_connector(stack, {}, log_dir)
+    if args.backlog:
+        result["backlog"] = backlog_phase(stack, log_dir, args.backlog)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -89,15 +89,25 @@ def _connectors(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from local_stack.demo import run_demo
+    from local_stack.demo import DemoOptions, run_demo
+    from local_stack.demo_summary import render_table
 
+    options = DemoOptions(rows=args.rows, duration_s=args.duration, rate=args.rate,
+                          webhooks=args.webhooks, webhook_rate=args.webhook_rate)
     try:
-        summary = run_demo(StackLayout.default(), args.rows, _say)
+        summary = run_demo(StackLayout.default(), args.rows, _say, options)
     except (StackError, ConnectError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(summary))
-    return 1 if "error" in summary else 0
+    table = summary.get("table")
+    if args.json:
+        print(json.dumps(summary))
+    elif isinstance(table, list):
+        print(render_table([(str(label), str(value)) for label, value in table]))
+    if "error" in summary:
+        print(f"demo failed: {summary['error']}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _demo_seed(args: argparse.Namespace) -> int:
@@ -133,6 +143,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     demo_p = sub.add_parser("demo", help="end-to-end demo on the local stack")
     demo_p.add_argument("--rows", type=int, default=20)
+    demo_p.add_argument("--duration", type=float, default=0.0, metavar="SECONDS",
+                        help="run a steady load this long instead of the short demo")
+    demo_p.add_argument("--rate", type=float, default=50.0,
+                        help="with --duration: customer inserts per second (default 50)")
+    demo_p.add_argument("--webhooks", type=int, default=20,
+                        help="webhooks the sandbox sends in the short demo (default 20)")
+    demo_p.add_argument("--webhook-rate", type=float, default=10.0,
+                        help="with --duration: webhooks per second (default 10)")
+    demo_p.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo_p.set_defaults(handler=_demo, default_log_level="WARNING")
     demo_sub = demo_p.add_subparsers(dest="demo_command")
     seed_p = demo_sub.add_parser("seed", help="insert N generated customers")

@@ -131,7 +131,7 @@ def connect_properties(layout: StackLayout) -> str:
         "config.providers=env,file",
         "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
         "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
-        "producer.linger.ms=5",
+        "producer.linger.ms=1",
         "",
     ])
 

@@ -46,6 +46,19 @@ def ensure_companies(conn: psycopg.Connection[tuple[object, ...]]) -> None:
             "WHERE NOT EXISTS (SELECT 1 FROM companies WHERE name = %s)", (name, domain, name))
 
 
+INSERT_SQL = (
+    "INSERT INTO customers (email, first_name, last_name, phone, company_name, "
+    "lifecycle_stage, plan, mrr, marketing_opt_in, country, opt_in_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END)"
+)
+
+
+def customer_rows(rng: random.Random, start: int, stop: int, run: str) -> list[tuple[object, ...]]:
+    """Parameters of ``INSERT_SQL`` for generated customers ``start`` .. ``stop - 1`` of ``run``
+    (their emails end in ``.{run}@example.com``)."""
+    return [(*row, row[8]) for row in (_customer(rng, n, run) for n in range(start, stop))]
+
+
 def seed(dsn: str, rows: int, *, seed_value: int = 7, run: str = "demo") -> SeedResult:
     """Insert ``rows`` customers in batches of 500 rows per transaction."""
     rng = random.Random(seed_value)
@@ -53,14 +66,9 @@ def seed(dsn: str, rows: int, *, seed_value: int = 7, run: str = "demo") -> Seed
     with psycopg.connect(dsn) as conn:
         ensure_companies(conn)
         for start in range(0, rows, 500):
-            batch = [_customer(rng, n, run) for n in range(start, min(rows, start + 500))]
+            batch = customer_rows(rng, start, min(rows, start + 500), run)
             with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO customers (email, first_name, last_name, phone, company_name, "
-                    "lifecycle_stage, plan, mrr, marketing_opt_in, country, opt_in_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                    "CASE WHEN %s THEN now() END) RETURNING id",
-                    [(*row, row[8]) for row in batch], returning=True)
+                cur.executemany(INSERT_SQL + " RETURNING id", batch, returning=True)
                 while True:
                     fetched = cur.fetchone()
                     if fetched is not None:

@@ -16,7 +16,9 @@ from sandbox_platform.knobs import Knobs
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    """Now as the vendors write it: UTC with milliseconds (``2019-10-30T03:30:17.883Z``)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
 
 @dataclass

@@ -230,7 +230,11 @@ class PlatformAdapter(Protocol):
 
 @dataclass(frozen=True)
 class KafkaPosition:
+    """Where a consumed record sits; ``timestamp_ms``: its Kafka timestamp (the producer's
+    create time for the CDC topic), when the consumer reported one."""
+
     topic: str
     partition: int
     offset: int
     headers: Mapping[str, bytes] = field(default_factory=dict)
+    timestamp_ms: int | None = None

@@ -96,6 +96,17 @@ class RateLimiter:
         debt = -self.__tokens / self.rate if self.__tokens < 0 else 0.0
         return max(now, self.__paused_until) + debt - now
 
+    def available_in(self) -> float:
+        """Seconds until a call could start without waiting (0.0: now); takes nothing. The
+        sync forms a partial batch only then, so records join it instead of queueing behind a
+        batch that waits for a token. Raises ``FatalPlatformError`` once halted."""
+        with self.__lock:
+            self.__check_halt()
+            now = self.__clock.monotonic()
+            self.__refill(now)
+            debt = (1.0 - self.__tokens) / self.rate if self.__tokens < 1.0 else 0.0
+            return max(max(now, self.__paused_until) + debt - now, 0.0)
+
     def reserve(self) -> float:
         """Take one token now and return how long the caller must wait before using it.
         Raises ``FatalPlatformError`` once halted."""
@@ -188,6 +199,15 @@ class RateLimiter:
 
 _SHARED: dict[str, RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
+
+
+def forget_shared_limiters() -> None:
+    """Drop the process-wide limiters, so the next ``shared_limiter`` call builds a new one
+    with its own clock. For a process that runs the sync service more than once (a benchmark
+    running phases in one process): a limiter keeps the clock it was built with, and the sync's
+    clock stops with the sync."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
 
 
 def shared_limiter(name: str, limits: PublishedLimits, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:

@@ -169,6 +169,26 @@ class Coalescer:
             self.__in_flight.add(entry.key)
         return batch
 
+    def absorb(self, entry: PendingChange) -> int:
+        """Fold the changes of ``entry``'s key that arrived while its batch was in flight into
+        ``entry`` itself (before a retry of that batch: one call then carries the newest state,
+        so a key changed many times during an outage is sent once). Only when the merged change
+        keeps the batch's kind. Returns the number of source records absorbed (0: none)."""
+        newer = self.__pending.get(entry.key)
+        if newer is None or entry.key not in self.__in_flight:
+            return 0
+        merged = merge(entry.change, newer.change)
+        if kind_of(merged) is not entry.kind:
+            return 0
+        del self.__pending[entry.key]
+        if isinstance(entry.change, CustomerDelete) or isinstance(newer.change, CustomerDelete):
+            entry.vendor = newer.vendor if isinstance(merged, CustomerUpsert) else None
+        else:
+            entry.vendor = merge_vendor(entry.vendor, newer.vendor, merged)
+        entry.change = merged
+        entry.records.extend(newer.records)
+        return len(newer.records)
+
     def next_due(self, linger_s: float) -> float | None:
         """When the oldest eligible change's linger ends (None when nothing is eligible)."""
         for entry in self.__pending.values():

@@ -35,6 +35,10 @@ change's trace id. Raises ``InvalidRecord``."""
 Waiter = Callable[[float], bool]
 """Waits up to the given seconds; returns True when the service is stopping (give up)."""
 
+Refresher = Callable[[PendingChange], int]
+"""Before a retry: folds the entry's key's newer changes (which waited while the batch was in
+flight) into the entry; returns how many source records it absorbed (``Coalescer.absorb``)."""
+
 
 @dataclass(frozen=True)
 class EntryResult:
@@ -93,12 +97,18 @@ class BatchDeliverer:
             return entry.vendor
         return self.__to_vendor(entry.change)
 
-    def deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
-        """One result per entry. Log lines carry the first entry's trace id."""
+    def deliver(
+        self, batch: Sequence[PendingChange], refresh: Refresher | None = None
+    ) -> list[EntryResult]:
+        """One result per entry. Log lines carry the first entry's trace id. ``refresh``
+        (when given) runs on every entry still to send before each retry, so a retried call
+        carries the newest state of its keys."""
         with trace_context(batch[0].trace_id):
-            return self.__deliver(batch)
+            return self.__deliver(batch, refresh)
 
-    def __deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
+    def __deliver(
+        self, batch: Sequence[PendingChange], refresh: Refresher | None
+    ) -> list[EntryResult]:
         results: list[EntryResult] = []
         todo: dict[str, tuple[PendingChange, VendorRecord]] = {}
         for entry in batch:
@@ -115,6 +125,7 @@ class BatchDeliverer:
             except TransientError as exc:  # TransientPlatformError (StopRequested too)
                 self.__back_off(attempt, exc.retry_after, str(exc), "transient_error")
                 attempt += 1
+                self.__refresh(todo, refresh, results)
                 continue
             for answer in answers:
                 entry, _ = todo[answer.key]
@@ -129,7 +140,25 @@ class BatchDeliverer:
             if todo:
                 self.__back_off(attempt, None, f"{len(todo)} records to retry", "records_retry")
                 attempt += 1
+                self.__refresh(todo, refresh, results)
         return results
+
+    def __refresh(
+        self,
+        todo: dict[str, tuple[PendingChange, VendorRecord]],
+        refresh: Refresher | None,
+        results: list[EntryResult],
+    ) -> None:
+        if refresh is None:
+            return
+        for key, (entry, _) in list(todo.items()):
+            if not refresh(entry):
+                continue
+            try:
+                todo[key] = (entry, self.vendor_record(entry))
+            except InvalidRecord as exc:
+                del todo[key]
+                results.append(EntryResult(entry, "InvalidRecord", str(exc)))
 
     def __call(self, records: list[VendorRecord], archive: bool) -> list[RecordResult]:
         # Per record the trace id travels in the record (``objectWriteTraceId`` where the

@@ -16,7 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
-from cdcbridge.errors import TransientError
+from cdcbridge.errors import FatalError, TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
@@ -83,8 +83,14 @@ class SyncEngine:
         executor: Executor,
         clock: Clock,
         metrics: Metrics,
+        *,
+        ready_in: Callable[[], float] = lambda: 0.0,
     ) -> None:
+        """``ready_in``: seconds until the platform's rate limiter has a token (0.0: now). A
+        partial batch is formed only when it is 0, so under the limit records keep joining the
+        next batch instead of queueing behind one that waits for a token."""
         self.__config = config
+        self.__ready_in = ready_in
         self.__decode = decode
         self.__to_vendor = to_vendor
         self.__deliverer = deliverer
@@ -178,18 +184,27 @@ class SyncEngine:
                     self.__clock.monotonic(),
                     self.__config.linger_s,
                     force=self.__draining,
-                    allow_partial=(
-                        self.__batches_in_flight < self.__config.partial_batches_in_flight
-                    ),
+                    allow_partial=self.__partial_allowed(),
                 )
                 if batch is None:
                     break
                 self.__batches_in_flight += 1
                 self.__records_in_flight += _source_records(batch)
                 sent += 1
-                future = self.__executor.submit(self.__deliverer.deliver, batch)
+                future = self.__executor.submit(self.__deliverer.deliver, batch, self.__absorb)
                 future.add_done_callback(self.__on_done(batch))
         return sent
+
+    def __partial_allowed(self) -> bool:
+        if self.__batches_in_flight >= self.__config.partial_batches_in_flight:
+            return False
+        return self.__limiter_wait() <= 0.0
+
+    def __limiter_wait(self) -> float:
+        try:
+            return self.__ready_in()
+        except FatalError:  # halted: the call that tries will raise it where it is handled
+            return 0.0
 
     def run_dispatcher(self, stop: threading.Event) -> None:
         """Dispatcher thread body: dispatch when batches are due, until ``stop`` is set."""
@@ -200,6 +215,7 @@ class SyncEngine:
                 if self.__batches_in_flight < self.__config.partial_batches_in_flight:
                     due = self.__coalescer.next_due(self.__config.linger_s)
                     if due is not None:
+                        due = max(due, self.__clock.monotonic() + self.__limiter_wait())
                         timeout = min(timeout, max(due - self.__clock.monotonic(), 0.001))
                 self.__wake.wait(timeout)
 
@@ -258,6 +274,15 @@ class SyncEngine:
             return self.__batches_in_flight == 0
 
     # -- worker side ------------------------------------------------------------------------
+    def __absorb(self, entry: PendingChange) -> int:
+        """Before a retry: the newer changes of ``entry``'s key join its in-flight batch."""
+        with self.__lock:
+            if self.__closed:
+                return 0
+            absorbed = self.__coalescer.absorb(entry)
+            self.__records_in_flight += absorbed
+            return absorbed
+
     def __on_done(
         self, batch: Sequence[PendingChange]
     ) -> Callable[[Future[list[EntryResult]]], None]:

@@ -62,6 +62,8 @@ class SyncParts:
     decode: Decoder
     to_vendor: VendorMapper  # the one vendor-record builder, with the delete plan's properties
     on_share: Callable[[float], None]
+    # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
+    ready_in: Callable[[], float] = lambda: 0.0
 
 
 def default_parts(
@@ -89,7 +91,10 @@ def default_parts(
     adapter, decode = guard_outbound(adapter, decode, platform_settings.platform, metrics)
     deletes = delete_plan(settings, adapter)
     builder = VendorRecordBuilder(platform_settings.platform, deletes.properties)
-    return SyncParts(adapter, decode, builder, on_share)
+    ready_in: Callable[[], float] = (
+        limiter.available_in if limiter is not None else (lambda: 0.0)
+    )
+    return SyncParts(adapter, decode, builder, on_share, ready_in)
 
 
 def missing_properties_problem() -> str | None:
@@ -122,6 +127,10 @@ def delete_plan(settings: SyncSettings, adapter: PlatformAdapter) -> DeletePlan:
     plan = DeletePlan.resolve(adapter.name, settings.delete_policy, settings.unsubscribe_properties)
     plan.check(adapter)
     return plan
+
+
+def _now() -> float:
+    return 0.0
 
 
 def build_factory(
@@ -168,6 +177,7 @@ def build_factory(
             executor,
             clock,
             metrics,
+            ready_in=parts.ready_in if settings.partial_batches_wait_for_token else _now,
         )
 
     def on_assignment(assigned: int) -> None:

@@ -34,13 +34,18 @@ class SyncSettings(BaseSettings):
     topic: str = "cdc.public.customers"
     group_id: str = CONSUMER_GROUP
     dlq_topic: str = DLQ_TOPIC
-    # Batching: a batch goes when it is full or its oldest record waited ``linger_s``.
-    linger_s: float = Field(default=0.02, ge=0.0, le=10.0)
+    # Batching: a batch goes when it is full or its oldest record waited ``linger_s``. Short:
+    # under the rate limit batches grow anyway (a partial batch waits while another is in
+    # flight), so a longer linger only adds latency (bench/README.md, latency stages).
+    linger_s: float = Field(default=0.005, ge=0.0, le=10.0)
     # None: the adapter's published maximum (itself capped by CDCBRIDGE_BATCH_SIZE).
     max_batch_size: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=64)
     # Batches that are not full may go only while fewer than this many batches are in flight.
     partial_batches_in_flight: int = Field(default=1, ge=1, le=64)
+    # ... and only when the platform's rate limiter has a token now (false: they form at once
+    # and wait for one inside the call, while later records queue behind them).
+    partial_batches_wait_for_token: bool = True
     # Backpressure: at most this many consumed-but-unfinished records; beyond, partitions pause.
     max_outstanding: int = Field(default=20_000, ge=1)
     # Backoff for a batch whose call failed transiently; retried until it succeeds or we stop.

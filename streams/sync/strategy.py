@@ -62,8 +62,13 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         """Hand one record to the engine; ``MessageRejected`` when too much is outstanding."""
         ((partition, offset),) = message.committable.items()
         payload = message.payload
+        stamp = message.timestamp
         position = KafkaPosition(
-            partition.topic.name, partition.index, offset - 1, dict(payload.headers)
+            partition.topic.name,
+            partition.index,
+            offset - 1,
+            dict(payload.headers),
+            None if stamp is None else int(stamp.timestamp() * 1000),
         )
         # arroyo turns a tombstone's null value into b"" (never a valid JSON document).
         value = payload.value or None

@@ -166,3 +166,17 @@ def test_halt_reaches_waiters_and_later_callers() -> None:
     with pytest.raises(FatalPlatformError):
         limiter.reserve()
     assert limiter.halt("again") is False
+
+
+def test_available_in_says_when_the_next_call_starts_without_taking_a_token() -> None:
+    clock = MockedClock()
+    limiter = RateLimiter(100, 10.0, clock=clock)
+    while limiter.available_in() == 0.0:
+        limiter.acquire()  # spend the burst (no wait while a token is there)
+    wait = limiter.available_in()
+    assert 0.0 < wait <= 1 / limiter.rate + 1e-9
+    assert limiter.available_in() == pytest.approx(wait)  # peeking takes nothing
+    clock.advance(wait)
+    assert limiter.available_in() == pytest.approx(0.0, abs=1e-9)
+    limiter.pause_for(3.0)
+    assert limiter.available_in() == pytest.approx(3.0, abs=0.2)

@@ -95,3 +95,27 @@ def test_a_partial_batch_waits_when_not_allowed_but_a_full_one_goes() -> None:
     assert coalescer.take_batch(10, now=1.0, linger_s=0.0, allow_partial=False) is None
     full = coalescer.take_batch(2, now=1.0, linger_s=0.0, allow_partial=False)
     assert full is not None and len(full) == 2
+
+
+def test_absorb_folds_changes_that_waited_behind_the_in_flight_batch() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("1", email="a@x", n=0), record(0), now=0.0)
+    (entry,) = coalescer.take_batch(10, now=1.0, linger_s=0.0) or []
+    assert coalescer.absorb(entry) == 0  # nothing newer yet
+    coalescer.add(upsert("1", n=1), record(1), now=1.5)
+    coalescer.add(upsert("1", n=2), record(2), now=1.6)
+    assert coalescer.absorb(entry) == 2
+    assert isinstance(entry.change, CustomerUpsert)
+    assert dict(entry.change.fields) == {"email": "a@x", "n": 2}
+    assert [r.position.offset for r in entry.records] == [0, 1, 2]
+    assert len(coalescer) == 0  # nothing left to send a second time
+    assert coalescer.absorb(entry) == 0
+
+
+def test_absorb_never_changes_the_kind_of_an_in_flight_entry() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("1", email="a@x"), record(0), now=0.0)
+    (entry,) = coalescer.take_batch(10, now=1.0, linger_s=0.0) or []
+    coalescer.add(CustomerDelete("1", None, META), record(1), now=1.5)
+    assert coalescer.absorb(entry) == 0
+    assert entry.kind is BatchKind.UPSERT and len(coalescer) == 1  # sent after the batch

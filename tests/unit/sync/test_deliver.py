@@ -142,3 +142,21 @@ def test_the_same_seed_replays_the_same_backoff() -> None:
     assert len(delays(7)) == 4
     assert delays(7) == delays(7)
     assert delays(7) != delays(8)
+
+
+def test_a_retry_carries_the_changes_refresh_folded_in() -> None:
+    adapter = FakeAdapter()
+    adapter.failures = [TransientPlatformError("503")]
+    newer = CustomerUpsert("a", {"email": "a@x", "plan": "pro"}, META)
+
+    def refresh(pending: PendingChange) -> int:
+        if pending.change == newer:
+            return 0
+        pending.change, pending.vendor = newer, None
+        pending.records.append(SourceRecord(KafkaPosition("t", 0, 2), None, None, "trace-a2"))
+        return 1
+
+    (result,) = deliverer(adapter, Waits()).deliver([entry("a")], refresh)
+    assert result.error_class is None and len(result.entry.records) == 2
+    first, retry = (records for _, records in adapter.calls)
+    assert "pro" not in str(first[0].properties) and "pro" in str(retry[0].properties)

@@ -38,8 +38,10 @@ class Harness:
         max_outstanding: int = 10_000,
         concurrency: int = 2,
         linger_s: float = 0.05,
+        ready_in: list[float] | None = None,
     ) -> None:
         self.clock = MockedClock()
+        self.ready_in = ready_in if ready_in is not None else [0.0]
         self.adapter = adapter or FakeAdapter(max_batch_size=10)
         self.dlq = FakeDeadLetters()
         self.metrics = RecordingMetrics()
@@ -60,6 +62,7 @@ class Harness:
             executor or InlineExecutor(),
             self.clock,
             self.metrics,
+            ready_in=lambda: self.ready_in[0],
         )
         self.offsets: dict[int, int] = {}
 
@@ -259,3 +262,26 @@ def test_a_stop_that_abandons_a_delivery_says_how_many_records_are_re_read(
     assert "3 records not committed" in caplog.text
     assert h.metrics.total("cdcbridge_sync_records_abandoned_total") == 3
     assert h.engine.take_committable() == {}
+
+
+def test_a_partial_batch_waits_for_a_limiter_token_and_keeps_filling() -> None:
+    harness = Harness(ready_in=[0.04])  # the limiter has no token for 40 ms
+    harness.feed(change_bytes("1", 1, email="a@x"))
+    harness.clock.advance(0.06)  # linger over, but a call could not start now
+    harness.engine.dispatch()
+    assert harness.adapter.calls == []
+    harness.feed(change_bytes("2", 2, email="b@x"))  # joins the batch still forming
+    harness.ready_in[0] = 0.0
+    harness.engine.dispatch()
+    [(_, records)] = harness.adapter.calls
+    assert sorted(r.key for r in records) == ["1", "2"]
+    harness.stop.set()
+
+
+def test_a_full_batch_goes_without_waiting_for_the_limiter() -> None:
+    harness = Harness(ready_in=[5.0])
+    for n in range(10):
+        harness.feed(change_bytes(str(n), n, email=f"{n}@x"))
+    harness.engine.dispatch()
+    assert len(harness.adapter.calls) == 1  # full: it waits in the limiter, not here
+    harness.stop.set()
