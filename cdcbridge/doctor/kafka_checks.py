@@ -84,15 +84,21 @@ def _dlq_depth(ctx: DoctorContext, partitions: int) -> CheckResult:
 def _group_status(ctx: DoctorContext) -> CheckResult:
     from streams.lag.evaluate import Status, group_status
     from streams.lag.kafka_reads import LagReadError, read_group
+    from streams.mapping.mapping_files import MappingFileError
     from streams.sync.settings import SyncSettings
+    from streams.sync.subscription import sync_topics
 
     settings = SyncSettings()
     try:
+        topics = list(sync_topics(settings))  # every mapped table's topic
         reading = read_group(
-            ctx.bootstrap_servers, settings.group_id, [settings.topic], SYSTEM_CLOCK, ctx.timeout_s
+            ctx.bootstrap_servers, settings.group_id, topics, SYSTEM_CLOCK, ctx.timeout_s,
+            missing_ok=True,
         )
     except LagReadError as exc:
         return fail("kafka.sync_lag", str(exc), "check the topic and the broker")
+    except MappingFileError as exc:
+        return fail("kafka.sync_lag", str(exc), "fix the mapping file it names")
     status, _ = group_status([reading])
     lag = sum(p.lag for p in reading.partitions)
     seconds = max((p.lag_seconds(reading.taken_at) for p in reading.partitions), default=0.0)

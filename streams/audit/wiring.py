@@ -111,7 +111,7 @@ class AuditJob:
             settler=kafka_settler(
                 self.sync.bootstrap_servers,
                 self.sync.group_id,
-                self.sync.topic,
+                self.mapping.topics[0],
                 self.clock,
                 self.audit.settle_timeout_s,
             ),
@@ -152,7 +152,8 @@ class AuditJob:
 
     def __recent_deletes(self) -> list[Any]:
         since_ms = parse_since(self.audit.deletes_since, self.clock.time())
-        records = kafka_boundary.read_topic(self.sync.bootstrap_servers, self.sync.topic, since_ms)
+        topic = self.mapping.topics[0]
+        records = kafka_boundary.read_topic(self.sync.bootstrap_servers, topic, since_ms)
         return deleted_rows(self.decoder, ((r.topic, r.key, r.value) for r in records))
 
     def __repair(self, auditor: Auditor, suspects: set[str]) -> dict[str, Any]:
@@ -164,7 +165,7 @@ class AuditJob:
         key = self.mapping.primary_key
         where = keys_filter(key, rows)
         since_ms = int(self.clock.time() * 1000) - 1000
-        with TopicTail(self.sync.bootstrap_servers, self.sync.topic, since_ms) as tail:
+        with TopicTail(self.sync.bootstrap_servers, self.mapping.topics[0], since_ms) as tail:
             signal = send_signal(self.conn, self.audit.signal_table, self.mapping.table, where)
             outcome = follow_snapshot(
                 signal,

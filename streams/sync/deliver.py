@@ -100,10 +100,11 @@ class BatchDeliverer:
 
     def __deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
         results: list[EntryResult] = []
-        todo: dict[str, tuple[PendingChange, VendorRecord]] = {}
+        todo: dict[str, tuple[PendingChange, VendorRecord]] = {}  # by record key (one table)
         for entry in batch:
             try:
-                todo[entry.key] = (entry, self.vendor_record(entry))
+                record = self.vendor_record(entry)
+                todo[record.key] = (entry, record)
             except InvalidRecord as exc:
                 results.append(EntryResult(entry, "InvalidRecord", str(exc)))
         archive = batch[0].kind is BatchKind.DELETE  # sent by the delete plan
