@@ -79,15 +79,14 @@ def upsert_record(
         raise InvalidRecord(
             id_field, "required", value, f"an upsert needs the {id_field} lookup value"
         )
-    mapping = target.mapping or compiled_mapping(platform)
-    props = mapping.encode({"source_id": change.source_id, **change.fields})
+    if target.mapping is None:
+        props = compiled_mapping(platform).encode({"source_id": change.source_id, **change.fields})
+        previous = change.previous_email
+    else:  # a table writing properties of an object it does not own never renames it
+        props = target.mapping.encode({"source_id": change.source_id, **change.fields})
+        previous = None
     return VendorRecord(
-        change.source_id,
-        value,
-        props,
-        change.meta.trace_id,
-        change.previous_email,
-        target.object_type,
+        change.source_id, value, props, change.meta.trace_id, previous, target.object_type
     )
 
 
