@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
 from local_stack.processes import StackError, wait_until
-from local_stack.topics import ensure_topics
+from local_stack.topics import CDC_TOPICS, PRODUCT_TOPICS, ensure_topics
 
 INCLUDE_LIST = "table.include.list"
 
@@ -25,6 +25,14 @@ def mapped_tables() -> list[str]:
     from streams.mapping.table_catalog import load_table_mappings
 
     return [mapping.table for mapping in load_table_mappings()]
+
+
+def mapped_topics() -> tuple[str, ...]:
+    """Every mapped table's topic. Raises ``MappingFileError``."""
+    from streams.mapping.table_catalog import load_table_mappings
+    from streams.mapping.table_catalog import mapped_topics as topics_of
+
+    return topics_of(load_table_mappings())
 
 
 def with_tables(connector: ConnectorFile, tables: Sequence[str]) -> ConnectorFile:
@@ -48,15 +56,18 @@ def ensure_connector_running(
     bootstrap_servers: str | None = None,
     tables: Sequence[str] | None = None,
 ) -> str:
-    """Create our topics (when ``bootstrap_servers`` is given), PUT the config with the mapped
+    """Create our topics and the mapped tables' (when ``bootstrap_servers`` is given, with the
+    connector's partition count: Debezium would create them only on the first change, after
+    sync subscribed), PUT the config with the mapped
     tables (``tables``, default ``mapped_tables()``) in its include list (a no-op when
     unchanged), then poll until connector and tasks are RUNNING.
 
     Raises StackError with the failed task's trace when it does not come up, and
     ``MappingFileError`` for a broken mapping file.
     """
-    if bootstrap_servers is not None:
-        ensure_topics(bootstrap_servers)
+    if bootstrap_servers is not None:  # a mapped table's topic too, before sync subscribes
+        ensure_topics(bootstrap_servers, tuple(dict.fromkeys(
+            (*CDC_TOPICS, *PRODUCT_TOPICS, *(mapped_topics() if tables is None else ())))))
     client = ConnectClient(connect_url)
     connector = with_tables(
         ConnectorFile.load(path), mapped_tables() if tables is None else tables
