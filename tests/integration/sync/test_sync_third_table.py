@@ -140,3 +140,14 @@ def test_a_table_added_with_sql_and_a_mapping_file_flows_end_to_end(
     document = json.loads(mapped.stdout.splitlines()[0])["ok"]
     assert document["id_value"] == emails[1] and document["object_type"] == "contacts"
     assert document["properties"]["cdcbridge_subscription_status"] == "trialing"
+
+    # `cdcbridge audit --table` reads the contacts back and compares the table's own properties
+    kept = sorted(ids[e] for e in emails[1:])
+    audited = cdcbridge(
+        {**env, "CDCBRIDGE_PG_DSN": stack.pg_dsn},
+        "audit", "--table", "public.subscriptions", "--all", "--json", "--no-deletes",
+        "--where", f"id BETWEEN {kept[0]} AND {kept[-1]}",
+    )  # fmt: skip
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    report = json.loads(audited.stdout)
+    assert report["passed"] is True and report["checked"] == len(kept), report
