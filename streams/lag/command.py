@@ -25,6 +25,7 @@ from cdcbridge.clock import SYSTEM_CLOCK
 from streams.lag.kafka_reads import LagReadError, read_group
 from streams.lag.model import GroupReading
 from streams.lag.report import lag_document, lag_table
+from streams.mapping.mapping_files import MappingFileError
 from streams.sync.settings import SyncSettings
 from streams.writeback.consumer import WritebackSettings
 
@@ -73,7 +74,11 @@ def lag_target(args: argparse.Namespace) -> tuple[str, str, list[str]]:
 
 
 def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    bootstrap, group, topics = lag_target(args)
+    try:
+        bootstrap, group, topics = lag_target(args)
+    except MappingFileError as exc:  # the mapped topics cannot be known
+        sys.stderr.write(f"lag: {exc}\n")
+        return 2
     missing_ok = not args.topic  # a mapped table's topic may not exist yet
     stop = stop or threading.Event()
     window: collections.deque[GroupReading] = collections.deque(maxlen=max(args.window, 1))
