@@ -12,9 +12,10 @@ from pathlib import Path
 from cdcbridge import package_data
 from cdcbridge.connect_api import ConnectClient, ConnectError, ConnectorFile
 from local_stack import pg_home, stack
-from local_stack.connector_setup import ensure_connector_running
+from local_stack.connector_setup import ensure_connector_running, mapped_tables, with_tables
 from local_stack.layout import StackLayout
 from local_stack.processes import StackError
+from streams.mapping.mapping_files import MappingFileError
 
 DEFAULT_CONNECTOR = package_data.connectors_dir() / "debezium-postgres-source.json"
 
@@ -64,7 +65,11 @@ def _connectors(args: argparse.Namespace) -> int:
     servers = args.bootstrap_servers or (
         None if args.connect_url else StackLayout.default().bootstrap_servers)
     client = ConnectClient(url)
-    connector = ConnectorFile.load(args.file)
+    try:
+        connector = with_tables(ConnectorFile.load(args.file), mapped_tables())
+    except MappingFileError as exc:
+        print(f"connectors {args.action} failed: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.action == "apply":
             ensure_connector_running(url, args.file, bootstrap_servers=servers)

@@ -41,7 +41,8 @@ class SyncMeta(msgspec.Struct, frozen=True):
 
 
 class CustomerUpsert(msgspec.Struct, frozen=True):
-    """A created/updated/snapshotted customer, in canonical field names.
+    """A created/updated/snapshotted row of a mapped table (customers, and any other table with
+    a mapping file: ``meta.source_table`` names it), in canonical field names.
 
     ``fields`` holds only the fields this change sets; a field left out (e.g. Debezium's TOAST
     placeholder) means "unchanged" and must not be written. ``previous_email`` is set when the
@@ -69,6 +70,11 @@ class Skip(msgspec.Struct, frozen=True):
 
 
 CustomerChange = CustomerUpsert | CustomerDelete
+RowUpsert = CustomerUpsert
+RowDelete = CustomerDelete
+RowChange = CustomerChange
+"""The same types under table-neutral names: a change of any mapped table carries its table
+in ``meta.source_table``; sync coalesces by (table, ``source_id``)."""
 Decode = Callable[[str, bytes | None, bytes | None, str | None], CustomerChange | Skip]
 """The decoder's shape (``streams.mapping.decode_change``): (topic, key, value, trace id from
 the record's ``trace_id`` header or ``None``) -> change or ``Skip``; raises ``InvalidRecord``.
@@ -125,6 +131,7 @@ class VendorRecord:
     ``key`` is our stable source id (correlates results); ``id_value`` is the value of the
     platform's unique lookup property (email); ``previous_id_value`` is the old email on an
     email change so the adapter updates the existing contact instead of creating another.
+    ``key`` is unique within one batch (a batch holds the changes of one table).
     """
 
     key: str
@@ -132,6 +139,9 @@ class VendorRecord:
     properties: Mapping[str, PropertyValue]
     trace_id: str = ""
     previous_id_value: str | None = None
+    object_type: str = "contacts"
+    """The vendor object kind this record writes (``contacts``, ``companies``, ...): the
+    table mapping's ``target.object_type``. One adapter call carries one kind."""
 
 
 class DeleteMechanism(enum.Enum):
@@ -202,7 +212,8 @@ class PublishedLimits:
 class PlatformAdapter(Protocol):
     """One marketing platform behind one interface.
 
-    ``upsert_batch``/``remove_batch`` take at most ``limits.max_batch_size`` records and return
+    ``upsert_batch``/``remove_batch`` take at most ``limits.max_batch_size`` records, all of
+    ONE ``object_type`` (the batch planner groups them per table, hence per kind), and return
     one ``RecordResult`` per input record, in input order. They raise
     ``TransientPlatformError`` when the whole call failed but may succeed later, and
     ``FatalPlatformError`` when it never will. Partial failures are per-record results, never

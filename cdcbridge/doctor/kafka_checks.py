@@ -1,5 +1,6 @@
-"""Kafka: reachable, the topics present with the expected partitions, the DLQ topic's depth,
-and the sync group's lag status."""
+"""Kafka: reachable, the topics present with the expected partitions (every mapped table's
+topic, the DLQ, the engagement topic), the DLQ topic's depth, and the sync group's lag status
+over every mapped topic."""
 
 from __future__ import annotations
 
@@ -9,7 +10,20 @@ from confluent_kafka.admin import AdminClient
 from cdcbridge.clock import SYSTEM_CLOCK
 from cdcbridge.doctor.model import CheckResult, DoctorContext, fail, ok, warn
 
-CDC_TOPICS = ("cdc.public.customers",)
+CDC_TOPICS = ("cdc.public.customers",)  # when the mapping files cannot be read
+
+
+def cdc_topics() -> tuple[tuple[str, ...], list[CheckResult]]:
+    """Every mapped table's topic (``CDCBRIDGE_MAPPINGS_DIR`` included), and a failed check
+    naming a broken mapping file when there is one."""
+    from streams.mapping.mapping_files import MappingFileError
+    from streams.mapping.table_catalog import load_table_mappings, mapped_topics
+
+    try:
+        return mapped_topics(load_table_mappings()), []
+    except MappingFileError as exc:
+        return CDC_TOPICS, [fail("config.mappings", str(exc), "fix the mapping file it names")]
+
 DLQ_TOPIC = "cdcbridge.sync.dlq"
 ENGAGEMENT_TOPIC = "marketing.engagement.v1"
 
@@ -27,7 +41,9 @@ def check_kafka(ctx: DoctorContext) -> list[CheckResult]:
             )
         ]
     results = [ok("kafka.reachable", f"{ctx.bootstrap_servers} answered ({len(topics)} topics)")]
-    for name in (*CDC_TOPICS, DLQ_TOPIC, ENGAGEMENT_TOPIC):
+    mapped, problems = cdc_topics()
+    results += problems
+    for name in (*mapped, DLQ_TOPIC, ENGAGEMENT_TOPIC):
         described = topics.get(name)
         if described is None or described.error is not None:
             results.append(
@@ -35,7 +51,8 @@ def check_kafka(ctx: DoctorContext) -> list[CheckResult]:
                     f"kafka.topic {name}",
                     "missing",
                     "create it (`cdcbridge stack up` creates the local ones) with "
-                    f"{ctx.expected_partitions} partitions",
+                    f"{ctx.expected_partitions} partitions; a mapped table's topic appears "
+                    "once `cdcbridge connectors apply` captures the table",
                 )
             )
             continue
@@ -84,15 +101,21 @@ def _dlq_depth(ctx: DoctorContext, partitions: int) -> CheckResult:
 def _group_status(ctx: DoctorContext) -> CheckResult:
     from streams.lag.evaluate import Status, group_status
     from streams.lag.kafka_reads import LagReadError, read_group
+    from streams.mapping.mapping_files import MappingFileError
     from streams.sync.settings import SyncSettings
+    from streams.sync.subscription import sync_topics
 
     settings = SyncSettings()
     try:
+        topics = list(sync_topics(settings))  # every mapped table's topic
         reading = read_group(
-            ctx.bootstrap_servers, settings.group_id, [settings.topic], SYSTEM_CLOCK, ctx.timeout_s
+            ctx.bootstrap_servers, settings.group_id, topics, SYSTEM_CLOCK, ctx.timeout_s,
+            missing_ok=True,
         )
     except LagReadError as exc:
         return fail("kafka.sync_lag", str(exc), "check the topic and the broker")
+    except MappingFileError as exc:
+        return fail("kafka.sync_lag", str(exc), "fix the mapping file it names")
     status, _ = group_status([reading])
     lag = sum(p.lag for p in reading.partitions)
     seconds = max((p.lag_seconds(reading.taken_at) for p in reading.partitions), default=0.0)

@@ -1,5 +1,6 @@
-"""PostgreSQL: the replication slot is active and does not hold too much WAL; the publication
-covers every table the connector captures."""
+"""PostgreSQL: the replication slot is active and does not hold too much WAL; every mapped table
+exists; the publication covers every table the connector captures (its include list plus every
+mapped table, as ``cdcbridge connectors apply`` sends it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ SLOT_SQL = """SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn):
 FROM pg_replication_slots WHERE slot_name = %s"""
 PUBLICATION_SQL = """SELECT schemaname || '.' || tablename FROM pg_publication_tables
 WHERE pubname = %s"""
+EXISTS_SQL = "SELECT to_regclass(%s) IS NOT NULL"
+
+
+def _mapped_tables() -> list[str]:
+    from streams.mapping.mapping_files import MappingFileError
+    from streams.mapping.table_catalog import load_table_mappings
+
+    try:
+        return [mapping.table for mapping in load_table_mappings()]
+    except MappingFileError:
+        return []  # reported by kafka's config.mappings
 
 
 def check_postgres(ctx: DoctorContext) -> list[CheckResult]:
@@ -22,10 +34,13 @@ def check_postgres(ctx: DoctorContext) -> list[CheckResult]:
     slot = config.get("slot.name", "debezium")
     publication = config.get("publication.name", "dbz_publication")
     tables = [t.strip() for t in config.get("table.include.list", "").split(",") if t.strip()]
+    mapped = _mapped_tables()
+    tables += [t for t in mapped if t not in tables]
     try:
         with psycopg.connect(ctx.pg_dsn, connect_timeout=int(ctx.timeout_s)) as conn:
             slot_row = conn.execute(SLOT_SQL, (slot,)).fetchone()
             published = {row[0] for row in conn.execute(PUBLICATION_SQL, (publication,))}
+            absent = [t for t in mapped if not _exists(conn, t)]
     except psycopg.Error as exc:
         return [
             fail(
@@ -36,6 +51,16 @@ def check_postgres(ctx: DoctorContext) -> list[CheckResult]:
         ]
     results = [ok("postgres.reachable", "connected")]
     results.append(_slot(ctx, slot, slot_row))
+    if absent:
+        results.append(
+            fail(
+                "postgres.mapped_tables",
+                f"mapped but not in the database: {', '.join(absent)}",
+                "create the table, or remove its mapping file (CDCBRIDGE_MAPPINGS_DIR)",
+            )
+        )
+    else:
+        results.append(ok("postgres.mapped_tables", f"{len(mapped)} mapped tables exist"))
     missing = [t for t in tables if t not in published]
     if missing:
         results.append(
@@ -49,6 +74,11 @@ def check_postgres(ctx: DoctorContext) -> list[CheckResult]:
     else:
         results.append(ok("postgres.publication", f"{publication} covers {len(tables)} tables"))
     return results
+
+
+def _exists(conn: psycopg.Connection[tuple[object, ...]], table: str) -> bool:
+    row = conn.execute(EXISTS_SQL, (table,)).fetchone()
+    return bool(row and row[0])
 
 
 def _slot(ctx: DoctorContext, slot: str, row: tuple[bool, int | None] | None) -> CheckResult:

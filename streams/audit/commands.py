@@ -29,6 +29,9 @@ def register_audit(sub: ACTIONS[argparse.ArgumentParser]) -> None:
     audit.add_argument("--margin", type=float, help="e.g. 0.01 (default)")
     audit.add_argument("--budget-share", type=float, help="share of the API budget, e.g. 0.2")
     audit.add_argument("--where", help="SQL filter: audit only this segment of the table")
+    audit.add_argument(
+        "--table", help="mapped table to audit, e.g. public.subscriptions (default customers)"
+    )
     audit.add_argument("--seed", type=int, help="random seed of the sample (reproducible)")
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     audit.add_argument("--show-values", action="store_true", help="include emails and values")

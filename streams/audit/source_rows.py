@@ -21,7 +21,7 @@ from streams.contracts import CustomerUpsert, InvalidRecord, VendorRecord
 from streams.mapping.change_decoder import ChangeDecoder
 from streams.mapping.table_mapping import TableMapping
 from streams.mapping.vendor_mapping import Platform
-from streams.mapping.vendor_record import upsert_record
+from streams.mapping.vendor_record import DEFAULT_TARGET, RecordTarget, upsert_record
 
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -114,7 +114,11 @@ class SourceTable:
 
 
 def expected_record(
-    decoder: ChangeDecoder, mapping: TableMapping, platform: Platform, row: Mapping[str, object]
+    decoder: ChangeDecoder,
+    mapping: TableMapping,
+    platform: Platform,
+    row: Mapping[str, object],
+    target: RecordTarget | None = None,
 ) -> VendorRecord:
     """The vendor record the sync would send for this row as a snapshot read. Raises
     ``InvalidRecord`` when the row cannot be mapped (the sync dead-letters such a row)."""
@@ -129,4 +133,4 @@ def expected_record(
     change = decoder.decode(mapping.topics[0], None, orjson.dumps(envelope))
     if not isinstance(change, CustomerUpsert):
         raise InvalidRecord("$", "row", None, f"row decoded to {type(change).__name__}")
-    return upsert_record(platform, change)
+    return upsert_record(platform, change, target or DEFAULT_TARGET)

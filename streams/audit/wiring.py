@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,14 +24,16 @@ from streams.audit.snapshot_signal import keys_filter, keys_of, send_signal, wan
 from streams.audit.source_rows import SourceTable, expected_record
 from streams.audit.topic_tail import TopicTail
 from streams.mapping.change_decoder import ChangeDecoder
-from streams.mapping.table_mapping import load_table_mapping
+from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE, TableMapping
 from streams.mapping.vendor_mapping import load_vendor_mapping
+from streams.mapping.vendor_record import record_targets
 from streams.platform import build_adapter, effective_limits, shared_limiter
 from streams.platform.deletes import DeletePlan
 from streams.platform.settings import PlatformSettings
 from streams.sync import kafka_boundary
 from streams.sync.dlq.replay import parse_since
 from streams.sync.settings import SyncSettings
+from streams.sync.subscription import sync_mappings
 
 
 def _sync_settings(args: argparse.Namespace) -> SyncSettings:
@@ -40,6 +41,25 @@ def _sync_settings(args: argparse.Namespace) -> SyncSettings:
     if getattr(args, "bootstrap_servers", None):
         overrides["bootstrap_servers"] = args.bootstrap_servers
     return SyncSettings(**overrides)
+
+
+def _audited_mapping(
+    sync: SyncSettings, table: str | None
+) -> tuple[TableMapping, tuple[TableMapping, ...]]:
+    """The mapping of the table to audit (``--table``, default ``public.customers``) and every
+    mapping in effect. Raises ``ValueError`` (a usage error) for a table without a mapping, or
+    one whose objects cannot be read back (the adapters read contacts)."""
+    mappings = sync_mappings(sync)
+    wanted = table or "public.customers"
+    found = next((m for m in mappings if m.table == wanted), None)
+    if found is None:
+        known = ", ".join(m.table for m in mappings)
+        raise ValueError(f"no mapping for table {wanted} (mapped: {known})")
+    if found.target.object_type != DEFAULT_OBJECT_TYPE:
+        raise ValueError(
+            f"{wanted} writes {found.target.object_type}: the audit reads back contacts only"
+        )
+    return found, mappings
 
 
 def _audit_settings(args: argparse.Namespace) -> AuditSettings:
@@ -70,21 +90,24 @@ class AuditJob:
         self.clock = clock
         assert audit.pg_dsn is not None
         self.conn = psycopg.connect(audit.pg_dsn.get_secret_value(), autocommit=True)
-        mapping_file = self.sync.table_mapping_file
-        self.mapping = (
-            load_table_mapping(Path(mapping_file)) if mapping_file else load_table_mapping()
-        )
-        self.decoder = ChangeDecoder([self.mapping])
-        vendor = load_vendor_mapping(self.platform.platform)
-        self.comparator = Comparator(
-            {rule.property: rule.field for rule in vendor.properties},
-            frozenset(
+        self.mapping, mappings = _audited_mapping(self.sync, getattr(args, "table", None))
+        self.decoder = ChangeDecoder(mappings)
+        platform = self.platform.platform
+        self.target = record_targets(platform, [self.mapping]).get(self.mapping.table)
+        vendor = load_vendor_mapping(platform)
+        if self.target is not None and self.target.mapping is not None:
+            own = self.target.mapping.properties  # the table's own property map
+            fields = {prop.property: prop.field for prop in own}
+            folded = frozenset([vendor.id_property])
+        else:
+            fields = {rule.property: rule.field for rule in vendor.properties}
+            folded = frozenset(
                 [vendor.id_property] + [r.property for r in vendor.properties if r.enum is not None]
-            ),
-        )
+            )
+        self.comparator = Comparator(fields, folded)
         limiter = shared_limiter(self.platform.platform, effective_limits(self.platform), clock)
         limiter.set_share(audit.budget_share)
-        read = [vendor.id_property] + [r.property for r in vendor.properties]
+        read = [vendor.id_property, *fields]
         read += list(self.delete_plan.properties)  # what a delete by field update leaves
         self.adapter = build_adapter(
             self.platform, clock=clock, limiter=limiter, read_properties=list(dict.fromkeys(read))
@@ -105,13 +128,15 @@ class AuditJob:
         platform = self.platform.platform
         return Auditor(
             source=self.source,
-            expected=lambda row: expected_record(self.decoder, self.mapping, platform, row),
+            expected=lambda row: expected_record(
+                self.decoder, self.mapping, platform, row, self.target
+            ),
             read=self.adapter.read_batch,
             comparator=self.comparator,
             settler=kafka_settler(
                 self.sync.bootstrap_servers,
                 self.sync.group_id,
-                self.sync.topic,
+                self.mapping.topics[0],
                 self.clock,
                 self.audit.settle_timeout_s,
             ),
@@ -152,7 +177,8 @@ class AuditJob:
 
     def __recent_deletes(self) -> list[Any]:
         since_ms = parse_since(self.audit.deletes_since, self.clock.time())
-        records = kafka_boundary.read_topic(self.sync.bootstrap_servers, self.sync.topic, since_ms)
+        topic = self.mapping.topics[0]
+        records = kafka_boundary.read_topic(self.sync.bootstrap_servers, topic, since_ms)
         return deleted_rows(self.decoder, ((r.topic, r.key, r.value) for r in records))
 
     def __repair(self, auditor: Auditor, suspects: set[str]) -> dict[str, Any]:
@@ -164,7 +190,7 @@ class AuditJob:
         key = self.mapping.primary_key
         where = keys_filter(key, rows)
         since_ms = int(self.clock.time() * 1000) - 1000
-        with TopicTail(self.sync.bootstrap_servers, self.sync.topic, since_ms) as tail:
+        with TopicTail(self.sync.bootstrap_servers, self.mapping.topics[0], since_ms) as tail:
             signal = send_signal(self.conn, self.audit.signal_table, self.mapping.table, where)
             outcome = follow_snapshot(
                 signal,
@@ -222,9 +248,9 @@ def run_backfill(
     if audit.pg_dsn is None:
         raise SystemExit("backfill: set CDCBRIDGE_PG_DSN to the source database")
     sync = _sync_settings(args)
-    mapping = load_table_mapping()
-    key = mapping.primary_key if mapping.table == args.table else "id"
-    topic = mapping.topics[0] if mapping.table == args.table else f"cdc.{args.table}"
+    mapping = next((m for m in sync_mappings(sync) if m.table == args.table), None)
+    key = mapping.primary_key if mapping is not None else "id"
+    topic = mapping.topics[0] if mapping is not None else f"cdc.{args.table}"
     timeout = args.timeout_s or audit.snapshot_timeout_s
     with psycopg.connect(audit.pg_dsn.get_secret_value(), autocommit=True) as conn:
         wanted = wanted_keys(conn, args.table, key, args.where)

@@ -25,6 +25,7 @@ from cdcbridge.clock import SYSTEM_CLOCK
 from streams.lag.kafka_reads import LagReadError, read_group
 from streams.lag.model import GroupReading
 from streams.lag.report import lag_document, lag_table
+from streams.mapping.mapping_files import MappingFileError
 from streams.sync.settings import SyncSettings
 from streams.writeback.consumer import WritebackSettings
 
@@ -62,19 +63,30 @@ def lag_target(args: argparse.Namespace) -> tuple[str, str, list[str]]:
         settings = SyncSettings()
     bootstrap = args.bootstrap_servers or settings.bootstrap_servers
     group = args.group or settings.group_id
-    topics = list(args.topic) or ([settings.topic] if group == settings.group_id else [])
+    topics = list(args.topic)
+    if not topics and isinstance(settings, WritebackSettings) and group == settings.group_id:
+        topics = [settings.topic]
+    elif not topics and isinstance(settings, SyncSettings) and group == settings.group_id:
+        from streams.sync.subscription import sync_topics
+
+        topics = list(sync_topics(settings))
     return bootstrap, group, topics
 
 
 def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    bootstrap, group, topics = lag_target(args)
+    try:
+        bootstrap, group, topics = lag_target(args)
+    except MappingFileError as exc:  # the mapped topics cannot be known
+        sys.stderr.write(f"lag: {exc}\n")
+        return 2
+    missing_ok = not args.topic  # a mapped table's topic may not exist yet
     stop = stop or threading.Event()
     window: collections.deque[GroupReading] = collections.deque(maxlen=max(args.window, 1))
     try:
         for index in range(max(args.samples, 1)):
             if index:
                 stop.wait(args.interval)
-            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
+            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK, missing_ok=missing_ok))
         while True:
             document = lag_document(list(window))
             if getattr(args, "direction", "outbound") == "inbound":
@@ -84,7 +96,7 @@ def run_lag(args: argparse.Namespace, stop: threading.Event | None = None) -> in
             sys.stdout.flush()
             if not args.watch or stop.wait(args.interval):
                 return 0
-            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK))
+            window.append(read_group(bootstrap, group, topics, SYSTEM_CLOCK, missing_ok=missing_ok))
     except LagReadError as exc:
         sys.stderr.write(f"lag: cannot read group {group}: {exc}\n")
         return 2

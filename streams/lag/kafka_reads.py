@@ -39,9 +39,13 @@ def _active_members(admin: AdminClient, group: str, timeout_s: float) -> int:
     return len(described.result(timeout=timeout_s).members or [])
 
 
-def _partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
+def _partitions(
+    consumer: Consumer, topic: str, timeout_s: float, missing_ok: bool = False
+) -> list[int]:
     described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
     if described is None or described.error is not None:
+        if missing_ok:
+            return []
         raise LagReadError(f"topic {topic} not found")
     return sorted(described.partitions)
 
@@ -77,8 +81,11 @@ def read_group(
     topics: Iterable[str],
     clock: Clock,
     timeout_s: float = 10.0,
+    missing_ok: bool = False,
 ) -> GroupReading:
     """One reading of ``group`` over ``topics`` plus every topic it has committed offsets on.
+    ``missing_ok``: a topic that does not exist yet (a mapped table with no row captured so
+    far) has no partitions, instead of failing the reading.
 
     Raises ``LagReadError``.
     """
@@ -95,7 +102,7 @@ def read_group(
         wanted = sorted(set(topics) | {topic for topic, _ in committed})
         readings: list[PartitionReading] = []
         for topic in wanted:
-            for partition in _partitions(consumer, topic, timeout_s):
+            for partition in _partitions(consumer, topic, timeout_s, missing_ok):
                 low, high = consumer.get_watermark_offsets(
                     TopicPartition(topic, partition), timeout=timeout_s
                 )

@@ -8,7 +8,9 @@ fastjsonschema's generated Python, which matters for the 50k records/s budget: s
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jsonschema_rs
 
@@ -68,9 +70,25 @@ def canonical_checker() -> Callable[[dict[str, object]], bool]:
     return _compiled_validator().is_valid
 
 
-def raise_invalid(document: dict[str, object]) -> None:
-    """Raise the ``InvalidRecord`` for a document the schema rejects (see above)."""
-    validator = _compiled_validator()
+@functools.cache
+def _validator_of(schema_text: str) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(json.loads(schema_text), validate_formats=True)
+
+
+def schema_validator(schema: Mapping[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    """The validator of a table's canonical schema (the customer one is compiled once; others
+    once per distinct schema)."""
+    if schema.get("$id") == CUSTOMER_SCHEMA_ID:
+        return _compiled_validator()
+    return _validator_of(json.dumps(schema, sort_keys=True))
+
+
+def raise_invalid(
+    document: dict[str, object], validator: jsonschema_rs.Draft202012Validator | None = None
+) -> None:
+    """Raise the ``InvalidRecord`` for a document the schema (default: the customer one)
+    rejects (see above)."""
+    validator = validator or _compiled_validator()
     try:
         validator.validate(document)
     except jsonschema_rs.ValidationError as exc:

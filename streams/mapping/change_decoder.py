@@ -19,12 +19,17 @@ import functools
 import hashlib
 from collections.abc import Iterable
 
-from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, Skip, SyncMeta
-from streams.mapping.canonical import canonical_checker, canonical_document, raise_invalid
-from streams.mapping.envelope import Envelope, EnvelopeReader, parse_json
-from streams.mapping.row_mapper import RowMapper
-from streams.mapping.table_mapping import TableMapping, load_table_mapping
+import jsonschema_rs
 
+from streams.contracts import CustomerDelete, CustomerUpsert, InvalidRecord, Skip, SyncMeta
+from streams.mapping.canonical import canonical_document, raise_invalid, schema_validator
+from streams.mapping.envelope import Envelope, EnvelopeReader, parse_json
+from streams.mapping.mapping_files import CUSTOMER_SCHEMA_PATH, load_json
+from streams.mapping.row_mapper import RowMapper
+from streams.mapping.table_catalog import load_table_mappings
+from streams.mapping.table_mapping import TableMapping
+
+Validator = jsonschema_rs.Draft202012Validator
 HEARTBEAT_TOPIC_PREFIX = "__debezium-heartbeat"
 Decoded = CustomerUpsert | CustomerDelete | Skip
 
@@ -53,13 +58,18 @@ class ChangeDecoder:
     """Decodes records of the topics named by the given table mappings (compiled once)."""
 
     def __init__(self, mappings: Iterable[TableMapping]) -> None:
-        self.__by_topic: dict[str, tuple[RowMapper, EnvelopeReader]] = {}
+        self.__by_topic: dict[str, tuple[RowMapper, EnvelopeReader, Validator]] = {}
         for mapping in mappings:
             mapper = RowMapper(mapping)
             reader = EnvelopeReader(mapper.before_columns, mapper.row_type)
+            validator = schema_validator(mapping.canonical_schema or _customer_schema())
             for topic in mapping.topics:
-                self.__by_topic[topic] = (mapper, reader)
-        self.__is_valid = canonical_checker()
+                self.__by_topic[topic] = (mapper, reader, validator)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics this decoder maps."""
+        return tuple(self.__by_topic)
 
     def decode(
         self, topic: str, key: bytes | None, value: bytes | None, trace_id: str | None = None
@@ -74,7 +84,7 @@ class ChangeDecoder:
             return Skip(f"no mapping for topic {topic}")
         if not isinstance(value, (bytes, bytearray, memoryview, str)):
             raise InvalidRecord("$", "bytes", type(value).__name__, "record value must be bytes")
-        mapper, reader = mapped
+        mapper, reader, validator = mapped
         envelope = reader.read(value)
         if envelope is None:
             return Skip("tombstone")
@@ -82,10 +92,12 @@ class ChangeDecoder:
             return Skip(f"op {envelope.op} is not a row change")
         if envelope.table != mapper.mapping.table:
             return Skip(f"table {envelope.table} is not mapped on {topic}")
+        if envelope.op == "d" and mapper.mapping.target.on_delete == "ignore":
+            return Skip(f"deletes of {envelope.table} are ignored (target.on_delete)")
         change = self.__change(mapper, envelope, key, trace_id)
         document = canonical_document(change)
-        if not self.__is_valid(document):
-            raise_invalid(document)
+        if not validator.is_valid(document):
+            raise_invalid(document, validator)
         return change
 
     def __change(
@@ -130,10 +142,16 @@ def _source_id_from_key(mapper: RowMapper, key: bytes | None) -> str:
     return source_id
 
 
+def _customer_schema() -> dict[str, object]:
+    schema: dict[str, object] = load_json(CUSTOMER_SCHEMA_PATH)
+    return schema
+
+
 @functools.cache
 def default_decoder() -> ChangeDecoder:
-    """The decoder built from ``schemas/mappings/customers.yaml`` (loaded once)."""
-    return ChangeDecoder([load_table_mapping()])
+    """The decoder of every table mapping in effect (``load_table_mappings``: the package's
+    and those in ``CDCBRIDGE_MAPPINGS_DIR``), loaded once."""
+    return ChangeDecoder(load_table_mappings())
 
 
 def decode_change(

@@ -8,13 +8,17 @@ deletes under the same delete policy, ``CDCBRIDGE_SYNC_DELETE_POLICY`` or ``--de
 ``{"skip": <reason>}``, or ``{"error": {"field", "rule", "reason", "value"}}``. ``--mapping
 FILE`` tries another table mapping file. Exit code 0 when no line failed, 1 when one did, 2 for
 a broken mapping file or a delete policy the target cannot carry out.
+
+Every table with a mapping file is mapped (the package's and ``CDCBRIDGE_MAPPINGS_DIR``'s):
+``--topic`` (or a captured record's own topic) picks the table; a table whose file writes its
+own vendor properties is shown with them and its ``object_type``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Literal, cast
 
@@ -25,9 +29,10 @@ from streams.contracts import CustomerDelete, InvalidRecord, Skip, preview
 from streams.mapping.canonical import canonical_document
 from streams.mapping.change_decoder import ChangeDecoder, Decoded, default_decoder
 from streams.mapping.mapping_files import MappingFileError
+from streams.mapping.table_catalog import load_table_mappings
 from streams.mapping.table_mapping import load_table_mapping
 from streams.mapping.vendor_mapping import PLATFORMS, Platform
-from streams.mapping.vendor_record import VendorRecordBuilder
+from streams.mapping.vendor_record import RecordTarget, VendorRecordBuilder, record_targets
 from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
 from streams.sync.settings import SyncSettings
 
@@ -63,7 +68,10 @@ def register_map(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        decoder = default_decoder() if args.mapping is None else _decoder(args.mapping)
+        mappings = (
+            load_table_mappings() if args.mapping is None else (load_table_mapping(args.mapping),)
+        )
+        decoder = ChangeDecoder(mappings)
     except MappingFileError as exc:
         sys.stderr.write(f"cdcbridge map: {exc}\n")
         return 2
@@ -75,7 +83,10 @@ def _run(args: argparse.Namespace) -> int:
         except UnsupportedDeletePolicy as exc:
             sys.stderr.write(f"cdcbridge map: {exc}\n")
             return 2
-    return map_lines(sys.stdin.buffer, sys.stdout.buffer, target, args.topic, decoder, deletes)
+    targets = record_targets(target, mappings) if target != "canonical" else {}
+    return map_lines(
+        sys.stdin.buffer, sys.stdout.buffer, target, args.topic, decoder, deletes, targets
+    )
 
 
 def sync_delete_plan(platform: Platform, policy: str | None = None) -> DeletePlan:
@@ -84,11 +95,6 @@ def sync_delete_plan(platform: Platform, policy: str | None = None) -> DeletePla
     settings = SyncSettings()
     chosen = DeletePolicy(policy) if policy is not None else settings.delete_policy
     return DeletePlan.resolve(platform, chosen, settings.unsubscribe_properties)
-
-
-def _decoder(path: Path) -> ChangeDecoder:
-    mapping = load_table_mapping(path)
-    return ChangeDecoder([mapping])
 
 
 def _record(line: bytes, topic: str) -> tuple[str, bytes | None, bytes | None]:
@@ -115,9 +121,11 @@ def map_line(
     topic: str = DEFAULT_TOPIC,
     decoder: ChangeDecoder | None = None,
     deletes: DeletePlan | None = None,
+    targets: Mapping[str, RecordTarget] | None = None,
 ) -> dict[str, object]:
     """The output document for one input line. Never raises for bad input. ``deletes`` is the
-    delete plan of the target platform (default: sync's with the default settings)."""
+    delete plan of the target platform (default: sync's with the default settings);
+    ``targets`` the tables' own vendor targets (``record_targets``)."""
     try:
         decoded: Decoded = (decoder or default_decoder()).decode(*_record(line, topic))
         if isinstance(decoded, Skip):
@@ -129,7 +137,7 @@ def map_line(
         is_delete = isinstance(decoded, CustomerDelete)
         if is_delete and plan.mechanism is None:
             return {"skip": f"delete policy {plan.policy.value}: sync sends nothing"}
-        record = VendorRecordBuilder(platform, plan.properties)(decoded)
+        record = VendorRecordBuilder(platform, plan.properties, targets or {})(decoded)
     except InvalidRecord as exc:
         return {
             "error": {
@@ -141,6 +149,7 @@ def map_line(
         }
     document: dict[str, object] = {
         "platform": platform,
+        "object_type": record.object_type,
         "action": plan.policy.value if is_delete else "upsert",
         "key": record.key,
         "id_value": record.id_value,
@@ -160,13 +169,14 @@ def map_lines(
     topic: str,
     decoder: ChangeDecoder | None = None,
     deletes: DeletePlan | None = None,
+    targets: Mapping[str, RecordTarget] | None = None,
 ) -> int:
     """Map every non-blank line to ``out``. Returns the exit code (0: no line failed)."""
     failed = False
     for line in lines:
         if not line.strip():
             continue
-        result = map_line(line.strip(), target, topic, decoder, deletes)
+        result = map_line(line.strip(), target, topic, decoder, deletes, targets)
         failed = failed or "error" in result
         out.write(_dumps(result) + b"\n")
     out.flush()

@@ -206,6 +206,25 @@ def compiled_mapping(platform: Platform) -> CompiledVendorMapping:
     return CompiledVendorMapping(load_vendor_mapping(platform))
 
 
+VALUE_STYLES: Mapping[Platform, Literal["strings", "native"]] = {
+    "hubspot": "strings",
+    "marketo": "native",
+}
+
+
+def inline_mapping(
+    platform: Platform, properties: Mapping[str, Mapping[str, str]]
+) -> CompiledVendorMapping:
+    """A table's own property map (``target.<platform>`` of its mapping file), compiled with
+    the platform's value style. Its ``id_property`` is unused (the record carries the lookup
+    value)."""
+    rules = tuple(
+        PropertyRule(prop, raw["field"], raw.get("codec", "text"))
+        for prop, raw in properties.items()
+    )
+    return CompiledVendorMapping(VendorMapping(platform, "", VALUE_STYLES[platform], rules))
+
+
 def from_vendor(platform: Platform, properties: Mapping[str, object]) -> dict[str, object]:
     """Canonical fields (``source_id`` included when mapped) from vendor properties; unmapped
     properties are ignored. Raises ``InvalidRecord`` for a value the mapping cannot read."""

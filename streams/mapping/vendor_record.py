@@ -10,11 +10,16 @@ and keeps it; deletes are built when their batch goes, after coalescing) and by 
 - delete: ``key`` = source id, ``id_value`` = the email to find the contact by, ``properties``
   = what the delete policy writes (``streams.platform.deletes.DeletePlan.properties``: nothing
   for an archive, e.g. ``{"unsubscribed": true}`` for Marketo's field update).
+
+Per table (the change's ``meta.source_table``): a table whose mapping file writes its own
+vendor properties (``target.<platform>``) is encoded with them and looked up by its
+``target.id_field``; every record carries its table's ``target.object_type`` (``contacts``
+unless the file says otherwise). Tables without their own map use the platform file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from streams.contracts import (
@@ -25,21 +30,70 @@ from streams.contracts import (
     PropertyValue,
     VendorRecord,
 )
-from streams.mapping.vendor_mapping import Platform, compiled_mapping
+from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE, TableMapping
+from streams.mapping.vendor_mapping import (
+    CompiledVendorMapping,
+    Platform,
+    compiled_mapping,
+    inline_mapping,
+)
 
 
-def upsert_record(platform: Platform, change: CustomerUpsert) -> VendorRecord:
+@dataclass(frozen=True)
+class RecordTarget:
+    """How one table's changes become records: its own compiled property map (``None``: the
+    platform file's), the canonical field holding the lookup value, the vendor object kind."""
+
+    mapping: CompiledVendorMapping | None = None
+    id_field: str = "email"
+    object_type: str = DEFAULT_OBJECT_TYPE
+
+
+DEFAULT_TARGET = RecordTarget()
+
+
+def record_targets(
+    platform: Platform, mappings: Iterable[TableMapping]
+) -> dict[str, RecordTarget]:
+    """Table -> ``RecordTarget`` for the tables whose files say more than the default."""
+    targets: dict[str, RecordTarget] = {}
+    for mapping in mappings:
+        target = mapping.target
+        own = target.properties.get(platform)
+        if own is None and target.object_type == DEFAULT_OBJECT_TYPE:
+            continue
+        compiled = inline_mapping(platform, own) if own is not None else None
+        targets[mapping.table] = RecordTarget(compiled, target.id_field, target.object_type)
+    return targets
+
+
+def upsert_record(
+    platform: Platform, change: CustomerUpsert, target: RecordTarget = DEFAULT_TARGET
+) -> VendorRecord:
     """The record of an upsert (see module docstring). Raises ``InvalidRecord`` when the change
-    has no email to look the contact up by, or a value the vendor mapping cannot encode."""
-    email = change.fields.get("email")
-    if not isinstance(email, str) or not email:
-        raise InvalidRecord("email", "required", email, "an upsert needs the email lookup value")
-    props = compiled_mapping(platform).encode({"source_id": change.source_id, **change.fields})
-    return VendorRecord(change.source_id, email, props, change.meta.trace_id, change.previous_email)
+    has no lookup value (the email, for contacts), or a value the vendor mapping cannot
+    encode."""
+    id_field = target.id_field
+    value = change.fields.get(id_field)
+    if not isinstance(value, str) or not value:
+        raise InvalidRecord(
+            id_field, "required", value, f"an upsert needs the {id_field} lookup value"
+        )
+    if target.mapping is None:
+        props = compiled_mapping(platform).encode({"source_id": change.source_id, **change.fields})
+        previous = change.previous_email
+    else:  # a table writing properties of an object it does not own never renames it
+        props = target.mapping.encode({"source_id": change.source_id, **change.fields})
+        previous = None
+    return VendorRecord(
+        change.source_id, value, props, change.meta.trace_id, previous, target.object_type
+    )
 
 
 def delete_record(
-    change: CustomerDelete, properties: Mapping[str, PropertyValue]
+    change: CustomerDelete,
+    properties: Mapping[str, PropertyValue],
+    target: RecordTarget = DEFAULT_TARGET,
 ) -> VendorRecord:
     """The record of a delete carrying the policy's ``properties``. Raises ``InvalidRecord``
     when the delete has no email (the vendor finds contacts by email)."""
@@ -47,7 +101,9 @@ def delete_record(
         raise InvalidRecord(
             "email", "required_for_delete", None, "a delete needs the email to find the contact"
         )
-    return VendorRecord(change.source_id, change.email, properties, change.meta.trace_id)
+    return VendorRecord(
+        change.source_id, change.email, properties, change.meta.trace_id, None, target.object_type
+    )
 
 
 @dataclass(frozen=True)
@@ -56,9 +112,12 @@ class VendorRecordBuilder:
 
     platform: Platform
     delete_properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+    targets: Mapping[str, RecordTarget] = field(default_factory=dict)
+    """Table -> its ``RecordTarget`` (``record_targets``); other tables: the default."""
 
     def __call__(self, change: CustomerChange) -> VendorRecord:
         """The record for ``change``. Raises ``InvalidRecord``."""
+        target = self.targets.get(change.meta.source_table, DEFAULT_TARGET)
         if isinstance(change, CustomerDelete):
-            return delete_record(change, self.delete_properties)
-        return upsert_record(self.platform, change)
+            return delete_record(change, self.delete_properties, target)
+        return upsert_record(self.platform, change, target)

@@ -7,6 +7,9 @@ missing custom ones through the vendor's properties API, idempotently; ``missing
 lists what a mapping writes that the vendor lacks (``cdcbridge platform check``, the sync
 start-up check and ``doctor`` call it). A missing *default* property cannot be created by us
 (an admin deleted or renamed it, or the mapping is wrong): it is reported, never created.
+The contact properties a table's own mapping file writes (``target.<platform>``, tables of
+``CDCBRIDGE_MAPPINGS_DIR`` included) are required too, by the same rule: a ``cdcbridge``-prefixed
+one is created, any other must exist.
 
 Permissions (README "Least privilege"): listing needs HubSpot ``crm.objects.contacts.read``
 (or ``crm.schemas.contacts.read``) / Marketo Read-Only Lead (``leads/describe.json``);
@@ -19,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from streams.mapping.table_catalog import load_table_mappings
+from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE
 from streams.mapping.vendor_mapping import Platform, load_vendor_mapping
 
 Kind = Literal["string", "text", "bool"]
@@ -74,16 +79,23 @@ def _label(name: str) -> str:
     return f"cdcbridge {spaced.lower()}" if spaced else "cdcbridge"
 
 
+def _spec(name: str, codec: str) -> PropertySpec:
+    kind: Kind = "bool" if codec == "boolean" else "text" if codec == "json" else "string"
+    return PropertySpec(name, _label(name), kind, name.startswith(CUSTOM_PREFIX))
+
+
 def required_properties(platform: Platform) -> list[PropertySpec]:
-    """Every property the platform's mapping file writes, in file order."""
-    specs = []
-    for rule in load_vendor_mapping(platform).properties:
-        kind: Kind = (
-            "bool" if rule.codec == "boolean" else "text" if rule.codec == "json" else "string"
-        )
-        custom = rule.property.startswith(CUSTOM_PREFIX)
-        specs.append(PropertySpec(rule.property, _label(rule.property), kind, custom))
-    return specs
+    """Every contact property the platform's mapping file writes, in file order, then those
+    the tables' own mapping files write (``target.<platform>`` of ``contacts`` tables).
+    Raises ``MappingFileError``."""
+    rules = load_vendor_mapping(platform).properties
+    specs = {rule.property: _spec(rule.property, rule.codec) for rule in rules}
+    for mapping in load_table_mappings():
+        if mapping.target.object_type != DEFAULT_OBJECT_TYPE:
+            continue
+        for name, rule in mapping.target.properties.get(platform, {}).items():
+            specs.setdefault(name, _spec(name, rule.get("codec", "text")))
+    return list(specs.values())
 
 
 def missing_properties(catalog: PropertyCatalog) -> list[PropertySpec]:

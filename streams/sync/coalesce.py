@@ -5,6 +5,10 @@ fields a later change left out (Debezium's TOAST placeholder) keep their earlier
 delete replaces everything before it, and a change after a delete starts afresh. A key whose
 batch is in flight is held back until that batch completes, so one customer's changes reach
 the platform in source order while different customers go in parallel batches.
+
+Many tables share one coalescer: a key is (table, source id), so customer 7 and subscription 7
+never fold together, and a batch holds the changes of ONE table (hence one vendor object kind,
+``VendorRecord.object_type``, per adapter call) and one kind (upsert or delete).
 """
 
 from __future__ import annotations
@@ -33,6 +37,16 @@ class SourceRecord:
     value: bytes | None
     trace_id: str
     ts_ms: int | None = None
+    table: str = ""
+    """The mapped table the record is a change of ("" when not known: not decodable)."""
+
+
+CoalesceKey = tuple[str, str]
+"""(source table, source id): the unit of ordering and coalescing."""
+
+
+def key_of(change: CustomerChange) -> CoalesceKey:
+    return (change.meta.source_table, change.source_id)
 
 
 class BatchKind(enum.Enum):
@@ -46,7 +60,7 @@ class PendingChange:
     ``vendor``: the vendor record of ``change`` when it is an upsert whose record was built as
     it came in (kept so that it is built once), else ``None`` (built when the batch goes)."""
 
-    key: str
+    key: CoalesceKey
     change: CustomerChange
     records: list[SourceRecord]
     first_seen: float
@@ -59,6 +73,10 @@ class PendingChange:
     @property
     def trace_id(self) -> str:
         return self.records[-1].trace_id
+
+    @property
+    def table(self) -> str:
+        return self.key[0]
 
 
 def kind_of(change: CustomerChange) -> BatchKind:
@@ -103,14 +121,14 @@ class Coalescer:
     """Waiting changes per key, in first-seen order, plus the keys whose batch is in flight."""
 
     def __init__(self) -> None:
-        self.__pending: dict[str, PendingChange] = {}
-        self.__in_flight: set[str] = set()
+        self.__pending: dict[CoalesceKey, PendingChange] = {}
+        self.__in_flight: set[CoalesceKey] = set()
 
     def __len__(self) -> int:
         return len(self.__pending)
 
     @property
-    def in_flight_keys(self) -> frozenset[str]:
+    def in_flight_keys(self) -> frozenset[CoalesceKey]:
         return frozenset(self.__in_flight)
 
     def add(
@@ -121,11 +139,10 @@ class Coalescer:
         vendor: VendorRecord | None = None,
     ) -> None:
         """Fold ``change`` (and ``vendor``, its vendor record when built) into its key's entry."""
-        entry = self.__pending.get(change.source_id)
+        key = key_of(change)
+        entry = self.__pending.get(key)
         if entry is None:
-            self.__pending[change.source_id] = PendingChange(
-                change.source_id, change, [record], now, vendor
-            )
+            self.__pending[key] = PendingChange(key, change, [record], now, vendor)
             return
         merged = merge(entry.change, change)
         if isinstance(entry.change, CustomerDelete):  # a change after a delete starts afresh
@@ -146,7 +163,7 @@ class Coalescer:
     ) -> list[PendingChange] | None:
         """The next batch to send, or None when nothing should go yet.
 
-        A batch goes when ``max_size`` eligible changes of one kind wait, or, if
+        A batch goes when ``max_size`` eligible changes of one kind and table wait, or, if
         ``allow_partial``, when the oldest eligible change waited ``linger_s``; ``force``
         (drain) sends whatever waits. Its keys become in flight until ``complete``.
         """
@@ -154,7 +171,7 @@ class Coalescer:
         for entry in self.__pending.values():
             if entry.key in self.__in_flight:
                 continue
-            if batch and entry.kind is not batch[0].kind:
+            if batch and (entry.kind is not batch[0].kind or entry.key[0] != batch[0].key[0]):
                 continue
             batch.append(entry)
             if len(batch) >= max_size:
@@ -196,6 +213,6 @@ class Coalescer:
                 return entry.first_seen + linger_s
         return None
 
-    def complete(self, keys: Sequence[str]) -> None:
+    def complete(self, keys: Sequence[CoalesceKey]) -> None:
         """The batch holding these keys finished (confirmed, dead-lettered or abandoned)."""
         self.__in_flight.difference_update(keys)

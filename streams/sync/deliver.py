@@ -110,10 +110,11 @@ class BatchDeliverer:
         self, batch: Sequence[PendingChange], refresh: Refresher | None
     ) -> list[EntryResult]:
         results: list[EntryResult] = []
-        todo: dict[str, tuple[PendingChange, VendorRecord]] = {}
+        todo: dict[str, tuple[PendingChange, VendorRecord]] = {}  # by record key (one table)
         for entry in batch:
             try:
-                todo[entry.key] = (entry, self.vendor_record(entry))
+                record = self.vendor_record(entry)
+                todo[record.key] = (entry, record)
             except InvalidRecord as exc:
                 results.append(EntryResult(entry, "InvalidRecord", str(exc)))
         archive = batch[0].kind is BatchKind.DELETE  # sent by the delete plan

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdcbridge.clock import Clock
 from cdcbridge.errors import FatalError, TransientError
@@ -69,6 +69,8 @@ class EngineConfig:
     # rest accumulate meanwhile, so batches grow as the platform (or its rate limit) slows
     # down, and stay small and fast when it is idle.
     partial_batches_in_flight: int = 1
+    # Topic -> mapped table: names the table of a record that cannot be decoded (DLQ header).
+    topic_tables: Mapping[str, str] = field(default_factory=dict)
 
 
 class SyncEngine:
@@ -137,14 +139,16 @@ class SyncEngine:
                 vendor = self.__to_vendor(change) if isinstance(change, CustomerUpsert) else None
             except InvalidRecord as exc:
                 trace_id = trace_id or fallback_trace_id(tp[0], tp[1], position.offset, key)
-                record = SourceRecord(position, key, value, trace_id)
+                table = self.__config.topic_tables.get(position.topic, "")
+                record = SourceRecord(position, key, value, trace_id, None, table)
                 self.__dead_letter(DeadLetter(record, "InvalidRecord", str(exc)))
                 return
             if isinstance(change, Skip):
                 self.__done([SourceRecord(position, key, value, trace_id or "-")], False)
                 return
             meta = change.meta  # its trace id: the header's, else derived by the decoder
-            record = SourceRecord(position, key, value, meta.trace_id, meta.ts_ms)
+            table = meta.source_table
+            record = SourceRecord(position, key, value, meta.trace_id, meta.ts_ms, table)
             ignored = self.__config.delete_policy is DeletePolicy.IGNORE
             if isinstance(change, CustomerDelete) and ignored:
                 self.__done([record], False)

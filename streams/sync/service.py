@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from types import FrameType
 from typing import cast
@@ -50,8 +50,15 @@ from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
 from streams.sync.stopping import StoppableClock
 from streams.sync.strategy import SyncStrategyFactory
+from streams.sync.subscription import (
+    MultiTopicConsumer,
+    sync_mappings,
+    sync_topics,
+    total_partitions,
+)
 
 log = logging.getLogger(__name__)
+DEFAULT_TOPIC = "cdc.public.customers"
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class SyncParts:
     decode: Decoder
     to_vendor: VendorMapper  # the one vendor-record builder, with the delete plan's properties
     on_share: Callable[[float], None]
+    topics: tuple[str, ...] = ()  # what to consume (empty: CDCBRIDGE_SYNC_TOPIC or customers)
+    topic_tables: Mapping[str, str] = field(default_factory=dict)  # topic -> mapped table
     # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
     ready_in: Callable[[], float] = lambda: 0.0
 
@@ -72,9 +81,8 @@ def default_parts(
     """The real decoder, vendor-record builder and adapter (imported here, so tests can use
     fakes). ``clock`` is the adapter's: every wait inside a platform call sleeps on it.
     Raises ``UnsupportedDeletePolicy`` when the delete policy has no mechanism there."""
-    from streams.mapping.change_decoder import ChangeDecoder, decode_change
-    from streams.mapping.table_mapping import load_table_mapping
-    from streams.mapping.vendor_record import VendorRecordBuilder
+    from streams.mapping.change_decoder import ChangeDecoder
+    from streams.mapping.vendor_record import VendorRecordBuilder, record_targets
     from streams.platform import PlatformSettings, build_adapter
     from streams.writeback.outbound import guard_outbound
 
@@ -84,17 +92,20 @@ def default_parts(
     on_share: Callable[[float], None] = (
         limiter.set_share if limiter is not None else (lambda _fraction: None)
     )
-    decode: Decoder = decode_change
-    if settings.table_mapping_file is not None:
-        decode = ChangeDecoder([load_table_mapping(settings.table_mapping_file)]).decode
+    mappings = sync_mappings(settings)
+    decode: Decoder = ChangeDecoder(mappings).decode
     # The inbound loop's guards: writeback's own changes are not echoed, consent not re-granted.
     adapter, decode = guard_outbound(adapter, decode, platform_settings.platform, metrics)
     deletes = delete_plan(settings, adapter)
-    builder = VendorRecordBuilder(platform_settings.platform, deletes.properties)
-    ready_in: Callable[[], float] = (
-        limiter.available_in if limiter is not None else (lambda: 0.0)
-    )
-    return SyncParts(adapter, decode, builder, on_share, ready_in)
+    platform = platform_settings.platform
+    builder = VendorRecordBuilder(platform, deletes.properties, record_targets(platform, mappings))
+    topic_tables = {topic: m.table for m in mappings for topic in m.topics}
+    topics = sync_topics(settings, mappings)
+    ready_in: Callable[[], float] = limiter.available_in if limiter is not None else (lambda: 0.0)
+    return SyncParts(
+        adapter, decode, builder, on_share,
+        topics=topics, topic_tables=topic_tables, ready_in=ready_in,
+    )  # fmt: skip
 
 
 def missing_properties_problem() -> str | None:
@@ -151,6 +162,7 @@ def build_factory(
         delete_policy=settings.delete_policy,
         platform=parts.adapter.name,
         partial_batches_in_flight=settings.partial_batches_in_flight,
+        topic_tables=parts.topic_tables,
     )
 
     deletes = delete_plan(settings, parts.adapter)
@@ -221,23 +233,25 @@ def run_sync(
         log.error("sync cannot start: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
     servers = settings.bootstrap_servers
+    topics = parts.topics or (settings.topic or DEFAULT_TOPIC,)
     dead_letters = KafkaDeadLetterSink(servers, settings.dlq_topic)
+    count = partial(kafka_boundary.partition_count, servers)
     factory = build_factory(
         settings,
         parts,
         dead_letters,
-        partial(kafka_boundary.partition_count, settings.bootstrap_servers, settings.topic),
+        partial(total_partitions, count, topics),
         clock,
         metrics,
         health,
     )
     kafka_consumer = kafka_boundary.build_sync_consumer(servers, settings.group_id)
-    consumer: Consumer[KafkaPayload] = (
-        kafka_consumer if health is None
-        else cast("Consumer[KafkaPayload]", PollMarkingConsumer(kafka_consumer, health)))
+    consumer = cast("Consumer[KafkaPayload]", MultiTopicConsumer(kafka_consumer, topics))
+    if health is not None:
+        consumer = cast("Consumer[KafkaPayload]", PollMarkingConsumer(consumer, health))
     processor = StreamProcessor(
         consumer,
-        Topic(settings.topic),
+        Topic(topics[0]),
         factory,
         commit_policy=CommitPolicy(settings.commit_interval_s, None),
         join_timeout=settings.drain_timeout_s,
@@ -261,8 +275,8 @@ def run_sync(
             processor.signal_shutdown()
 
         threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()
-    _start_lag_sampler(settings, metrics, stop)
-    log.info("sync starting", extra={"topic": settings.topic, "group": settings.group_id})
+    _start_lag_sampler(settings, topics, metrics, stop)
+    log.info("sync starting", extra={"topics": list(topics), "group": settings.group_id})
     try:
         processor.run()
     except FatalError as exc:  # BreakerTripped, FatalPlatformError, DeadLetterWriteFailed
@@ -292,16 +306,25 @@ def run_sync(
 
 
 def _start_lag_sampler(
-    settings: SyncSettings, metrics: Metrics, stop: threading.Event | None
+    settings: SyncSettings,
+    topics: tuple[str, ...],
+    metrics: Metrics,
+    stop: threading.Event | None,
 ) -> None:
-    """Export the group's lag as gauges from a daemon thread (``cdcbridge lag``'s numbers)."""
+    """Export the group's lag as gauges (labelled by topic, so per table) from a daemon thread
+    (``cdcbridge lag``'s numbers)."""
     if not settings.lag_sample_interval_s or isinstance(metrics, NoOpMetrics):
         return
     from streams.lag.kafka_reads import read_group
     from streams.lag.sampler import LagSampler
 
     read = partial(
-        read_group, settings.bootstrap_servers, settings.group_id, [settings.topic], SYSTEM_CLOCK
+        read_group,
+        settings.bootstrap_servers,
+        settings.group_id,
+        list(topics),
+        SYSTEM_CLOCK,
+        missing_ok=True,
     )
     sampler = LagSampler(read, metrics)
     threading.Thread(

@@ -31,7 +31,9 @@ class SyncSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDCBRIDGE_SYNC_", extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:9092"
-    topic: str = "cdc.public.customers"
+    # One topic only (e.g. to try a mapping); unset: every topic that has a table mapping
+    # (the package's and those in CDCBRIDGE_MAPPINGS_DIR), see streams/sync/subscription.py.
+    topic: str | None = None
     group_id: str = CONSUMER_GROUP
     dlq_topic: str = DLQ_TOPIC
     # Batching: a batch goes when it is full or its oldest record waited ``linger_s``. Short:

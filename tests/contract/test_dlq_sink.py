@@ -141,7 +141,7 @@ def letter(
     error_message: str = "email: must be an email",
 ) -> DeadLetter:
     position = KafkaPosition(SOURCE_TOPIC, offset % 3, offset, headers or {})
-    record = SourceRecord(position, key, value, trace_id=f"trace-{offset}")
+    record = SourceRecord(position, key, value, f"trace-{offset}", table="public.customers")
     return DeadLetter(record, "InvalidRecord", error_message)
 
 
@@ -194,6 +194,7 @@ def test_the_dlq_headers_carry_the_reason_and_the_origin(backend: Backend) -> No
             "original_topic": SOURCE_TOPIC.encode(),
             "original_partition": b"2",
             "original_offset": b"41",
+            "source_table": b"public.customers",  # one sync serves many tables
         }
     )
 

@@ -44,7 +44,10 @@ def fake_decode(topic: str, key: bytes | None, value: bytes | None) -> CustomerC
     doc = json.loads(value)
     if doc.get("poison"):
         raise InvalidRecord("email", "must be an email", doc.get("poison"))
-    meta = SyncMeta("customers", 1_700_000_000_000 + doc["seq"], f"t-{doc['id']}-{doc['seq']}")
+    # cdc.public.<table> other than customers is that table (many-tables tests)
+    table = topic.removeprefix("cdc.") if topic.startswith("cdc.public.") else "customers"
+    table = "customers" if table == "public.customers" else table
+    meta = SyncMeta(table, 1_700_000_000_000 + doc["seq"], f"t-{doc['id']}-{doc['seq']}")
     if doc["op"] == "d":
         return CustomerDelete(doc["id"], doc["fields"].get("email"), meta)
     fields = dict(doc["fields"])

@@ -96,11 +96,15 @@ class SyncGroup:
         self.processes.append(process)
         return process
 
-    def lag(self) -> int:
-        return sum(row.lag for row in self.lag_rows())
+    def start_at_end(self, topic: str) -> None:
+        """Start this group at the current end of one more topic (a mapped table's)."""
+        kafka_boundary.commit_group_to_end(self.stack.bootstrap_servers, self.group, topic)
 
-    def lag_rows(self) -> list[kafka_boundary.PartitionLag]:
-        return kafka_boundary.group_lag(self.stack.bootstrap_servers, self.group, TOPIC)
+    def lag(self, topic: str = TOPIC) -> int:
+        return sum(row.lag for row in self.lag_rows(topic))
+
+    def lag_rows(self, topic: str = TOPIC) -> list[kafka_boundary.PartitionLag]:
+        return kafka_boundary.group_lag(self.stack.bootstrap_servers, self.group, topic)
 
     def cleanup(self) -> None:
         for process in self.processes:

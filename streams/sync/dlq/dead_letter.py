@@ -2,11 +2,13 @@
 
 A dead letter is produced to ``cdcbridge.sync.dlq`` with the original key and value and the
 headers ``trace_id``, ``event_id``, ``source``, ``error_class``, ``error_message``,
-``original_topic``, ``original_partition``, ``original_offset`` (plus the original record's own
-headers). ``event_id`` and ``source`` are the original record's when it carries them; otherwise
-``event_id`` is ``<topic>:<partition>:<offset>`` (the same on every replay, so consumers can drop
-duplicates) and ``source`` is ``cdcbridge-sync``. Its source offset counts as done only once the
-DLQ write is confirmed.
+``original_topic``, ``original_partition``, ``original_offset``, ``source_table`` (the mapped
+table the record is a change of, e.g. ``public.customers``: one sync serves many tables; empty
+when unknown) (plus the original record's own headers). ``event_id`` and ``source`` are the
+original record's when it carries them; otherwise ``event_id`` is
+``<topic>:<partition>:<offset>`` (the same on every replay, so consumers can drop duplicates)
+and ``source`` is ``cdcbridge-sync``. Its source offset counts as done only once the DLQ write
+is confirmed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ DLQ_HEADERS = (
     "original_topic",
     "original_partition",
     "original_offset",
+    "source_table",
 )
 MAX_ERROR_MESSAGE = 2000
 DLQ_SOURCE = "cdcbridge-sync"
@@ -52,6 +55,7 @@ class DeadLetter:
             "original_topic": position.topic.encode(),
             "original_partition": str(position.partition).encode(),
             "original_offset": str(position.offset).encode(),
+            "source_table": self.record.table.encode(),
         }
         kept = [(k, v) for k, v in given.items() if k not in ours]
         return kept + list(ours.items())

@@ -60,7 +60,7 @@ def test_batch_waits_for_linger_unless_full() -> None:
     assert coalescer.take_batch(10, now=0.01, linger_s=0.05) is None
     assert coalescer.next_due(0.05) == pytest.approx(0.05)
     full = coalescer.take_batch(3, now=0.01, linger_s=0.05)
-    assert full is not None and [e.key for e in full] == ["a", "b", "c"]
+    assert full is not None and [e.key[1] for e in full] == ["a", "b", "c"]
 
 
 def test_in_flight_key_is_held_back_until_complete() -> None:
@@ -71,10 +71,10 @@ def test_in_flight_key_is_held_back_until_complete() -> None:
     coalescer.add(upsert("a", n=2), record(1), now=1.0)
     coalescer.add(upsert("b", n=1), record(2), now=1.0)
     second = coalescer.take_batch(10, now=2.0, linger_s=0.0)
-    assert second is not None and [e.key for e in second] == ["b"]
-    coalescer.complete(["a"])
+    assert second is not None and [e.key[1] for e in second] == ["b"]
+    coalescer.complete([("customers", "a")])
     third = coalescer.take_batch(10, now=2.0, linger_s=0.0)
-    assert third is not None and [e.key for e in third] == ["a"]
+    assert third is not None and [e.key[1] for e in third] == ["a"]
 
 
 def test_a_batch_holds_one_kind() -> None:
@@ -84,7 +84,7 @@ def test_a_batch_holds_one_kind() -> None:
     coalescer.add(upsert("c"), record(2), now=0.0)
     first = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
     second = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
-    assert first is not None and [e.key for e in first] == ["a", "c"]
+    assert first is not None and [e.key[1] for e in first] == ["a", "c"]
     assert second is not None and second[0].kind is BatchKind.DELETE
 
 
@@ -119,3 +119,35 @@ def test_absorb_never_changes_the_kind_of_an_in_flight_entry() -> None:
     coalescer.add(CustomerDelete("1", None, META), record(1), now=1.5)
     assert coalescer.absorb(entry) == 0
     assert entry.kind is BatchKind.UPSERT and len(coalescer) == 1  # sent after the batch
+
+
+SUBSCRIPTIONS = SyncMeta("public.subscriptions", 1, "t")
+
+
+def test_the_same_id_in_two_tables_is_two_keys_and_two_batches() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("1", email="a@x"), record(0), now=0.0)
+    subscription = CustomerUpsert("1", {"email": "a@x", "plan": "pro"}, SUBSCRIPTIONS)
+    coalescer.add(subscription, record(1), 0.0)
+    coalescer.add(upsert("2", email="b@x"), record(2), now=0.0)
+    assert len(coalescer) == 3  # customer 1 and subscription 1 never fold together
+    first = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    second = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    assert first is not None and [e.key for e in first] == [("customers", "1"), ("customers", "2")]
+    assert second is not None and [e.key for e in second] == [("public.subscriptions", "1")]
+    assert {e.table for e in second} == {"public.subscriptions"}
+
+
+def test_a_key_in_flight_in_one_table_does_not_hold_back_the_same_id_of_another() -> None:
+    coalescer = Coalescer()
+    coalescer.add(upsert("1", email="a@x"), record(0), now=0.0)
+    first = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    assert first is not None
+    coalescer.add(CustomerUpsert("1", {"email": "a@x"}, SUBSCRIPTIONS), record(1), 0.0)
+    coalescer.add(upsert("1", email="c@x"), record(2), now=0.0)
+    second = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    assert second is not None and [e.key for e in second] == [("public.subscriptions", "1")]
+    assert coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True) is None
+    coalescer.complete([("customers", "1")])
+    third = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
+    assert third is not None and third[0].change.fields["email"] == "c@x"  # type: ignore[union-attr]

@@ -29,7 +29,7 @@ def entry(key: str, change: CustomerUpsert | CustomerDelete | None = None) -> Pe
     meta = SyncMeta("customers", 1, f"trace-{key}")
     change = change or CustomerUpsert(key, {"email": f"{key}@x"}, meta)
     record = SourceRecord(KafkaPosition("t", 0, 1), None, None, change.meta.trace_id)
-    return PendingChange(key, change, [record], 0.0)
+    return PendingChange(("customers", key), change, [record], 0.0)
 
 
 class Waits:
@@ -78,7 +78,7 @@ def test_vendor_reject_and_mapping_error_are_invalid_results() -> None:
     adapter = FakeAdapter()
     adapter.reject_keys = {"a"}
     bad = entry("c", CustomerUpsert("c", {"email": "unmappable"}, META))
-    results = {r.entry.key: r for r in deliverer(adapter, Waits()).deliver([entry("a"), bad])}
+    results = {r.entry.key[1]: r for r in deliverer(adapter, Waits()).deliver([entry("a"), bad])}
     assert results["a"].error_class == "VendorRejected"
     assert "400" in results["a"].error_message
     assert results["c"].error_class == "InvalidRecord"

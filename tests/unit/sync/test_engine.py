@@ -285,3 +285,35 @@ def test_a_full_batch_goes_without_waiting_for_the_limiter() -> None:
     harness.engine.dispatch()
     assert len(harness.adapter.calls) == 1  # full: it waits in the limiter, not here
     harness.stop.set()
+
+
+SUBSCRIPTIONS = "cdc.public.subscriptions"
+
+
+def test_two_tables_share_one_engine_each_with_its_own_keys_batches_and_dead_letters() -> None:
+    adapter = FakeAdapter(max_batch_size=10)
+    plan = DeletePlan.resolve("fake", DeletePolicy.ARCHIVE, {"unsubscribed": True})
+    build = vendor_builder(plan)
+    stop = threading.Event()
+    deliverer = BatchDeliverer(adapter, build, plan, RetryPolicy(0.001, 0.01), stop.wait)
+    tables = {TOPIC: "public.customers", SUBSCRIPTIONS: "public.subscriptions"}
+    config = EngineConfig(10, 0.0, 2, 100, DeletePolicy.ARCHIVE, "fake", topic_tables=tables)
+    dlq = FakeDeadLetters()
+    engine = SyncEngine(
+        config, DECODE, build, deliverer, dlq, InvalidRatioBreaker(60.0, 20, 0.5),
+        InlineExecutor(), MockedClock(), RecordingMetrics(),
+    )  # fmt: skip
+    for offset, topic in enumerate([TOPIC, SUBSCRIPTIONS, TOPIC, SUBSCRIPTIONS]):
+        value = change_bytes("7", offset, email="a@x", plan=f"p{offset}")
+        engine.submit(KafkaPosition(topic, 0, offset), b"7", value)
+    engine.submit(KafkaPosition(SUBSCRIPTIONS, 1, 0), b"8", b'{"poison": "x"}')
+    engine.dispatch()
+    engine.dispatch()
+    # one id in two tables: two keys, each coalesced on its own, one table per call
+    assert [len(records) for _, records in adapter.calls] == [1, 1]
+    assert sorted(str(r.properties["plan"]) for _, rs in adapter.calls for r in rs) == ["p2", "p3"]
+    [letter] = dlq.letters
+    assert dict(letter.headers())["source_table"] == b"public.subscriptions"
+    committable = engine.take_committable()
+    assert committable == {(TOPIC, 0): 3, (SUBSCRIPTIONS, 0): 4, (SUBSCRIPTIONS, 1): 1}
+    stop.set()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from arroyo.types import Topic
 
 from streams.contracts import KafkaPosition
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
@@ -8,6 +9,7 @@ from streams.sync.coalesce import SourceRecord
 from streams.sync.dlq import DeadLetter
 from streams.sync.offsets import OffsetTracker
 from streams.sync.share import partition_share
+from streams.sync.subscription import MultiTopicConsumer, total_partitions
 
 pytestmark = pytest.mark.unit
 
@@ -58,7 +60,8 @@ def test_breaker_forgets_old_records_and_ignores_a_few_poison_rows() -> None:
 
 def test_dead_letter_headers_carry_the_reason_and_origin() -> None:
     position = KafkaPosition("cdc.public.customers", 3, 42, {"source": b"pg", "trace_id": b"x"})
-    letter = DeadLetter(SourceRecord(position, b"k", b"v", "trace-1"), "InvalidRecord", "bad")
+    record = SourceRecord(position, b"k", b"v", "trace-1", None, "public.customers")
+    letter = DeadLetter(record, "InvalidRecord", "bad")
     headers = dict(letter.headers())
     assert headers == {
         "source": b"pg",
@@ -69,6 +72,7 @@ def test_dead_letter_headers_carry_the_reason_and_origin() -> None:
         "original_topic": b"cdc.public.customers",
         "original_partition": b"3",
         "original_offset": b"42",
+        "source_table": b"public.customers",
     }
 
 
@@ -79,3 +83,27 @@ def test_rate_share_is_proportional_to_assigned_partitions(
     assigned: int, total: int, share: float
 ) -> None:
     assert partition_share(assigned, total) == pytest.approx(share)
+
+
+def test_the_share_counts_the_partitions_of_every_subscribed_topic() -> None:
+    partitions = {"cdc.public.customers": 6, "cdc.public.subscriptions": 3, "cdc.gone": 0}
+    total = total_partitions(partitions.__getitem__, list(partitions))
+    assert total == 9
+    # an instance owning the 6 customer partitions takes 2/3 of the budget, not all of it
+    assert partition_share(6, total) == pytest.approx(2 / 3)
+
+
+def test_the_consumer_subscribes_to_every_topic_whatever_arroyo_names() -> None:
+    seen: list[object] = []
+
+    class Inner:
+        def subscribe(self, topics: object, on_assign: object = None) -> None:
+            seen.append(topics)
+
+        def tell(self) -> str:
+            return "inner"
+
+    consumer = MultiTopicConsumer(Inner(), ["cdc.a", "cdc.b"])
+    consumer.subscribe([Topic("cdc.a")], on_assign=None)
+    assert seen == [[Topic("cdc.a"), Topic("cdc.b")]]
+    assert consumer.tell() == "inner"

@@ -78,6 +78,6 @@ def test_delivery_sends_the_kept_record_as_it_is() -> None:
     change = CustomerUpsert("1", {"email": "a@x.co"}, SyncMeta("customers", 1, "kept-id"))
     kept = VendorRecord("1", "a@x.co", {"email": "a@x.co"}, "kept-id")
     record = SourceRecord(KafkaPosition(TOPIC, 0, 1), None, None, "kept-id")
-    results = deliverer.deliver([PendingChange("1", change, [record], 0.0, kept)])
+    results = deliverer.deliver([PendingChange(("customers", "1"), change, [record], 0.0, kept)])
     assert [r.error_class for r in results] == [None]
     assert adapter.calls == [("upsert", [kept])]
