@@ -1,0 +1,38 @@
+"""Faults of our own processes under load in both directions: ``kill -9`` of sync (five
+times, restarted each time as a supervisor would) and of the forwarder (restarted once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.fakes.processes import wait_for
+from tests.faults.harness import FaultRun
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.mark.faults_ci
+def test_kill_9_of_sync_five_times(fault_run: Callable[..., FaultRun]) -> None:
+    run = fault_run("kill -9 sync x5", hit="sync").start()
+    group = run.bridge.group
+    with run.fault():
+        for _ in range(5):
+            group.processes[-1].kill()
+            restarted = group.spawn()
+            wait_for(lambda: bool(restarted.batches()), 90,  # noqa: B023 - polled at once
+                     f"the restarted sync to deliver: {restarted.log()[-1500:]}")  # fmt: skip
+    run.until_recovered()
+    row = run.finish()
+    assert row["sync_restarts"] == 5
+
+
+def test_kill_9_of_the_forwarder(fault_run: Callable[..., FaultRun]) -> None:
+    run = fault_run("kill -9 forwarder", hit="forwarder").start()
+    with run.fault():
+        run.bridge.forwarder.kill9()
+        run.hold(3)  # the forwarder stays dead for 3 s, messages in flight stay invisible
+        run.bridge.forwarder = run.bridge.restart_forwarder()
+    run.until_recovered()
+    run.finish()
