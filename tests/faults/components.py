@@ -43,8 +43,10 @@ def connector_running(layout: StackLayout) -> bool:
         return False
     doc = answer.json()
     tasks = doc.get("tasks") or []
-    return doc["connector"]["state"] == "RUNNING" and bool(tasks) and all(
-        t["state"] == "RUNNING" for t in tasks
+    return (
+        doc["connector"]["state"] == "RUNNING"
+        and bool(tasks)
+        and all(t["state"] == "RUNNING" for t in tasks)
     )
 
 

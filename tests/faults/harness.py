@@ -288,4 +288,3 @@ def _poll(condition: Any, timeout_s: float) -> bool:
     except AssertionError:
         return False
     return True
-
