@@ -264,6 +264,8 @@ class FaultRun:
             "api_success_after_retries": round(verdict.success_rate, 5),
             "api_requests": sum(statuses.values()),
             "api_requests_first_try_ok": round(ok / max(sum(statuses.values()), 1), 4),
+            "api_answers": statuses,
+            "marketo_errors": requests.get("marketo_errors") or {},
             "audit_checked": audit.get("checked"),
             "audit_match_rate": audit.get("match_rate"),
             "webhooks_accepted": len(accepted),
