@@ -263,7 +263,7 @@ class FaultRun:
             "dead_lettered": verdict.dead,
             "api_success_after_retries": round(verdict.success_rate, 5),
             "api_requests": sum(statuses.values()),
-            "api_requests_first_try_ok": round(ok / max(sum(statuses.values()), 1), 4),
+            "api_answers_2xx_share": round(ok / max(sum(statuses.values()), 1), 4),
             "api_answers": statuses,
             "marketo_errors": requests.get("marketo_errors") or {},
             "audit_checked": audit.get("checked"),
