@@ -136,8 +136,12 @@ class FaultRun:
         self.outbound.stop()
         self.inbound.stop(give_up_s=180)
         final_heartbeat = f"hb{self.outbound.last_heartbeat_ms}"
-        drained = _poll(lambda: self.__platform_heartbeat() == final_heartbeat
-                        and b.group.lag() == 0, 300)  # fmt: skip
+        drained = _poll(  # a dead sync drains nothing: stop waiting at once
+            lambda: not b.sync.alive()
+            or (self.__platform_heartbeat() == final_heartbeat and b.group.lag() == 0),
+            300,
+        )
+        drained = drained and b.sync.alive()
         self.inbound.join()
         accepted = set(self.inbound.accepted)
         all_on_kafka = _poll(lambda: accepted <= set(self.tail.seen()), 180)
@@ -160,7 +164,7 @@ class FaultRun:
     def __audit(self) -> tuple[int, dict[str, Any]]:
         b = self.bridge
         env = {**b.group.env, **b.sandbox.env(), "CDCBRIDGE_PG_DSN": b.stack.pg_dsn,
-               "CDCBRIDGE_AUDIT_SETTLE_TIMEOUT_S": "120"}  # fmt: skip
+               "CDCBRIDGE_AUDIT_SETTLE_TIMEOUT_S": "120" if b.sync.alive() else "0"}  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "cdcbridge", "audit", "--json", "--all", "--no-deletes",
              "--where", f"email LIKE '{self.tag}-%'"],

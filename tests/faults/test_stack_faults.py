@@ -26,6 +26,14 @@ def test_kafka_connect_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "Kafka Connect restart", "connect")
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="product bug (streams/sync): sync exits when the broker is away for more than ~3 s. "
+    "arroyo's KafkaConsumer retries an offset commit 3 times 1 s apart on _WAIT_COORD, then "
+    "raises RetryException; the StreamProcessor shuts down and `cdcbridge sync` exits with a "
+    "traceback (exit 1, not handled as a TransientError), so nothing is delivered until a "
+    "supervisor restarts it (invariant (d)). Measured 2026-12-01, tests/faults.",
+)
 def test_kafka_broker_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "Kafka broker restart", "kafka")
 
