@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.harness import FaultRun
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(1200)]  # load, fault, drain, audit
 
 OUTAGE_S = float(os.environ.get("CDCBRIDGE_FAULTS_OUTAGE_S", "120"))
 

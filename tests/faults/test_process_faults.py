@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.processes import wait_for
 from tests.faults.harness import FaultRun
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(1200)]  # load, fault, drain, audit
 
 
 @pytest.mark.faults_ci

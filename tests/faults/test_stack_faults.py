@@ -11,7 +11,7 @@ import pytest
 from tests.faults.components import RESTARTS
 from tests.faults.harness import FaultRun
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(1200)]  # load, fault, drain, audit
 
 
 def restarted(fault_run: Callable[..., FaultRun], name: str, component: str) -> None:
