@@ -81,6 +81,7 @@ class FaultRun:
     extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.created_at = time.monotonic()
         b = self.bridge
         self.before = components.identities(b.layout)
         self.children_before = {"receiver": b.receiver.process.pid,
@@ -276,6 +277,7 @@ class FaultRun:
             "webhook_503s": self.inbound.answers_503,
             "sync_restarts": len(b.group.processes) - 1,
             **self.extra,
+            "test_s": round(time.monotonic() - self.created_at, 1),
             "failures": verdict.failures,
         }
 
