@@ -1,6 +1,6 @@
 # The two commands in README.md: `make demo` and `make test`. Both install what is missing.
 .PHONY: deps demo test lint unit integration artifacts wheel lambda image stack-up stack-down \
-	bench clean backfill-heavy airflow-dag-test
+	bench clean backfill-heavy airflow-dag-test faults
 
 VENV := .venv/bin
 
@@ -43,6 +43,15 @@ unit: deps
 
 integration: deps
 	$(VENV)/pytest -q -m integration
+
+# The whole fault suite (tests/faults, ~30 min): load both ways while one component fails, the
+# invariants checked after each; the table of what each fault cost is printed at the end (and
+# kept in .stack/faults-report.md). The default test run keeps only the faults_ci trio.
+faults: deps
+	rm -f "$${CDCBRIDGE_FAULTS_REPORT:-.stack/faults-report.jsonl}"; \
+	CDCBRIDGE_FAULTS=all CDCBRIDGE_FAULTS_OUTAGE_S=$${CDCBRIDGE_FAULTS_OUTAGE_S:-120} \
+		$(VENV)/pytest -q -m faults tests/faults; status=$$?; \
+	$(VENV)/python -m tests.faults.report; exit $$status
 
 stack-up: deps
 	$(VENV)/cdcbridge stack up

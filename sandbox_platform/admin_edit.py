@@ -3,6 +3,8 @@ vendor contract; for the audit's tests and demos).
 
 ``PATCH /admin/contacts/{platform}/{email}`` with a JSON object of properties → 200 with the
 contact, 404 when no contact has that email, 400 for a body that is not an object of scalars.
+``GET`` of the same path → 200 with the contact (``{"id", "properties"}``) or 404: one contact
+read without the vendor API (no rate limit, no request counted; the fault suite's lag probe).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ async def edit_contact(request: Request) -> Response:
     store = {"hubspot": state.hubspot, "marketo": state.marketo}.get(platform)
     if store is None:
         return JSONResponse({"error": f"unknown platform {platform!r}"}, 404)
+    if request.method == "GET":
+        stored = store.find_by_email(request.path_params["email"])
+        if not stored:
+            return JSONResponse({"error": "no such contact"}, 404)
+        return JSONResponse({"id": str(stored[0].id), "properties": stored[0].properties})
     try:
         changes = await request.json()
     except ValueError:
@@ -37,4 +44,4 @@ async def edit_contact(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route("/admin/contacts/{platform}/{email}", edit_contact, methods=["PATCH"])]
+    return [Route("/admin/contacts/{platform}/{email}", edit_contact, methods=["GET", "PATCH"])]

@@ -28,6 +28,15 @@ class Sandbox:
         """Contacts whose email starts with ``tag``."""
         return {e: p for e, p in self.contacts().items() if e.startswith(tag)}
 
+    def contact(self, email: str) -> dict[str, Any] | None:
+        """One stored contact's properties by email (the admin API: no vendor call counted)."""
+        answer = httpx.get(f"{self.url}/admin/contacts/{self.name}/{email}", timeout=10)
+        if answer.status_code == 404:
+            return None
+        answer.raise_for_status()
+        properties: dict[str, Any] = answer.json()["properties"]
+        return properties
+
     def edit(self, email: str, **properties: object) -> None:
         """Change a stored contact directly (the admin API), as a marketer would in the UI."""
         response = httpx.patch(
@@ -60,6 +69,10 @@ class Sandbox:
 
     def knobs(self, **changes: object) -> None:
         httpx.patch(f"{self.url}/admin/knobs", json=changes, timeout=10).raise_for_status()
+
+    def knob(self, name: str) -> Any:
+        """One knob's current value (``burst_429`` counts down as the platform answers)."""
+        return httpx.get(f"{self.url}/admin/knobs", timeout=10).json()[name]
 
     def emit(self, count: int, type_: str) -> list[int]:
         """Have the sandbox send ``count`` signed webhooks; their HTTP statuses."""
