@@ -125,6 +125,12 @@ class VendorRecord:
     ``key`` is our stable source id (correlates results); ``id_value`` is the value of the
     platform's unique lookup property (email); ``previous_id_value`` is the old email on an
     email change so the adapter updates the existing contact instead of creating another.
+
+    ``object_type`` names the platform object kind: ``contacts`` (the default), ``companies``
+    (``key`` and ``id_value`` are the company's source id) or ``contact_company`` (a contact's
+    company association: ``key`` is the customer's source id, ``id_value`` the contact's email,
+    ``properties[COMPANY_LINK]`` the company's source id or None to detach). One adapter call
+    carries records of one object type; adapters dispatch on it.
     """
 
     key: str
@@ -132,6 +138,14 @@ class VendorRecord:
     properties: Mapping[str, PropertyValue]
     trace_id: str = ""
     previous_id_value: str | None = None
+    object_type: str = "contacts"
+
+
+CONTACTS = "contacts"
+COMPANIES = "companies"
+CONTACT_COMPANY = "contact_company"
+COMPANY_LINK = "company_id"
+"""The ``properties`` key of a ``contact_company`` record: the company's source id."""
 
 
 class DeleteMechanism(enum.Enum):
