@@ -146,6 +146,9 @@ COMPANIES = "companies"
 CONTACT_COMPANY = "contact_company"
 COMPANY_LINK = "company_id"
 """The ``properties`` key of a ``contact_company`` record: the company's source id."""
+COMPANY_NOT_FOUND = "COMPANY_NOT_FOUND"
+"""``RecordResult.error_code`` of a ``contact_company`` record whose company does not exist on
+the platform yet (outcome ``RETRY``: the sync keeps the association pending)."""
 
 
 class DeleteMechanism(enum.Enum):
