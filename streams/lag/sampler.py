@@ -71,7 +71,9 @@ class LagSampler:
         for p in reading.partitions:
             tags = {"topic": p.topic, "partition": str(p.partition)}
             self.__metrics.gauge(self.__gauges.lag, float(p.lag), tags)
-            self.__metrics.gauge(self.__gauges.lag_seconds, p.lag_seconds(reading.taken_at), tags)
+            self.__metrics.gauge(
+                self.__gauges.lag_seconds, p.lag_seconds(reading.taken_at), tags
+            )
         status, _ = group_status(list(self.__window))
         self.__metrics.gauge(self.__gauges.group_status, float(status))
         return status

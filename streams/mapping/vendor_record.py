@@ -38,7 +38,9 @@ def upsert_record(platform: Platform, change: CustomerUpsert) -> VendorRecord:
     return VendorRecord(change.source_id, email, props, change.meta.trace_id, change.previous_email)
 
 
-def delete_record(change: CustomerDelete, properties: Mapping[str, PropertyValue]) -> VendorRecord:
+def delete_record(
+    change: CustomerDelete, properties: Mapping[str, PropertyValue]
+) -> VendorRecord:
     """The record of a delete carrying the policy's ``properties``. Raises ``InvalidRecord``
     when the delete has no email (the vendor finds contacts by email)."""
     if not change.email:

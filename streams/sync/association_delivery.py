@@ -103,7 +103,11 @@ class AssociatingDeliverer(BatchDeliverer):
             with self.__lock:
                 refused = self.__resolver.settle(outcomes)
                 pending = self.__resolver.pending
-            self.__metrics.gauge("cdcbridge_sync_associations_pending", pending, tags={"platform": self.__adapter.name})
+            self.__metrics.gauge(
+                "cdcbridge_sync_associations_pending",
+                pending,
+                tags={"platform": self.__adapter.name},
+            )
             for want in refused:
                 with trace_context(want.trace_id):
                     log.error(

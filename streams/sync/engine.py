@@ -335,7 +335,9 @@ class SyncEngine:
                         "cdcbridge_sync_records_dead_lettered_total", tags={"error_class": error}
                     )
                 elif record.ts_ms is not None:
-                    self.__metrics.increment("cdcbridge_sync_records_delivered_total", tags=tags)
+                    self.__metrics.increment(
+                        "cdcbridge_sync_records_delivered_total", tags=tags
+                    )
                     latency = max(now - record.ts_ms / 1000.0, 0.0)
                     self.__metrics.timing("cdcbridge_sync_end_to_end_seconds", latency, tags)
                 try:
