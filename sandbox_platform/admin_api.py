@@ -30,7 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox_platform.catalog import HUBSPOT_DEFAULTS, MARKETO_DEFAULTS, Catalog
+from sandbox_platform.catalog import (
+    HUBSPOT_COMPANY_DEFAULTS,
+    HUBSPOT_DEFAULTS,
+    MARKETO_DEFAULTS,
+    Catalog,
+)
 from sandbox_platform.knobs import Knobs
 from sandbox_platform.state import SandboxState
 from sandbox_platform.webhooks import emit_now
@@ -112,6 +117,7 @@ async def reset(request: Request) -> Response:
     if request.query_params.get("catalog") == "defaults":
         state.hubspot_properties = Catalog(HUBSPOT_DEFAULTS)
         state.marketo_fields = Catalog(MARKETO_DEFAULTS)
+        state.hubspot_company_properties = Catalog(HUBSPOT_COMPANY_DEFAULTS)
     return JSONResponse({"status": "reset"})
 
 
