@@ -2,7 +2,8 @@
 feeds the association core (``associations``) and sends what is due.
 
 - A contacts batch: every customer upsert confirmed with a ``company_id`` among the fields it
-  sets wants that association (``None``: detach).
+  sets wants that association (``None``: detach), unless the core remembers it applied; a
+  confirmed customer delete forgets the customer (the contact's associations went with it).
 - A companies batch (``VendorRecord.object_type`` ``companies``): each confirmed upsert
   confirms the company (its pending associations are due at once); a confirmed delete forgets
   it.
@@ -32,6 +33,7 @@ from streams.contracts import (
     COMPANY_LINK,
     COMPANY_NOT_FOUND,
     CONTACT_COMPANY,
+    CustomerDelete,
     CustomerUpsert,
     PlatformAdapter,
     RecordOutcome,
@@ -131,7 +133,9 @@ class AssociatingDeliverer(BatchDeliverer):
                 self.__resolver.company_confirmed(vendor.id_value)
             return
         change = entry.change
-        if isinstance(change, CustomerUpsert) and COMPANY_LINK in change.fields:
+        if isinstance(change, CustomerDelete):
+            self.__resolver.forget(change.source_id)
+        elif isinstance(change, CustomerUpsert) and COMPANY_LINK in change.fields:
             company = change.fields[COMPANY_LINK]
             email = vendor.id_value if vendor is not None else str(change.fields.get("email", ""))
             self.__resolver.want(

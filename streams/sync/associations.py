@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ class AssociationResolver:
         retry_s: float = 1.0,
         retry_cap_s: float = 60.0,
         rng: random.Random | None = None,
+        remembered: int = 100_000,
     ) -> None:
         self.clock = clock
         self.max_pending = max_pending
@@ -71,16 +73,23 @@ class AssociationResolver:
         self.__known: set[str] = set()
         self.__missing_until: dict[str, float] = {}
         self.__version = 0
+        # customer → the company last applied (bounded, least recently applied first out):
+        # a customer change that keeps its company costs no association call.
+        self.__applied: OrderedDict[str, str | None] = OrderedDict()
+        self.__remembered = remembered
 
     # -- what comes in ----------------------------------------------------------------------
     def want(
         self, customer_key: str, contact_lookup: str, company_id: str | None, trace_id: str
-    ) -> Want:
-        """The customer's contact was delivered with this company. Never refuses (see ``full``)."""
+    ) -> Want | None:
+        """The customer's contact was delivered with this company. Never refuses (see
+        ``full``); None when that association is applied already and nothing is outstanding."""
+        slot = self.__slots_by_key.get(customer_key)
+        if slot is None and self.__applied.get(customer_key, "-") == company_id:
+            return None
         self.__version += 1
         want = Want(customer_key, contact_lookup, company_id, trace_id, self.__version)
         now = self.clock.monotonic()
-        slot = self.__slots_by_key.get(customer_key)
         waiting = (
             company_id is not None
             and company_id not in self.__known
@@ -104,8 +113,16 @@ class AssociationResolver:
                 slot.not_before, slot.waiting_for_company = now, False
 
     def company_removed(self, company_id: str) -> None:
-        """The company was deleted: wants for it wait for it again if it comes back."""
+        """The company was deleted (its associations with it): wants for it wait for it again
+        if it comes back, and no customer counts as associated with it any more."""
         self.__known.discard(company_id)
+        for key in [k for k, c in self.__applied.items() if c == company_id]:
+            del self.__applied[key]
+
+    def forget(self, customer_key: str) -> None:
+        """The customer was deleted (its contact and associations with it): nothing to do."""
+        self.__slots_by_key.pop(customer_key, None)
+        self.__applied.pop(customer_key, None)
 
     # -- what goes out ----------------------------------------------------------------------
     def take_due(self, limit: int) -> list[Want]:
@@ -133,6 +150,10 @@ class AssociationResolver:
                 del self.__slots_by_key[want.customer_key]
                 if want.company_id is not None:
                     self.__known.add(want.company_id)
+                self.__applied[want.customer_key] = want.company_id
+                self.__applied.move_to_end(want.customer_key)
+                if len(self.__applied) > self.__remembered:
+                    self.__applied.popitem(last=False)
             elif outcome is Settled.REFUSED:
                 del self.__slots_by_key[want.customer_key]
                 refused.append(want)

@@ -150,3 +150,24 @@ def test_random_interleavings_end_with_every_association_right(
     assert core.outstanding == 0
     for customer, company in latest.items():
         assert platform.links.get(customer) == company
+
+
+def test_an_applied_association_is_not_sent_again_until_it_changes() -> None:
+    clock = MockedClock()
+    core = resolver(clock)
+    core.want("c1", "a@x.io", "1", "t")
+    core.settle([(w, Settled.APPLIED) for w in core.take_due(10)])
+    assert core.want("c1", "a@x.io", "1", "t") is None  # same company: no call
+    assert core.want("c1", "a@x.io", "2", "t") is not None
+    core.settle([(w, Settled.APPLIED) for w in core.take_due(10)])
+    core.company_removed("2")  # its associations went with it
+    assert core.want("c1", "a@x.io", "2", "t") is not None
+
+
+def test_a_deleted_customer_is_forgotten() -> None:
+    clock = MockedClock()
+    core = resolver(clock)
+    core.want("c1", "a@x.io", "1", "t")
+    (sent,) = core.take_due(10)
+    core.forget("c1")
+    assert core.settle([(sent, Settled.COMPANY_MISSING)]) == [] and core.outstanding == 0
