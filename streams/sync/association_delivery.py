@@ -105,6 +105,15 @@ class AssociatingDeliverer(BatchDeliverer):
             with self.__lock:
                 refused = self.__resolver.settle(outcomes)
                 pending = self.__resolver.pending
+            log.info(
+                "associations sent",
+                extra={
+                    "sent": len(outcomes),
+                    "applied": sum(o is Settled.APPLIED for _, o in outcomes),
+                    "company_missing": sum(o is Settled.COMPANY_MISSING for _, o in outcomes),
+                    "pending": pending,
+                },
+            )
             self.__metrics.gauge(
                 "cdcbridge_sync_associations_pending",
                 pending,
@@ -116,8 +125,7 @@ class AssociatingDeliverer(BatchDeliverer):
                         "association refused by the platform",
                         extra={"customer": want.customer_key, "company_id": want.company_id},
                     )
-            if any(o is not Settled.APPLIED for _, o in outcomes):
-                break  # the rest waits for its timer, a confirmation or the next batch
+            # settled wants are due again only after their delay: the loop ends
         return sent
 
     def __full(self) -> bool:

@@ -126,10 +126,11 @@ class AssociationResolver:
 
     # -- what goes out ----------------------------------------------------------------------
     def take_due(self, limit: int) -> list[Want]:
-        """Up to ``limit`` wants due now, oldest first, marked in flight."""
+        """Up to ``limit`` wants due now, the longest waiting first (a retried want goes behind
+        the ones that waited longer: none starves), marked in flight."""
         now = self.clock.monotonic()
         due = [s for s in self.__slots_by_key.values() if not s.in_flight and s.not_before <= now]
-        due.sort(key=lambda s: s.want.version)
+        due.sort(key=lambda s: (s.not_before, s.want.version))  # longest waiting first
         taken = due[:limit]
         for slot in taken:
             slot.in_flight = True
@@ -163,9 +164,17 @@ class AssociationResolver:
                 missing = outcome is Settled.COMPANY_MISSING and want.company_id is not None
                 slot.waiting_for_company = missing
                 if missing and want.company_id is not None:
-                    self.__known.discard(want.company_id)
-                    self.__missing_until[want.company_id] = slot.not_before
+                    self.__company_missing(want.company_id, slot.not_before)
         return refused
+
+    def __company_missing(self, company_id: str, until: float) -> None:
+        """Every want for this company waits until ``until`` (one probe per company then)."""
+        self.__known.discard(company_id)
+        self.__missing_until[company_id] = until
+        for slot in self.__slots_by_key.values():
+            if slot.want.company_id == company_id and not slot.in_flight:
+                slot.not_before = max(slot.not_before, until)
+                slot.waiting_for_company = True
 
     # -- what is seen -----------------------------------------------------------------------
     @property

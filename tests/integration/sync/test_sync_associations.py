@@ -2,7 +2,8 @@
 Kafka -> ``cdcbridge sync`` (``CDCBRIDGE_SYNC_ASSOCIATIONS=1``) -> sandbox; the companies are
 upserted to the sandbox by the test itself, half before and half after the customers (the
 multi-table sync that will carry them is another branch's), so many customers arrive before
-their company and wait in the pending set. Every association ends right; moving customers
+their company and wait in the pending set. At the issue's scale: 500 companies, 5,000
+customers, 100 moved. Every association ends right; moving customers
 moves their associations; archiving a company on the platform removes its associations."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.fakes.sync_process import SyncGroup
 pytestmark = pytest.mark.integration
 
 Conn = psycopg.Connection[tuple[Any, ...]]
-COMPANY_COUNT, CUSTOMER_COUNT, MOVED = 50, 500, 20
+COMPANY_COUNT, CUSTOMER_COUNT, MOVED = 500, 5_000, 100  # the issue's numbers
 
 
 def company_sync(sandbox: Sandbox) -> HubSpotAdapter:
@@ -59,20 +60,21 @@ def upsert_companies(adapter: HubSpotAdapter, ids: list[int]) -> None:
 
 def associations(sandbox: Sandbox) -> dict[str, set[str]]:
     """Contact email → the source ids of its companies, as the sandbox keeps them."""
-    admin = httpx.Client(base_url=sandbox.url, timeout=30)
-    contacts = {
-        c["id"]: c["properties"]["email"] for c in admin.get("/admin/contacts").json()["hubspot"]
-    }
-    companies = {
-        c["id"]: c["properties"]["cdcbridge_company_id"]
-        for c in admin.get("/admin/companies").json()["hubspot"]
-    }
+    with httpx.Client(base_url=sandbox.url, timeout=30) as admin:
+        listing = admin.get("/admin/contacts").json()["hubspot"]
+        contacts = {c["id"]: c["properties"]["email"] for c in listing}
+        companies = {
+            c["id"]: c["properties"]["cdcbridge_company_id"]
+            for c in admin.get("/admin/companies").json()["hubspot"]
+        }
+        pairs = admin.get("/admin/associations").json()["hubspot"]
     found: dict[str, set[str]] = {}
-    for pair in admin.get("/admin/associations").json()["hubspot"]:
+    for pair in pairs:
         found.setdefault(contacts[pair["contactId"]], set()).add(companies[pair["companyId"]])
     return found
 
 
+@pytest.mark.timeout(900)
 def test_customers_before_their_company_end_associated_and_moves_follow(
     sync_group: SyncGroup, sandbox: Sandbox, pg: Conn
 ) -> None:
@@ -105,18 +107,27 @@ def test_customers_before_their_company_end_associated_and_moves_follow(
     wait_for(lambda: all(e in sandbox.contacts() for e in wanted), 120, "every customer to arrive")
     upsert_companies(platform, late[len(late) // 2 :])  # the rest arrive after their customers
 
+    wrong: list[tuple[str, str, set[str] | None]] = []
+
     def right() -> bool:
         found = associations(sandbox)
-        return all(found.get(e) == {c} for e, c in wanted.items())
+        wrong[:] = [(e, c, found.get(e)) for e, c in wanted.items() if found.get(e) != {c}]
+        return not wrong
 
-    wait_for(right, 120, "every association to be right")
+    def wait_right(what: str) -> None:
+        try:
+            wait_for(right, 240, what, 0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {len(wrong)} wrong, e.g. {wrong[:3]}") from None
+
+    wait_right("every association to be right")
 
     movers = rng.sample(sorted(wanted), MOVED)
     for email in movers:
         target = rng.choice([c for c in company_ids if str(c) != wanted[email]])
         wanted[email] = str(target)
         pg.execute("UPDATE customers SET company_id = %s WHERE email = %s", (target, email))
-    wait_for(right, 120, "the moved customers' associations to move")
+    wait_right("the moved customers' associations to move")
 
     # a company deleted under the archive policy takes its associations with it
     gone = wanted[movers[0]]

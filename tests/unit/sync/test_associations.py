@@ -171,3 +171,27 @@ def test_a_deleted_customer_is_forgotten() -> None:
     (sent,) = core.take_due(10)
     core.forget("c1")
     assert core.settle([(sent, Settled.COMPANY_MISSING)]) == [] and core.outstanding == 0
+
+
+def test_retried_wants_go_behind_the_ones_that_waited_longer() -> None:
+    clock = MockedClock()
+    core = resolver(clock, retry_s=1.0, retry_cap_s=1.0)
+    for n in range(300):  # 300 customers of 300 missing companies, 100 per call
+        core.want(f"c{n}", f"c{n}@x.io", str(n), "t")
+    tried: set[str] = set()
+    for _ in range(3):
+        due = core.take_due(100)
+        tried |= {w.customer_key for w in due}
+        core.settle([(w, Settled.COMPANY_MISSING) for w in due])
+        clock.advance(1.0)
+    assert len(tried) == 300  # none starved behind the first ones retried
+
+
+def test_a_missing_company_holds_back_all_its_wants() -> None:
+    clock = MockedClock()
+    core = resolver(clock, retry_s=5.0, retry_cap_s=5.0)
+    core.want("c1", "a@x.io", "9", "t")
+    core.want("c2", "b@x.io", "9", "t")
+    (first,) = core.take_due(1)
+    core.settle([(first, Settled.COMPANY_MISSING)])
+    assert core.take_due(10) == []  # c2 waits with c1: one probe per company
