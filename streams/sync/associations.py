@@ -127,11 +127,23 @@ class AssociationResolver:
     # -- what goes out ----------------------------------------------------------------------
     def take_due(self, limit: int) -> list[Want]:
         """Up to ``limit`` wants due now, the longest waiting first (a retried want goes behind
-        the ones that waited longer: none starves), marked in flight."""
+        the ones that waited longer: none starves), marked in flight. Of the wants waiting for
+        one missing company only one goes (a probe): the vendor budget is not spent asking the
+        same question per customer; when it is applied the others follow at once."""
         now = self.clock.monotonic()
         due = [s for s in self.__slots_by_key.values() if not s.in_flight and s.not_before <= now]
         due.sort(key=lambda s: (s.not_before, s.want.version))  # longest waiting first
-        taken = due[:limit]
+        taken: list[_Slot] = []
+        probed: set[str] = set()
+        for slot in due:
+            if len(taken) >= limit:
+                break
+            company = slot.want.company_id
+            if slot.waiting_for_company and company is not None:
+                if company in probed:
+                    continue  # one want probes a missing company; the rest follow it
+                probed.add(company)
+            taken.append(slot)
         for slot in taken:
             slot.in_flight = True
         return [s.want for s in taken]
@@ -149,8 +161,8 @@ class AssociationResolver:
                 continue  # superseded while in flight: the newer want is due as it is
             if outcome is Settled.APPLIED:
                 del self.__slots_by_key[want.customer_key]
-                if want.company_id is not None:
-                    self.__known.add(want.company_id)
+                if want.company_id is not None and want.company_id not in self.__known:
+                    self.company_confirmed(want.company_id)  # the ones waiting follow now
                 self.__applied[want.customer_key] = want.company_id
                 self.__applied.move_to_end(want.customer_key)
                 if len(self.__applied) > self.__remembered:

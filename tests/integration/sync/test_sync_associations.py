@@ -94,7 +94,7 @@ def test_customers_before_their_company_end_associated_and_moves_follow(
     sync = sync_group.spawn(
         CDCBRIDGE_SYNC_ASSOCIATIONS="1",
         CDCBRIDGE_SYNC_ASSOCIATIONS_RETRY_S="0.5",
-        CDCBRIDGE_SYNC_ASSOCIATIONS_RETRY_CAP_S="2",
+        CDCBRIDGE_SYNC_ASSOCIATIONS_RETRY_CAP_S="5",
     )
     wanted: dict[str, str] = {}
     for n in range(CUSTOMER_COUNT):

@@ -195,3 +195,15 @@ def test_a_missing_company_holds_back_all_its_wants() -> None:
     (first,) = core.take_due(1)
     core.settle([(first, Settled.COMPANY_MISSING)])
     assert core.take_due(10) == []  # c2 waits with c1: one probe per company
+
+
+def test_one_want_probes_a_missing_company_and_the_others_follow_it() -> None:
+    clock = MockedClock()
+    core = resolver(clock, retry_s=1.0, retry_cap_s=1.0)
+    for n in range(5):
+        core.want(f"c{n}", f"c{n}@x.io", "9", "t")
+    core.settle([(w, Settled.COMPANY_MISSING) for w in core.take_due(100)])
+    clock.advance(1.0)
+    (probe,) = core.take_due(100)  # the company is known missing: one probe
+    core.settle([(probe, Settled.APPLIED)])  # it exists now
+    assert len(core.take_due(100)) == 4
