@@ -84,18 +84,25 @@ class AssociatingDeliverer(BatchDeliverer):
             for result in results:
                 if result.error_class is None:
                     self.__observe(result.entry)
-        self.tick()
+        # A worker sends what its batch made due (one call per batch it delivered, so the
+        # contacts keep flowing); the timer thread sends the rest.
+        self.tick(calls=max(1, len(batch) // self.__adapter.limits.max_batch_size + 1))
         while self.__full():
             if self.__wait(self.__full_wait_s):
                 raise DeliveryAbandoned("stopping while the pending associations are full")
             self.tick()
         return results
 
-    def tick(self) -> int:
-        """Send the associations due now; returns how many were sent."""
+    def tick(self, calls: int | None = None) -> int:
+        """Send the associations due now, in at most ``calls`` adapter calls (None: as many as
+        were outstanding when it began: wants that fall due meanwhile wait for the next tick,
+        so a tick always ends); returns how many were sent."""
         sent = 0
         size = self.__adapter.limits.max_batch_size
-        while True:
+        if calls is None:
+            with self.__lock:
+                calls = self.__resolver.outstanding // size + 1
+        for _ in range(calls):
             with self.__lock:
                 due = self.__resolver.take_due(size)
             if not due:
