@@ -14,6 +14,12 @@ feeds the association core (``associations``) and sends what is due.
   is dropped. A stop during that wait raises ``DeliveryAbandoned`` (the batch is re-read).
 - ``tick()`` sends what is due without a batch (the pending timer), for a dispatcher loop.
 
+Known gap: a customer's offset commits once its contact is delivered, so a want still pending
+when the process dies or its partitions are revoked is lost until that customer changes again
+(an audit of associations would repair it). Closing it needs the engine to hold the record's
+offset until ``AssociationResolver.settle`` reports its want applied (the multi-table engine can
+wire that: ``Want.customer_key`` names the entry).
+
 Associations refused for good (the contact vanished, the vendor refuses the link) are logged
 with the customer's trace id and counted in ``cdcbridge_platform_refused_records_total``: they
 are not re-deliverable records of their own (the customer's record was delivered).
