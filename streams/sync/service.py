@@ -40,6 +40,8 @@ from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
 from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
+from streams.sync.association_delivery import AssociatingDeliverer
+from streams.sync.associations import AssociationResolver
 from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink
@@ -144,6 +146,39 @@ def _now() -> float:
     return 0.0
 
 
+def associating_deliverer(
+    settings: SyncSettings,
+    parts: SyncParts,
+    deletes: DeletePlan,
+    retry: RetryPolicy,
+    stop: threading.Event,
+    clock: Clock,
+    metrics: Metrics,
+) -> AssociatingDeliverer:
+    """A deliverer that also keeps contact → company associations, with a daemon thread that
+    sends pending ones when their timer runs out (``tick`` once a second until ``stop``)."""
+    resolver = AssociationResolver(
+        clock,
+        max_pending=settings.associations_max_pending,
+        retry_s=settings.associations_retry_s,
+        retry_cap_s=settings.associations_retry_cap_s,
+    )
+    deliverer = AssociatingDeliverer(
+        parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics, resolver=resolver
+    )
+
+    def tick_until_stopped() -> None:
+        while not stop.wait(1.0):
+            try:
+                deliverer.tick()
+            except FatalError as exc:  # the next batch meets it too and stops the engine
+                log.error("association timer stopped: %s", exc)
+                return
+
+    threading.Thread(target=tick_until_stopped, name="associations", daemon=True).start()
+    return deliverer
+
+
 def build_factory(
     settings: SyncSettings,
     parts: SyncParts,
@@ -168,14 +203,14 @@ def build_factory(
     deletes = delete_plan(settings, parts.adapter)
 
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
-        deliverer = BatchDeliverer(
-            parts.adapter,
-            parts.to_vendor,
-            deletes,
-            RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
-            stop.wait,
-            metrics,
-        )
+        retry = RetryPolicy(settings.retry_base_s, settings.retry_cap_s)
+        deliverer: BatchDeliverer
+        if settings.associations:
+            deliverer = associating_deliverer(settings, parts, deletes, retry, stop, clock, metrics)
+        else:
+            deliverer = BatchDeliverer(
+                parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics
+            )
         breaker = InvalidRatioBreaker(
             settings.breaker_window_s, settings.breaker_min_records, settings.breaker_ratio
         )
