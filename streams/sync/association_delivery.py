@@ -4,7 +4,8 @@ feeds the association core (``associations``) and sends what is due.
 - A contacts batch: every customer upsert confirmed with a ``company_id`` among the fields it
   sets wants that association (``None``: detach), unless the core remembers it applied; a
   confirmed customer delete forgets the customer (the contact's associations went with it).
-- A companies batch (``VendorRecord.object_type`` ``companies``): each confirmed upsert
+- A companies batch (``VendorRecord.object_type`` ``companies``, or a change of one of the
+  ``company_tables``: a delete's record is built only when it goes): each confirmed upsert
   confirms the company (its pending associations are due at once); a confirmed delete forgets
   it.
 - Then due associations go as ``contact_company`` records (one object type per adapter call),
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from cdcbridge.errors import TransientError
 from cdcbridge.logs import trace_context
@@ -53,6 +54,7 @@ from streams.sync.deliver import (
     BatchDeliverer,
     DeliveryAbandoned,
     EntryResult,
+    Refresher,
     RetryPolicy,
     VendorMapper,
     Waiter,
@@ -75,6 +77,7 @@ class AssociatingDeliverer(BatchDeliverer):
         *,
         resolver: AssociationResolver,
         full_wait_s: float = 0.5,
+        company_tables: Collection[str] = (),
     ) -> None:
         super().__init__(adapter, to_vendor, deletes, retry, wait, metrics)
         self.__adapter = adapter
@@ -83,9 +86,12 @@ class AssociatingDeliverer(BatchDeliverer):
         self.__resolver = resolver
         self.__lock = threading.Lock()
         self.__full_wait_s = full_wait_s
+        self.__company_tables = frozenset(company_tables)
 
-    def deliver(self, batch: Sequence[PendingChange]) -> list[EntryResult]:
-        results = super().deliver(batch)
+    def deliver(
+        self, batch: Sequence[PendingChange], refresh: Refresher | None = None
+    ) -> list[EntryResult]:
+        results = super().deliver(batch, refresh)
         with self.__lock:
             for result in results:
                 if result.error_class is None:
@@ -148,21 +154,27 @@ class AssociatingDeliverer(BatchDeliverer):
     def __observe(self, entry: PendingChange) -> None:
         vendor = entry.vendor
         if vendor is not None and vendor.object_type == COMPANIES:
+            company: str | None = vendor.id_value
+        elif entry.change.meta.source_table in self.__company_tables:
+            company = entry.change.source_id  # companies are looked up by their source id
+        else:
+            company = None
+        if company is not None:
             if entry.kind is BatchKind.DELETE:
-                self.__resolver.company_removed(vendor.id_value)
+                self.__resolver.company_removed(company)
             else:
-                self.__resolver.company_confirmed(vendor.id_value)
+                self.__resolver.company_confirmed(company)
             return
         change = entry.change
         if isinstance(change, CustomerDelete):
             self.__resolver.forget(change.source_id)
         elif isinstance(change, CustomerUpsert) and COMPANY_LINK in change.fields:
-            company = change.fields[COMPANY_LINK]
+            link = change.fields[COMPANY_LINK]
             email = vendor.id_value if vendor is not None else str(change.fields.get("email", ""))
             self.__resolver.want(
                 change.source_id,
                 email,
-                None if company is None else str(company),
+                None if link is None else str(link),
                 entry.trace_id,
             )
 

@@ -37,7 +37,12 @@ from arroyo.types import Topic
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
+from streams.contracts import (
+    COMPANIES,
+    FatalPlatformError,
+    PlatformAdapter,
+    TransientPlatformError,
+)
 from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
 from streams.sync.association_delivery import AssociatingDeliverer
@@ -75,6 +80,8 @@ class SyncParts:
     topic_tables: Mapping[str, str] = field(default_factory=dict)  # topic -> mapped table
     # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
     ready_in: Callable[[], float] = lambda: 0.0
+    # the consumed tables that write companies (associations default on when there is one)
+    company_tables: frozenset[str] = frozenset()
 
 
 def default_parts(
@@ -107,6 +114,11 @@ def default_parts(
     return SyncParts(
         adapter, decode, builder, on_share,
         topics=topics, topic_tables=topic_tables, ready_in=ready_in,
+        company_tables=frozenset(
+            m.table
+            for m in mappings
+            if m.target.object_type == COMPANIES and set(m.topics) & set(topics)
+        ),
     )  # fmt: skip
 
 
@@ -164,8 +176,9 @@ def associating_deliverer(
         retry_cap_s=settings.associations_retry_cap_s,
     )
     deliverer = AssociatingDeliverer(
-        parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics, resolver=resolver
-    )
+        parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics,
+        resolver=resolver, company_tables=parts.company_tables,
+    )  # fmt: skip
 
     def tick_until_stopped() -> None:
         while not stop.wait(1.0):
@@ -177,6 +190,11 @@ def associating_deliverer(
 
     threading.Thread(target=tick_until_stopped, name="associations", daemon=True).start()
     return deliverer
+
+
+def associations_on(settings: SyncSettings, parts: SyncParts) -> bool:
+    """``CDCBRIDGE_SYNC_ASSOCIATIONS`` when set, else whether a mapped table writes companies."""
+    return bool(parts.company_tables) if settings.associations is None else settings.associations
 
 
 def build_factory(
@@ -205,7 +223,7 @@ def build_factory(
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
         retry = RetryPolicy(settings.retry_base_s, settings.retry_cap_s)
         deliverer: BatchDeliverer
-        if settings.associations:
+        if associations_on(settings, parts):
             deliverer = associating_deliverer(settings, parts, deletes, retry, stop, clock, metrics)
         else:
             deliverer = BatchDeliverer(

@@ -118,7 +118,7 @@ def test_delete_with_key_only_before_image_has_no_email() -> None:
         (TOPIC, b"null", "tombstone"),
         (TOPIC, b'{"schema": null, "payload": null}', "tombstone"),
         ("__debezium-heartbeat.cdc", b'{"ts_ms": 1796011800000}', "heartbeat"),
-        ("cdc.public.companies", b'{"op": "c"}', "no mapping for topic cdc.public.companies"),
+        ("cdc.public.orders", b'{"op": "c"}', "no mapping for topic cdc.public.orders"),
     ],
 )
 def test_records_without_a_customer_change_are_skipped(

@@ -65,7 +65,10 @@ def customer(key: str, company: int | None) -> PendingChange:
     meta = SyncMeta("public.customers", 1, f"trace-{key}")
     change = CustomerUpsert(key, {"email": f"{key}@x.io", "company_id": company}, meta)
     return PendingChange(
-        key, change, [SourceRecord(KafkaPosition("t", 0, 1), None, None, "t")], 0.0
+        ("public.customers", key),
+        change,
+        [SourceRecord(KafkaPosition("t", 0, 1), None, None, "t")],
+        0.0,
     )
 
 
