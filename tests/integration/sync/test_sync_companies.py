@@ -26,7 +26,7 @@ from tests.fakes.sync_process import SyncGroup
 pytestmark = pytest.mark.integration
 
 Conn = psycopg.Connection[tuple[Any, ...]]
-COMPANY_COUNT, PER_COMPANY, MOVED = 100, 10, 20
+COMPANY_COUNT, PER_COMPANY, MOVED = 500, 10, 100  # the numbers
 COMPANIES_TOPIC = "cdc.public.companies"
 
 
