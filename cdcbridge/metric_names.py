@@ -39,6 +39,7 @@ MetricName = Literal[
     "cdcbridge_sync_consumer_lag_seconds",
     "cdcbridge_sync_consumer_group_status",
     "cdcbridge_sync_backpressure_paused",
+    "cdcbridge_sync_associations_pending",
     "cdcbridge_fatal_errors_total",
     "cdcbridge_webhooks_received_total",
     "cdcbridge_webhooks_enqueued_total",
@@ -144,6 +145,10 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         "Burrow-style group status: 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 ERR."),
     "cdcbridge_sync_backpressure_paused": MetricSpec(
         G, "cdcbridge.sync.backpressure.paused", "1 while partitions are paused (backpressure)."),
+    "cdcbridge_sync_associations_pending": MetricSpec(
+        G, "cdcbridge.sync.associations.pending",
+        "Contact → company associations waiting for their company to exist on the platform, by "
+        "platform (bounded: at the bound the partitions pause)."),
     "cdcbridge_fatal_errors_total": MetricSpec(
         C, "cdcbridge.fatal_errors",
         "Fatal stops (auth rejected, daily quota), by platform and code; one per stop: alert on "

@@ -37,8 +37,10 @@ def provision_sandbox(url: str, platforms: tuple[str, ...] = ("hubspot", "market
     Raises ``StackError`` when something is still missing afterwards."""
     created: list[str] = []
     for platform in platforms:
-        report = setup(build_catalog(sandbox_settings(url, platform)))
-        if not report.complete:
-            raise StackError(f"sandbox {platform} still lacks properties: {report.missing}")
-        created += report.created
+        kinds = ("contacts", "companies") if platform == "hubspot" else ("contacts",)
+        for kind in kinds:
+            report = setup(build_catalog(sandbox_settings(url, platform), object_type=kind))
+            if not report.complete:
+                raise StackError(f"sandbox {platform} still lacks properties: {report.missing}")
+            created += report.created
     return created

@@ -3,6 +3,9 @@
 - ``GET /admin/health`` → 200 ``{"status": "ok"}``.
 - ``GET /admin/contacts`` → ``{"hubspot": [contact...], "marketo": [lead...]}``; each item is
   ``{"id", "properties", "createdAt", "updatedAt"}`` (``?platform=hubspot`` for one list).
+- ``GET /admin/companies`` → ``{"hubspot": [company...], "marketo": [company...]}`` (same item
+  shape, ``?platform=``); ``GET /admin/associations`` → ``{"hubspot": [{"contactId",
+  "companyId", "associationTypeId"}], "marketo": [{"leadId", "externalCompanyId"}]}``.
 - ``GET /admin/requests`` → ``{"total", "by_status": {"200": n, "429": n},
   "by_endpoint": {"POST /crm/...": {"207": n}, "POST /rest/v1/leads.json": {"200:606": n}},
   "marketo_errors": {"606": n}, "webhooks_sent": {"2xx": n}}``; ``?log=1`` adds
@@ -27,7 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox_platform.catalog import HUBSPOT_DEFAULTS, MARKETO_DEFAULTS, Catalog
+from sandbox_platform.catalog import (
+    HUBSPOT_COMPANY_DEFAULTS,
+    HUBSPOT_DEFAULTS,
+    MARKETO_DEFAULTS,
+    Catalog,
+)
 from sandbox_platform.knobs import Knobs
 from sandbox_platform.state import SandboxState
 from sandbox_platform.webhooks import emit_now
@@ -47,6 +55,27 @@ async def contacts(request: Request) -> Response:
     lists = {"hubspot": state.hubspot.listing(), "marketo": state.marketo.listing()}
     wanted = request.query_params.get("platform")
     return JSONResponse({wanted: lists.get(wanted, [])} if wanted else lists)
+
+
+async def companies(request: Request) -> Response:
+    state = _state(request)
+    lists = {
+        "hubspot": state.hubspot_companies.listing(),
+        "marketo": state.marketo_companies.listing(),
+    }
+    wanted = request.query_params.get("platform")
+    return JSONResponse({wanted: lists.get(wanted, [])} if wanted else lists)
+
+
+async def associations(request: Request) -> Response:
+    """HubSpot's contact ↔ company pairs, and Marketo's leads with an ``externalCompanyId``."""
+    state = _state(request)
+    marketo = [
+        {"leadId": str(lead.id), "externalCompanyId": lead.properties["externalCompanyId"]}
+        for lead in sorted(state.marketo.by_id.values(), key=lambda lead: lead.id)
+        if lead.properties.get("externalCompanyId")
+    ]
+    return JSONResponse({"hubspot": state.hubspot_associations.listing(), "marketo": marketo})
 
 
 async def requests_seen(request: Request) -> Response:
@@ -88,6 +117,7 @@ async def reset(request: Request) -> Response:
     if request.query_params.get("catalog") == "defaults":
         state.hubspot_properties = Catalog(HUBSPOT_DEFAULTS)
         state.marketo_fields = Catalog(MARKETO_DEFAULTS)
+        state.hubspot_company_properties = Catalog(HUBSPOT_COMPANY_DEFAULTS)
     return JSONResponse({"status": "reset"})
 
 
@@ -117,6 +147,8 @@ def routes() -> list[Route]:
     return [
         Route("/admin/health", health, methods=["GET"]),
         Route("/admin/contacts", contacts, methods=["GET"]),
+        Route("/admin/companies", companies, methods=["GET"]),
+        Route("/admin/associations", associations, methods=["GET"]),
         Route("/admin/requests", requests_seen, methods=["GET"]),
         Route("/admin/knobs", knobs, methods=["GET", "PATCH"]),
         Route("/admin/reset", reset, methods=["POST"]),

@@ -42,6 +42,7 @@ class PropertyDef:
     custom: bool = False
     options: tuple[str, ...] = ()
     description: str = ""
+    unique: bool = False  # HubSpot ``hasUniqueValue``: usable as ``idProperty``
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -85,6 +86,20 @@ HUBSPOT_DEFAULTS = (
         options=("true", "false"),
     ),
 )
+
+
+HUBSPOT_COMPANY_DEFAULTS = (
+    _hs("name", "Company name", group="companyinformation"),
+    _hs("domain", "Company Domain Name", group="companyinformation"),
+    _hs("industry", "Industry", group="companyinformation"),
+    _hs("numberofemployees", "Number of Employees", "number", "number", group="companyinformation"),
+    _hs("country", "Country/Region", group="companyinformation"),
+    _hs("hs_object_id", "Record ID", "number", "number", read_only=True),
+    _hs("createdate", "Create Date", "datetime", "date", read_only=True),
+    _hs("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
+)
+"""HubSpot's default company properties cdcbridge writes or reads. None is unique: several
+companies may share a ``domain`` (reference §6), so upserts need a custom unique property."""
 
 
 def _mk(name: str, label: str, data_type: str = "string", read_only: bool = False) -> PropertyDef:

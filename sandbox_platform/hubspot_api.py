@@ -1,6 +1,7 @@
 """HubSpot CRM v3 contacts, as much as cdcbridge uses: batch upsert / read / update / archive,
-plus the contact properties API and communication-preferences unsubscribe-all
-(``hubspot_properties``) behind the same auth and limits.
+plus companies and contact ↔ company associations v4 (``hubspot_companies``,
+``hubspot_associations``), the contact and company properties API and communication-preferences
+unsubscribe-all (``hubspot_properties``) behind the same auth and limits.
 
 Contract emulated: private-app bearer token (the sandbox also accepts its own OAuth tokens, to
 exercise refresh-on-401); rolling ``hubspot_limit`` per ``hubspot_window_s`` and a daily limit,
@@ -21,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox_platform import hubspot_associations as links
+from sandbox_platform import hubspot_companies as companies
 from sandbox_platform import hubspot_properties as props
 from sandbox_platform.faults import hubspot_429, hubspot_error, injected_fault
 from sandbox_platform.hubspot_batches import archive, read, update, upsert
@@ -73,8 +76,10 @@ def _limit_headers(state: SandboxState, remaining: int) -> dict[str, str]:
     }
 
 
-def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    label = f"POST {BASE}/{name}"
+def _endpoint(
+    name: str, handler: Handler, base: str = BASE
+) -> Callable[[Request], Awaitable[Response]]:
+    label = f"POST {base}/{name}"
 
     async def endpoint(request: Request) -> Response:
         state: SandboxState = request.app.state.sandbox
@@ -137,22 +142,68 @@ def _guarded(label: str, handler: RequestHandler) -> Callable[[Request], Awaitab
 
 PROPERTIES = "/crm/v3/properties/contacts"
 UNSUBSCRIBE_ALL = "/communication-preferences/v4/statuses/batch/unsubscribe-all"
+COMPANIES = "/crm/v3/objects/companies/batch"
+ASSOCIATIONS = "/crm/v4/associations/{from}/{to}/batch"
+ONE_ASSOCIATION = "/crm/v4/objects/{from}/{from_id}/associations/default/{to}/{to_id}"
+
+
+def _property_routes(base: str) -> list[Route]:
+    return [
+        Route(base, _guarded(f"GET {base}", props.list_properties), methods=["GET"]),
+        Route(base, _guarded(f"POST {base}", props.create_property), methods=["POST"]),
+        Route(
+            f"{base}/batch/create",
+            _guarded(f"POST {base}/batch/create", props.batch_create),
+            methods=["POST"],
+        ),
+        Route(
+            base + "/{name}", _guarded(f"GET {base}/{{name}}", props.read_property), methods=["GET"]
+        ),
+    ]
+
+
+def company_routes() -> list[Route]:
+    """Companies (``hubspot_companies``), their properties, and associations v4."""
+    return [
+        *_property_routes(props.COMPANY_PROPERTIES),
+        Route(
+            f"{COMPANIES}/upsert",
+            _endpoint("upsert", companies.upsert, COMPANIES),
+            methods=["POST"],
+        ),
+        Route(f"{COMPANIES}/read", _endpoint("read", companies.read, COMPANIES), methods=["POST"]),
+        Route(
+            f"{COMPANIES}/archive",
+            _endpoint("archive", companies.archive, COMPANIES),
+            methods=["POST"],
+        ),
+        Route(
+            f"{ASSOCIATIONS}/associate/default",
+            _guarded(f"POST {ASSOCIATIONS}/associate/default", links.associate_default),
+            methods=["POST"],
+        ),
+        Route(
+            f"{ASSOCIATIONS}/archive",
+            _guarded(f"POST {ASSOCIATIONS}/archive", links.archive),
+            methods=["POST"],
+        ),
+        Route(
+            f"{ASSOCIATIONS}/read",
+            _guarded(f"POST {ASSOCIATIONS}/read", links.read),
+            methods=["POST"],
+        ),
+        Route(
+            ONE_ASSOCIATION,
+            _guarded(f"PUT {ONE_ASSOCIATION}", links.associate_one),
+            methods=["PUT"],
+        ),
+    ]
 
 
 def routes() -> list[Route]:
     return [
-        Route(PROPERTIES, _guarded(f"GET {PROPERTIES}", props.list_properties), methods=["GET"]),
-        Route(PROPERTIES, _guarded(f"POST {PROPERTIES}", props.create_property), methods=["POST"]),
-        Route(
-            f"{PROPERTIES}/batch/create",
-            _guarded(f"POST {PROPERTIES}/batch/create", props.batch_create),
-            methods=["POST"],
-        ),
-        Route(
-            PROPERTIES + "/{name}",
-            _guarded(f"GET {PROPERTIES}/{{name}}", props.read_property),
-            methods=["GET"],
-        ),
+        *company_routes(),
+        *_property_routes(PROPERTIES),
         Route(
             UNSUBSCRIBE_ALL,
             _guarded(f"POST {UNSUBSCRIBE_ALL}", props.unsubscribe_all),

@@ -44,7 +44,7 @@ def _public(contact: Contact, new: bool | None = None, wanted: list[str] | None 
     return item
 
 
-def _answer(
+def batch_answer(
     results: list[Body], errors: list[Body], started: str, ok_status: int = 200
 ) -> Response:
     body: Body = {
@@ -59,7 +59,7 @@ def _answer(
     return JSONResponse(body, status_code=ok_status)
 
 
-def _item_error(category: str, message: str, ids: list[str], code: str, prop: str = "") -> Body:
+def item_error(category: str, message: str, ids: list[str], code: str, prop: str = "") -> Body:
     detail: Body = {"message": message, "code": code}
     if prop:
         detail["context"] = {"propertyName": [prop]}
@@ -72,7 +72,7 @@ def _item_error(category: str, message: str, ids: list[str], code: str, prop: st
     }
 
 
-def _properties(item: dict[str, object]) -> dict[str, str | None] | Response:
+def string_properties(item: dict[str, object]) -> dict[str, str | None] | Response:
     props = item.get("properties")
     if not isinstance(props, dict) or any(not isinstance(v, str) for v in props.values()):
         return hubspot_error(
@@ -92,7 +92,7 @@ def _invalid(state: SandboxState, props: dict[str, str | None], sent_id: str) ->
             "error": refusal.code,
             "name": refusal.name,
         }
-        return _item_error(
+        return item_error(
             "VALIDATION_ERROR",
             f"Property values were not valid: {json.dumps([detail])}",
             [sent_id],
@@ -101,7 +101,7 @@ def _invalid(state: SandboxState, props: dict[str, str | None], sent_id: str) ->
         )
     email = props.get("email")
     if email is not None and not EMAIL.match(email):
-        return _item_error(
+        return item_error(
             "VALIDATION_ERROR",
             f"Property values were not valid: {email} is invalid email",
             [sent_id],
@@ -126,7 +126,7 @@ def upsert(state: SandboxState, body: Body) -> Response:
             return hubspot_error(
                 400, "VALIDATION_ERROR", "idProperty must be a unique property: email"
             )
-        props = _properties(item)
+        props = string_properties(item)
         if isinstance(props, Response):
             return props
         sent_id = str(item["id"])
@@ -141,7 +141,7 @@ def upsert(state: SandboxState, body: Body) -> Response:
             results.append(_public(found[0], new=False))
         else:
             results.append(_public(state.hubspot.create(props), new=True))
-    return _answer(results, errors, started)
+    return batch_answer(results, errors, started)
 
 
 def _target(state: SandboxState, item: dict[str, object]) -> Contact | None:
@@ -160,7 +160,7 @@ def update(state: SandboxState, body: Body) -> Response:
     results: list[Body] = []
     errors: list[Body] = []
     for item in inputs:
-        props = _properties(item)
+        props = string_properties(item)
         if isinstance(props, Response):
             return props
         if item.get("idProperty") not in UPDATE_ID_PROPERTIES:
@@ -174,13 +174,13 @@ def update(state: SandboxState, body: Body) -> Response:
         contact = _target(state, item)
         error = _invalid(state, props, sent_id)
         if contact is None:
-            error = _item_error("OBJECT_NOT_FOUND", "Object not found", [sent_id], "NOT_FOUND")
+            error = item_error("OBJECT_NOT_FOUND", "Object not found", [sent_id], "NOT_FOUND")
         elif error is None and props.get("email"):
             clash = [
                 c for c in state.hubspot.find_by_email(props["email"] or "") if c.id != contact.id
             ]
             if clash:
-                error = _item_error(
+                error = item_error(
                     "CONFLICT",
                     f"Contact already exists. Existing ID: {clash[0].id}",
                     [sent_id],
@@ -192,7 +192,7 @@ def update(state: SandboxState, body: Body) -> Response:
             continue
         state.hubspot.update(contact, props)
         results.append(_public(contact))
-    return _answer(results, errors, started)
+    return batch_answer(results, errors, started)
 
 
 def read(state: SandboxState, body: Body) -> Response:
@@ -216,7 +216,7 @@ def read(state: SandboxState, body: Body) -> Response:
     errors = []
     if missing:
         errors.append(
-            _item_error(
+            item_error(
                 "OBJECT_NOT_FOUND",
                 "Could not get some CONTACT objects, they may be deleted or not exist. "
                 "Check that ids are valid.",
@@ -224,12 +224,12 @@ def read(state: SandboxState, body: Body) -> Response:
                 "NOT_FOUND",
             )
         )
-    return _answer(results, errors, started)
+    return batch_answer(results, errors, started)
 
 
 def archive(state: SandboxState, body: Body) -> Response:
     for item in cast(Inputs, body["inputs"]):
         sent_id = str(item.get("id", ""))
-        if sent_id.isdigit():
-            state.hubspot.delete(int(sent_id))
+        if sent_id.isdigit() and state.hubspot.delete(int(sent_id)):
+            state.hubspot_associations.drop_contact(int(sent_id))
     return Response(status_code=204)

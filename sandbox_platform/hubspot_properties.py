@@ -20,7 +20,7 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox_platform.catalog import PropertyDef
+from sandbox_platform.catalog import Catalog, PropertyDef
 from sandbox_platform.faults import hubspot_error
 from sandbox_platform.state import SandboxState
 
@@ -56,6 +56,7 @@ def public(prop: PropertyDef) -> Body:
             {"label": o, "value": o, "displayOrder": i, "hidden": False}
             for i, o in enumerate(prop.options)
         ],
+        "hasUniqueValue": prop.unique,
         "hubspotDefined": not prop.custom,
         "modificationMetadata": {
             "archivable": prop.custom,
@@ -90,31 +91,42 @@ def _parse_create(item: object) -> PropertyDef | str:
         custom=True,
         options=options,
         description=str(item.get("description") or ""),
+        unique=item.get("hasUniqueValue") is True,
     )
 
 
-def list_properties(state: SandboxState, _request: Request, _body: object) -> Response:
-    results = [public(p) for p in state.hubspot_properties.all()]
+COMPANY_PROPERTIES = "/crm/v3/properties/companies"
+
+
+def catalog_of(state: SandboxState, request: Request) -> Catalog:
+    """The contacts' or the companies' catalog, by the request's path."""
+    if request.url.path.startswith(COMPANY_PROPERTIES):
+        return state.hubspot_company_properties
+    return state.hubspot_properties
+
+
+def list_properties(state: SandboxState, request: Request, _body: object) -> Response:
+    results = [public(p) for p in catalog_of(state, request).all()]
     return JSONResponse({"results": results})
 
 
 def read_property(state: SandboxState, request: Request, _body: object) -> Response:
-    prop = state.hubspot_properties.get(request.path_params["name"])
+    prop = catalog_of(state, request).get(request.path_params["name"])
     if prop is None:
         return hubspot_error(404, "OBJECT_NOT_FOUND", "Unable to find property")
     return JSONResponse(public(prop))
 
 
-def create_property(state: SandboxState, _request: Request, body: object) -> Response:
+def create_property(state: SandboxState, request: Request, body: object) -> Response:
     parsed = _parse_create(body)
     if isinstance(parsed, str):
         return hubspot_error(400, "VALIDATION_ERROR", parsed)
-    if not state.hubspot_properties.add(parsed):
+    if not catalog_of(state, request).add(parsed):
         return hubspot_error(409, "CONFLICT", f"A property named '{parsed.name}' already exists.")
     return JSONResponse(public(parsed), status_code=201)
 
 
-def batch_create(state: SandboxState, _request: Request, body: object) -> Response:
+def batch_create(state: SandboxState, request: Request, body: object) -> Response:
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list):
         return hubspot_error(400, "VALIDATION_ERROR", "Invalid input JSON on line 1")
@@ -124,7 +136,7 @@ def batch_create(state: SandboxState, _request: Request, body: object) -> Respon
         name = str(item.get("name", "")) if isinstance(item, dict) else ""
         if isinstance(parsed, str):
             errors.append(_error("VALIDATION_ERROR", parsed, name))
-        elif not state.hubspot_properties.add(parsed):
+        elif not catalog_of(state, request).add(parsed):
             errors.append(_error("CONFLICT", f"A property named '{name}' already exists.", name))
         else:
             results.append(public(parsed))

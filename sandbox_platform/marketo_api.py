@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox_platform import marketo_companies as companies
 from sandbox_platform import marketo_fields
 from sandbox_platform.faults import injected_fault, marketo_failure, marketo_message
 from sandbox_platform.marketo_leads import delete_leads, get_leads, sync_leads
@@ -125,8 +126,21 @@ def _error_code(response: Response) -> str:
     return body.split(b'"code":"', 1)[1].split(b'"', 1)[0].decode()
 
 
+def company_routes() -> list[Route]:
+    """Marketo companies (``marketo_companies``)."""
+    sync, read = "/rest/v1/companies.json", "/rest/v1/companies/describe.json"
+    delete = "/rest/v1/companies/delete.json"
+    return [
+        Route(sync, _endpoint(f"POST {sync}", companies.sync_companies), methods=["POST"]),
+        Route(sync, _endpoint(f"GET {sync}", companies.get_companies), methods=["GET"]),
+        Route(read, _endpoint(f"GET {read}", companies.describe), methods=["GET"]),
+        Route(delete, _endpoint(f"POST {delete}", companies.delete_companies), methods=["POST"]),
+    ]
+
+
 def routes() -> list[Route]:
     return [
+        *company_routes(),
         Route("/identity/oauth/token", token, methods=["GET", "POST"]),
         Route(
             "/rest/v1/leads.json",

@@ -3,7 +3,9 @@
 Per-record results are in input order: ``created`` / ``updated`` with ``id``, or ``skipped``
 with ``reasons``: 1003 invalid data (bad email), 1004 lead not found (updateOnly), 1005 lead
 already exists (createOnly), 1006 field not found (not in the ``catalog``: custom fields must be
-created first), 1007 multiple leads match.
+created first), 1007 multiple leads match, 1013 the lead's ``externalCompanyId`` names no
+company (assumed: the reference says a lead links to a company through that field, not what
+Marketo answers when the company is missing; 1013 is its "object not found").
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ def _sync_one(state: SandboxState, action: str, lookup: str, item: Json) -> Json
     email = item.get("email")
     if email is not None and not EMAIL.match(str(email)):
         return _skipped("1003", "Invalid email address")
+    company = item.get("externalCompanyId")
+    if company not in (None, "") and not state.marketo_companies.find(
+        "externalCompanyId", str(company)
+    ):
+        return _skipped("1013", f"Company '{company}' not found")
     fields = {k: _as_text(v) for k, v in item.items() if k != "id"}
     found = _find(state, lookup, item) if action != "createDuplicate" else []
     if len(found) > 1:

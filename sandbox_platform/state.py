@@ -11,7 +11,13 @@ import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from sandbox_platform.catalog import HUBSPOT_DEFAULTS, MARKETO_DEFAULTS, Catalog
+from sandbox_platform.catalog import (
+    HUBSPOT_COMPANY_DEFAULTS,
+    HUBSPOT_DEFAULTS,
+    MARKETO_DEFAULTS,
+    Catalog,
+)
+from sandbox_platform.companies import Associations, CompanyStore
 from sandbox_platform.knobs import Knobs
 
 
@@ -125,6 +131,12 @@ class SandboxState:
     webhooks_sent: Counter[str] = field(default_factory=Counter)
     hubspot_properties: Catalog = field(default_factory=lambda: Catalog(HUBSPOT_DEFAULTS))
     marketo_fields: Catalog = field(default_factory=lambda: Catalog(MARKETO_DEFAULTS))
+    hubspot_company_properties: Catalog = field(
+        default_factory=lambda: Catalog(HUBSPOT_COMPANY_DEFAULTS)
+    )
+    hubspot_companies: CompanyStore = field(default_factory=lambda: CompanyStore(7001))
+    marketo_companies: CompanyStore = field(default_factory=lambda: CompanyStore(9001))
+    hubspot_associations: Associations = field(default_factory=Associations)
     # Email addresses unsubscribed from all email (HubSpot keeps opt-out per address).
     hubspot_optouts: set[str] = field(default_factory=set)
 
@@ -149,4 +161,10 @@ class SandboxState:
     def reset(self) -> None:
         """Empty everything but the knobs and the property catalogs (schema, not data)."""
         knobs, hubspot, marketo = self.knobs, self.hubspot_properties, self.marketo_fields
-        self.__init__(knobs, hubspot_properties=hubspot, marketo_fields=marketo)  # type: ignore[misc]
+        companies = self.hubspot_company_properties
+        self.__init__(  # type: ignore[misc]
+            knobs,
+            hubspot_properties=hubspot,
+            marketo_fields=marketo,
+            hubspot_company_properties=companies,
+        )

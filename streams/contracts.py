@@ -132,6 +132,12 @@ class VendorRecord:
     platform's unique lookup property (email); ``previous_id_value`` is the old email on an
     email change so the adapter updates the existing contact instead of creating another.
     ``key`` is unique within one batch (a batch holds the changes of one table).
+
+    ``object_type`` names the platform object kind: ``contacts`` (the default), ``companies``
+    (``key`` and ``id_value`` are the company's source id) or ``contact_company`` (a contact's
+    company association: ``key`` is the customer's source id, ``id_value`` the contact's email,
+    ``properties[COMPANY_LINK]`` the company's source id or None to detach). One adapter call
+    carries records of one object type; adapters dispatch on it.
     """
 
     key: str
@@ -142,6 +148,16 @@ class VendorRecord:
     object_type: str = "contacts"
     """The vendor object kind this record writes (``contacts``, ``companies``, ...): the
     table mapping's ``target.object_type``. One adapter call carries one kind."""
+
+
+CONTACTS = "contacts"
+COMPANIES = "companies"
+CONTACT_COMPANY = "contact_company"
+COMPANY_LINK = "company_id"
+"""The ``properties`` key of a ``contact_company`` record: the company's source id."""
+COMPANY_NOT_FOUND = "COMPANY_NOT_FOUND"
+"""``RecordResult.error_code`` of a ``contact_company`` record whose company does not exist on
+the platform yet (outcome ``RETRY``: the sync keeps the association pending)."""
 
 
 class DeleteMechanism(enum.Enum):

@@ -25,7 +25,7 @@ from typing import IO, Literal, cast
 import msgspec
 import orjson
 
-from streams.contracts import CustomerDelete, InvalidRecord, Skip, preview
+from streams.contracts import COMPANIES, CustomerDelete, InvalidRecord, Skip, preview
 from streams.mapping.canonical import canonical_document
 from streams.mapping.change_decoder import ChangeDecoder, Decoded, default_decoder
 from streams.mapping.mapping_files import MappingFileError
@@ -157,8 +157,13 @@ def map_line(
         "properties": dict(record.properties),
         "trace_id": record.trace_id,
     }
-    if is_delete and plan.mechanism is not None:
-        document["mechanism"] = plan.mechanism.value
+    if is_delete:
+        mechanism = (
+            plan.company_mechanism(platform) if record.object_type == COMPANIES else plan.mechanism
+        )
+        if mechanism is None:
+            return {"skip": f"delete policy {plan.policy.value}: {platform} keeps the company"}
+        document["mechanism"] = mechanism.value
     return {"ok": document}
 
 

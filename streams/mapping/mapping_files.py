@@ -60,6 +60,12 @@ def canonical_properties() -> Mapping[str, Any]:
     return properties
 
 
+def company_properties() -> Mapping[str, Any]:
+    """Field name -> JSON Schema of the canonical company's properties."""
+    properties: Mapping[str, Any] = load_json(SCHEMAS_DIR / "company.schema.json")["properties"]
+    return properties
+
+
 def enum_rule(raw: Mapping[str, Any] | None) -> EnumRule | None:
     if raw is None:
         return None

@@ -27,11 +27,14 @@ from streams.mapping.mapping_files import (
     EnumRule,
     MappingFileError,
     canonical_properties,
+    company_properties,
     enum_rule,
     load_checked,
 )
 
 Platform = Literal["hubspot", "marketo"]
+VENDOR_FILE_SUFFIX: Mapping[str, str] = {"contacts": "", "companies": "_companies"}
+"""Object type -> the platform file's name suffix (``hubspot_companies.yaml``)."""
 PLATFORMS: tuple[Platform, ...] = ("hubspot", "marketo")
 
 
@@ -53,13 +56,16 @@ class VendorMapping:
     properties: tuple[PropertyRule, ...]
 
 
-def load_vendor_mapping(platform: Platform) -> VendorMapping:
-    """Load ``schemas/mappings/<platform>.yaml``. Raises ``MappingFileError``."""
-    path = MAPPINGS_DIR / f"{platform}.yaml"
+def load_vendor_mapping(platform: Platform, object_type: str = "contacts") -> VendorMapping:
+    """Load ``schemas/mappings/<platform>.yaml`` (contacts) or ``<platform>_companies.yaml``
+    (companies, checked against the company schema). Raises ``MappingFileError``."""
+    if object_type not in VENDOR_FILE_SUFFIX:
+        raise MappingFileError(f"no platform mapping file for object type {object_type!r}")
+    path = MAPPINGS_DIR / f"{platform}{VENDOR_FILE_SUFFIX[object_type]}.yaml"
     doc = load_checked(path, "vendor_mapping.schema.json")
     if doc["platform"] != platform:
         raise MappingFileError(f"{path}: platform is {doc['platform']!r}, expected {platform!r}")
-    known = canonical_properties()
+    known = canonical_properties() if object_type == "contacts" else company_properties()
     rules = []
     for prop, raw in doc["properties"].items():
         if raw["field"] not in known:
@@ -201,9 +207,10 @@ class CompiledVendorMapping:
 
 
 @functools.cache
-def compiled_mapping(platform: Platform) -> CompiledVendorMapping:
-    """The compiled mapping of one platform (loaded from its file once)."""
-    return CompiledVendorMapping(load_vendor_mapping(platform))
+def compiled_mapping(platform: Platform, object_type: str = "contacts") -> CompiledVendorMapping:
+    """The compiled mapping of one platform's object type (loaded from its file once). Raises
+    ``MappingFileError`` for an object type without a platform file."""
+    return CompiledVendorMapping(load_vendor_mapping(platform, object_type))
 
 
 VALUE_STYLES: Mapping[Platform, Literal["strings", "native"]] = {

@@ -14,7 +14,12 @@ and keeps it; deletes are built when their batch goes, after coalescing) and by 
 Per table (the change's ``meta.source_table``): a table whose mapping file writes its own
 vendor properties (``target.<platform>``) is encoded with them and looked up by its
 ``target.id_field``; every record carries its table's ``target.object_type`` (``contacts``
-unless the file says otherwise). Tables without their own map use the platform file.
+unless the file says otherwise). Tables without their own map use the platform file of their
+object type: ``<platform>.yaml`` for contacts, ``<platform>_companies.yaml`` for companies
+(``companies.yaml``'s ``target``: looked up by ``id_field: source_id``, the company's source
+id, which is also how a contact's ``company_id`` names it). A delete of a table whose
+``object_type`` is not contacts carries no properties: the adapter removes the object by the
+vendor's mechanism for it (``DeletePlan.send``).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from streams.contracts import (
     PropertyValue,
     VendorRecord,
 )
+from streams.mapping.mapping_files import MappingFileError
 from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE, TableMapping
 from streams.mapping.vendor_mapping import (
+    VENDOR_FILE_SUFFIX,
     CompiledVendorMapping,
     Platform,
     compiled_mapping,
@@ -52,17 +59,25 @@ class RecordTarget:
 DEFAULT_TARGET = RecordTarget()
 
 
-def record_targets(
-    platform: Platform, mappings: Iterable[TableMapping]
-) -> dict[str, RecordTarget]:
-    """Table -> ``RecordTarget`` for the tables whose files say more than the default."""
+def record_targets(platform: Platform, mappings: Iterable[TableMapping]) -> dict[str, RecordTarget]:
+    """Table -> ``RecordTarget`` for the tables whose files say more than the default. Raises
+    ``MappingFileError`` for an object type with neither its own properties nor a platform
+    file."""
     targets: dict[str, RecordTarget] = {}
     for mapping in mappings:
         target = mapping.target
         own = target.properties.get(platform)
         if own is None and target.object_type == DEFAULT_OBJECT_TYPE:
             continue
-        compiled = inline_mapping(platform, own) if own is not None else None
+        if own is not None:
+            compiled: CompiledVendorMapping | None = inline_mapping(platform, own)
+        elif target.object_type in VENDOR_FILE_SUFFIX:
+            compiled = compiled_mapping(platform, target.object_type)
+        else:
+            raise MappingFileError(
+                f"{mapping.table}: target.object_type {target.object_type!r} has no platform "
+                f"file: write the vendor properties under target.{platform}"
+            )
         targets[mapping.table] = RecordTarget(compiled, target.id_field, target.object_type)
     return targets
 
@@ -74,7 +89,7 @@ def upsert_record(
     has no lookup value (the email, for contacts), or a value the vendor mapping cannot
     encode."""
     id_field = target.id_field
-    value = change.fields.get(id_field)
+    value = change.source_id if id_field == "source_id" else change.fields.get(id_field)
     if not isinstance(value, str) or not value:
         raise InvalidRecord(
             id_field, "required", value, f"an upsert needs the {id_field} lookup value"
@@ -95,8 +110,15 @@ def delete_record(
     properties: Mapping[str, PropertyValue],
     target: RecordTarget = DEFAULT_TARGET,
 ) -> VendorRecord:
-    """The record of a delete carrying the policy's ``properties``. Raises ``InvalidRecord``
-    when the delete has no email (the vendor finds contacts by email)."""
+    """The record of a delete carrying the policy's ``properties`` (none for an object other
+    than contacts). Raises ``InvalidRecord`` when the delete has no email (the vendor finds
+    contacts by email)."""
+    if target.id_field == "source_id":
+        props = properties if target.object_type == DEFAULT_OBJECT_TYPE else {}
+        return VendorRecord(
+            change.source_id, change.source_id, props, change.meta.trace_id, None,
+            target.object_type,
+        )  # fmt: skip
     if not change.email:
         raise InvalidRecord(
             "email", "required_for_delete", None, "a delete needs the email to find the contact"

@@ -102,14 +102,17 @@ def build_adapter(
     )
 
 
-def build_catalog(settings: PlatformSettings, *, clock: Clock = SYSTEM_CLOCK) -> PropertyCatalog:
-    """The vendor's property catalog (``provisioning.setup`` / ``missing_properties``)."""
+def build_catalog(
+    settings: PlatformSettings, *, clock: Clock = SYSTEM_CLOCK, object_type: str = "contacts"
+) -> PropertyCatalog:
+    """The vendor's property catalog (``provisioning.setup`` / ``missing_properties``), of
+    contacts or (HubSpot) companies; Marketo's company fields are standard, none to create."""
     session = build_session(clock=clock, backoff_max=settings.backoff_max_s)
     timeout = (settings.connect_timeout_s, settings.read_timeout_s)
     if settings.platform == "hubspot":
         assert settings.hubspot_token is not None  # checked by PlatformSettings
         exchange = Exchange(session, settings.hubspot_base_url, "hubspot", timeout, clock)
-        return HubSpotProperties(exchange, StaticBearer(settings.hubspot_token))
+        return HubSpotProperties(exchange, StaticBearer(settings.hubspot_token), object_type)
     auth = marketo_auth(settings, session, timeout, clock)
     assert settings.marketo_base_url
     exchange = Exchange(session, settings.marketo_base_url, "marketo", timeout, clock)

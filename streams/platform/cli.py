@@ -41,21 +41,29 @@ def _setup(_args: argparse.Namespace) -> int:
     from streams.platform.provisioning import setup
 
     settings = PlatformSettings()
-    try:
-        report = setup(build_catalog(settings))
-    except (FatalPlatformError, TransientPlatformError) as exc:
-        _print({"platform": settings.platform, "error": str(exc)})
-        return 2
-    doc: dict[str, object] = {
-        "platform": report.platform,
-        "created": report.created,
-        "present": len(report.present),
-        "missing": report.missing,
-    }
-    if report.missing:
-        doc["action"] = ADMIN_HINT[settings.platform]
-    _print(doc)
-    return 0 if report.complete else 1
+    # HubSpot companies need our unique upsert key (cdcbridge_company_id) and custom properties;
+    # Marketo's company fields are standard (custom ones are made in its admin UI).
+    kinds = ("contacts", "companies") if settings.platform == "hubspot" else ("contacts",)
+    complete = True
+    for kind in kinds:
+        try:
+            report = setup(build_catalog(settings, object_type=kind))
+        except (FatalPlatformError, TransientPlatformError) as exc:
+            _print({"platform": settings.platform, "object_type": kind, "error": str(exc)})
+            return 2
+        doc: dict[str, object] = {
+            "platform": report.platform,
+            "created": report.created,
+            "present": len(report.present),
+            "missing": report.missing,
+        }
+        if kind != "contacts":
+            doc["object_type"] = kind
+        if report.missing:
+            doc["action"] = ADMIN_HINT[settings.platform]
+        _print(doc)
+        complete = complete and report.complete
+    return 0 if complete else 1
 
 
 def _check(_args: argparse.Namespace) -> int:

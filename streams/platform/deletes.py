@@ -12,6 +12,12 @@ Policies (``CDCBRIDGE_SYNC_DELETE_POLICY``); the default never destroys data:
   Marketo: ``leads/delete.json`` (permanent).
 - ``ignore``: nothing is sent (the offset is still committed).
 
+Companies (``VendorRecord.object_type`` ``companies``) follow the policy with the vendor's
+mechanism for companies: HubSpot archives them (``archive`` and ``unsubscribe``: a company has
+no subscription; archived companies are restorable and lose their associations); Marketo has
+no archive for companies, so only ``hard_delete`` deletes them (``companies/delete.json``) and
+the non-destructive policies keep the company (nothing is sent; its leads keep their link).
+
 Field updates never create a contact (a delete of someone the vendor never had is a no-op).
 Sources: shared/reference/marketing_platforms.md §4, §5, §8.
 """
@@ -24,12 +30,15 @@ from dataclasses import dataclass, field
 
 from cdcbridge.errors import FatalError
 from streams.contracts import (
+    COMPANIES,
     DeleteMechanism,
     PlatformAdapter,
     PropertyValue,
+    RecordOutcome,
     RecordResult,
     VendorRecord,
 )
+from streams.platform.records import object_type_of
 
 MARKETO_UNSUBSCRIBE_FIELDS: Mapping[str, PropertyValue] = {"unsubscribed": True}
 
@@ -86,7 +95,20 @@ class DeletePlan:
         """Carry the deletes out. Raises what ``adapter.remove_batch`` raises."""
         if self.mechanism is None:
             raise UnsupportedDeletePolicy("the ignore policy sends nothing")
+        if object_type_of(records) == COMPANIES:
+            mechanism = self.company_mechanism(adapter.name)
+            if mechanism is None:  # kept on purpose (module docstring)
+                return [RecordResult(r.key, RecordOutcome.OK) for r in records]
+            return adapter.remove_batch(records, mechanism)
         return adapter.remove_batch(records, self.mechanism)
+
+    def company_mechanism(self, platform: str) -> DeleteMechanism | None:
+        """How a company delete is carried out on ``platform`` (None: nothing is sent)."""
+        if self.mechanism is None:
+            return None
+        if platform == "marketo":
+            return DeleteMechanism.HARD_DELETE if self.policy is DeletePolicy.HARD_DELETE else None
+        return DeleteMechanism.ARCHIVE
 
     def check(self, adapter: PlatformAdapter) -> None:
         """Raises ``UnsupportedDeletePolicy`` unless the adapter offers the mechanism."""

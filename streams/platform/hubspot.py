@@ -10,7 +10,8 @@ records at fault are isolated (``refusals``). Deletes (``remove_batch``, mechani
 ``deletes``): archive reads record ids, then ``batch/archive``; a field update is
 ``batch/update`` by ``idProperty=email`` (never creates); unsubscribe goes through the
 communication-preferences API (``hubspot_consent``). Rate limits, auth and retries:
-``retry_policy``.
+``retry_policy``. Records of ``object_type`` ``companies`` and ``contact_company`` (one type
+per call) go to ``hubspot_companies``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import requests
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
+    COMPANIES,
+    CONTACT_COMPANY,
     DeleteMechanism,
     FatalPlatformError,
     PublishedLimits,
@@ -35,6 +38,7 @@ from streams.contracts import (
 )
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
+from streams.platform.hubspot_companies import COMPANY_ID_PROPERTY, HubSpotCompanies
 from streams.platform.hubspot_consent import (
     UNSUBSCRIBE_ALL,
     absent_is_done,
@@ -43,7 +47,13 @@ from streams.platform.hubspot_consent import (
 )
 from streams.platform.hubspot_results import parse_batch, upsert_input
 from streams.platform.ratelimit import RateLimiter
-from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.records import (
+    chunks,
+    collapse_duplicates,
+    fan_out,
+    lookup_key,
+    object_type_of,
+)
 from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
@@ -88,6 +98,7 @@ class HubSpotAdapter:
         metrics: Metrics,
         read_properties: Sequence[str] = DEFAULT_READ_PROPERTIES,
         policy: PolicyLimits = DEFAULT_POLICY,
+        company_id_property: str = COMPANY_ID_PROPERTY,
     ) -> None:
         self.limits = limits
         self.__exchange = exchange
@@ -97,11 +108,23 @@ class HubSpotAdapter:
         self.__metrics = metrics
         self.__read_properties = list(read_properties)
         self.__policy = policy
+        self.__companies = HubSpotCompanies(
+            lambda method, path, body: self.__call(method, path, body, base=""),
+            limits.max_batch_size,
+            company_id_property,
+        )
 
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
-        return isolate_refused(records, self.__upsert, self.__metrics, self.name)
+        kind = object_type_of(records)
+        if kind == COMPANIES:
+            call = self.__companies.upsert
+        elif kind == CONTACT_COMPANY:
+            call = self.__companies.associate
+        else:
+            call = self.__upsert
+        return isolate_refused(records, call, self.__metrics, self.name)
 
     supported_deletes = frozenset(
         {DeleteMechanism.ARCHIVE, DeleteMechanism.FIELD_UPDATE, DeleteMechanism.UNSUBSCRIBE_ALL}
@@ -110,6 +133,10 @@ class HubSpotAdapter:
     def remove_batch(
         self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
     ) -> list[RecordResult]:
+        if object_type_of(records) == COMPANIES:
+            if mechanism is not DeleteMechanism.ARCHIVE:
+                raise FatalPlatformError(f"HubSpot companies are archived, not {mechanism.value}")
+            return isolate_refused(records, self.__companies.archive, self.__metrics, self.name)
         return isolate_refused(
             records, partial(self.__remove, mechanism=mechanism), self.__metrics, self.name
         )

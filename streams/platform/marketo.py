@@ -12,6 +12,8 @@ mark); ``leads/delete.json`` (permanent) only for the explicit ``hard_delete`` p
 A request refused for its input (609, 610, 1011 ...: ``vendor_codes``) is split until the
 records at fault are isolated (``refusals``); a 602 in an HTTP 200 is counted under its code,
 not as a success.
+Records of ``object_type`` ``companies`` and ``contact_company`` (one type per call) go to
+``marketo_companies``.
 Batches sharing an email are never in flight together (``KeyLocks``): Marketo may create
 duplicates from concurrent upserts of one key.
 """
@@ -25,6 +27,8 @@ from typing import cast
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics
 from streams.contracts import (
+    COMPANIES,
+    CONTACT_COMPANY,
     DeleteMechanism,
     FatalPlatformError,
     PublishedLimits,
@@ -36,8 +40,15 @@ from streams.contracts import (
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
 from streams.platform.key_locks import KeyLocks
+from streams.platform.marketo_companies import MarketoCompanies
 from streams.platform.ratelimit import RateLimiter
-from streams.platform.records import chunks, collapse_duplicates, fan_out, lookup_key
+from streams.platform.records import (
+    chunks,
+    collapse_duplicates,
+    fan_out,
+    lookup_key,
+    object_type_of,
+)
 from streams.platform.refusals import isolate_refused
 from streams.platform.retry_policy import (
     DEFAULT_POLICY,
@@ -92,17 +103,31 @@ class MarketoAdapter:
         self.__read_fields = list(read_fields)
         self.__policy = policy
         self.__key_locks = KeyLocks()
+        self.__companies = MarketoCompanies(
+            lambda path, body: self.__call("POST", path, body=body), limits.max_batch_size
+        )
 
     classify = staticmethod(classify)
 
     def upsert_batch(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
-        return isolate_refused(records, self.__locked_upsert, self.__metrics, self.name)
+        kind = object_type_of(records)
+        if kind == COMPANIES:
+            call = self.__companies.upsert
+        elif kind == CONTACT_COMPANY:
+            call = self.__companies.link
+        else:
+            call = self.__locked_upsert
+        return isolate_refused(records, call, self.__metrics, self.name)
 
     supported_deletes = frozenset({DeleteMechanism.FIELD_UPDATE, DeleteMechanism.HARD_DELETE})
 
     def remove_batch(
         self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
     ) -> list[RecordResult]:
+        if object_type_of(records) == COMPANIES:
+            if mechanism is not DeleteMechanism.HARD_DELETE:
+                raise FatalPlatformError(f"Marketo companies are deleted, not {mechanism.value}")
+            return isolate_refused(records, self.__companies.delete, self.__metrics, self.name)
         return isolate_refused(
             records, partial(self.__locked_remove, mechanism=mechanism), self.__metrics, self.name
         )

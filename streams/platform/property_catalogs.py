@@ -49,14 +49,21 @@ def _check_http(response: requests.Response, what: str, ok: tuple[int, ...]) -> 
 
 
 class HubSpotProperties:
+    """Contact properties, or company properties (``object_type="companies"``: group
+    ``companyinformation``, ``hasUniqueValue`` for a unique spec)."""
+
     platform = "hubspot"
 
-    def __init__(self, exchange: Exchange, auth: TokenProvider) -> None:
+    def __init__(
+        self, exchange: Exchange, auth: TokenProvider, object_type: str = "contacts"
+    ) -> None:
         self.__exchange = exchange
         self.__auth = auth
+        self.object_type = object_type
+        self.__path = f"/crm/v3/properties/{object_type}"
 
     def existing(self) -> set[str]:
-        response = self.__exchange.send("GET", HUBSPOT_PROPERTIES, token=self.__auth.token())
+        response = self.__exchange.send("GET", self.__path, token=self.__auth.token())
         _check_http(response, "listing HubSpot contact properties", (200,))
         results = cast(list[Json], json_body(response).get("results") or [])
         return {str(p.get("name")) for p in results}
@@ -64,10 +71,10 @@ class HubSpotProperties:
     def create(self, specs: Sequence[PropertySpec]) -> list[str]:
         created: list[str] = []
         for batch in chunks(list(specs), 100):
-            inputs = [_hubspot_input(s) for s in batch]
+            inputs = [_hubspot_input(s, self.object_type) for s in batch]
             response = self.__exchange.send(
                 "POST",
-                f"{HUBSPOT_PROPERTIES}/batch/create",
+                f"{self.__path}/batch/create",
                 token=self.__auth.token(),
                 json={"inputs": inputs},
             )
@@ -86,16 +93,18 @@ class HubSpotProperties:
         return created
 
 
-def _hubspot_input(spec: PropertySpec) -> dict[str, object]:
+def _hubspot_input(spec: PropertySpec, object_type: str = "contacts") -> dict[str, object]:
     type_, field_type = _HUBSPOT_TYPES[spec.kind]
     item: dict[str, object] = {
         "name": spec.name,
         "label": spec.label,
         "type": type_,
         "fieldType": field_type,
-        "groupName": "contactinformation",
+        "groupName": "companyinformation" if object_type == "companies" else "contactinformation",
         "description": "Written by cdcbridge (CDC sync from the customer database).",
     }
+    if spec.unique:
+        item["hasUniqueValue"] = True
     if spec.kind == "bool":
         item["options"] = [
             {"label": "Yes", "value": "true", "displayOrder": 0},
@@ -106,6 +115,7 @@ def _hubspot_input(spec: PropertySpec) -> dict[str, object]:
 
 class MarketoFields:
     platform = "marketo"
+    object_type = "contacts"
 
     def __init__(self, exchange: Exchange, auth: TokenProvider) -> None:
         self.__exchange = exchange

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from streams.mapping.mapping_files import MAPPINGS_DIR, load_checked
 from streams.mapping.table_catalog import load_table_mappings
 from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE
 from streams.mapping.vendor_mapping import Platform, load_vendor_mapping
@@ -38,16 +39,19 @@ class PropertySpec:
     label: str
     kind: Kind
     custom: bool
+    unique: bool = False  # HubSpot ``hasUniqueValue`` (a company's upsert key)
 
 
 class PropertyCatalog(Protocol):
-    """A vendor's property catalog over its API (``property_catalogs``).
+    """A vendor's property catalog over its API (``property_catalogs``), for one object type
+    (``contacts``, or HubSpot ``companies``).
 
     Both methods raise ``FatalPlatformError`` (credentials or permission refused) or
     ``TransientPlatformError`` (vendor unreachable or busy).
     """
 
     platform: str
+    object_type: str
 
     def existing(self) -> set[str]:
         """Names of the properties the vendor has (writable or not)."""
@@ -98,18 +102,40 @@ def required_properties(platform: Platform) -> list[PropertySpec]:
     return list(specs.values())
 
 
+def company_properties(platform: Platform) -> list[PropertySpec]:
+    """Every company property ``<platform>_companies.yaml`` writes; the ``id_property`` (ours:
+    ``cdcbridge_company_id``) is unique, as HubSpot's upsert by ``idProperty`` requires."""
+    doc = load_checked(MAPPINGS_DIR / f"{platform}_companies.yaml", "vendor_mapping.schema.json")
+    return [
+        PropertySpec(
+            name,
+            _label(name),
+            "string",
+            name.startswith(CUSTOM_PREFIX),
+            unique=name == doc["id_property"] and name.startswith(CUSTOM_PREFIX),
+        )
+        for name in doc["properties"]
+    ]
+
+
+def _required(catalog: PropertyCatalog) -> list[PropertySpec]:
+    if getattr(catalog, "object_type", "contacts") == "companies":
+        return company_properties(_platform(catalog))
+    return required_properties(_platform(catalog))
+
+
 def missing_properties(catalog: PropertyCatalog) -> list[PropertySpec]:
     """The mapped properties the vendor does not have (custom and default alike).
 
     Raises what ``catalog.existing`` raises."""
     existing = catalog.existing()
-    return [p for p in required_properties(_platform(catalog)) if p.name not in existing]
+    return [p for p in _required(catalog) if p.name not in existing]
 
 
 def setup(catalog: PropertyCatalog) -> SetupReport:
     """Create the missing custom properties, then list again. Idempotent: a second run creates
     nothing. Raises what the catalog raises."""
-    required = required_properties(_platform(catalog))
+    required = _required(catalog)
     before = catalog.existing()
     to_create = [p for p in required if p.custom and p.name not in before]
     created = catalog.create(to_create) if to_create else []

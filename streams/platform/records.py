@@ -7,7 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from streams.contracts import RecordOutcome, RecordResult, VendorRecord
+from streams.contracts import (
+    CONTACTS,
+    FatalPlatformError,
+    RecordOutcome,
+    RecordResult,
+    VendorRecord,
+)
 
 T = TypeVar("T")
 
@@ -61,3 +67,12 @@ def as_vendor_string(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def object_type_of(records: Sequence[VendorRecord]) -> str:
+    """The one object type of an adapter call (``contacts`` for none). A call mixing object
+    types is a bug of the caller's batch planner: ``FatalPlatformError``."""
+    kinds = {r.object_type for r in records}
+    if len(kinds) > 1:
+        raise FatalPlatformError(f"one adapter call mixes object types: {sorted(kinds)}")
+    return kinds.pop() if kinds else CONTACTS

@@ -37,9 +37,16 @@ from arroyo.types import Topic
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.errors import FatalError
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from streams.contracts import FatalPlatformError, PlatformAdapter, TransientPlatformError
+from streams.contracts import (
+    COMPANIES,
+    FatalPlatformError,
+    PlatformAdapter,
+    TransientPlatformError,
+)
 from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
+from streams.sync.association_delivery import AssociatingDeliverer
+from streams.sync.associations import AssociationResolver
 from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink
@@ -73,6 +80,8 @@ class SyncParts:
     topic_tables: Mapping[str, str] = field(default_factory=dict)  # topic -> mapped table
     # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
     ready_in: Callable[[], float] = lambda: 0.0
+    # the consumed tables that write companies (associations default on when there is one)
+    company_tables: frozenset[str] = frozenset()
 
 
 def default_parts(
@@ -105,6 +114,11 @@ def default_parts(
     return SyncParts(
         adapter, decode, builder, on_share,
         topics=topics, topic_tables=topic_tables, ready_in=ready_in,
+        company_tables=frozenset(
+            m.table
+            for m in mappings
+            if m.target.object_type == COMPANIES and set(m.topics) & set(topics)
+        ),
     )  # fmt: skip
 
 
@@ -144,6 +158,45 @@ def _now() -> float:
     return 0.0
 
 
+def associating_deliverer(
+    settings: SyncSettings,
+    parts: SyncParts,
+    deletes: DeletePlan,
+    retry: RetryPolicy,
+    stop: threading.Event,
+    clock: Clock,
+    metrics: Metrics,
+) -> AssociatingDeliverer:
+    """A deliverer that also keeps contact → company associations, with a daemon thread that
+    sends pending ones when their timer runs out (``tick`` once a second until ``stop``)."""
+    resolver = AssociationResolver(
+        clock,
+        max_pending=settings.associations_max_pending,
+        retry_s=settings.associations_retry_s,
+        retry_cap_s=settings.associations_retry_cap_s,
+    )
+    deliverer = AssociatingDeliverer(
+        parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics,
+        resolver=resolver, company_tables=parts.company_tables,
+    )  # fmt: skip
+
+    def tick_until_stopped() -> None:
+        while not stop.wait(1.0):
+            try:
+                deliverer.tick()
+            except FatalError as exc:  # the next batch meets it too and stops the engine
+                log.error("association timer stopped: %s", exc)
+                return
+
+    threading.Thread(target=tick_until_stopped, name="associations", daemon=True).start()
+    return deliverer
+
+
+def associations_on(settings: SyncSettings, parts: SyncParts) -> bool:
+    """``CDCBRIDGE_SYNC_ASSOCIATIONS`` when set, else whether a mapped table writes companies."""
+    return bool(parts.company_tables) if settings.associations is None else settings.associations
+
+
 def build_factory(
     settings: SyncSettings,
     parts: SyncParts,
@@ -168,14 +221,14 @@ def build_factory(
     deletes = delete_plan(settings, parts.adapter)
 
     def build_engine(executor: Executor, stop: threading.Event) -> SyncEngine:
-        deliverer = BatchDeliverer(
-            parts.adapter,
-            parts.to_vendor,
-            deletes,
-            RetryPolicy(settings.retry_base_s, settings.retry_cap_s),
-            stop.wait,
-            metrics,
-        )
+        retry = RetryPolicy(settings.retry_base_s, settings.retry_cap_s)
+        deliverer: BatchDeliverer
+        if associations_on(settings, parts):
+            deliverer = associating_deliverer(settings, parts, deletes, retry, stop, clock, metrics)
+        else:
+            deliverer = BatchDeliverer(
+                parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics
+            )
         breaker = InvalidRatioBreaker(
             settings.breaker_window_s, settings.breaker_min_records, settings.breaker_ratio
         )

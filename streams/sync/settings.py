@@ -66,5 +66,14 @@ class SyncSettings(BaseSettings):
     # Refuse to start when the vendor lacks properties the mapping writes (platform setup).
     property_check: bool = True
     commit_interval_s: float = Field(default=0.5, ge=0.0)
+    # Contact → company associations from the customers' ``company_id`` (``association_delivery``):
+    # only while companies are synced too (else every association waits for a company that never
+    # comes, and at ``associations_max_pending`` the partitions pause).
+    # None (unset): on when a mapped table writes companies (``companies.yaml``'s target);
+    # CDCBRIDGE_SYNC_ASSOCIATIONS=0 turns them off, =1 on.
+    associations: bool | None = None
+    associations_max_pending: int = Field(default=10_000, ge=1)
+    associations_retry_s: float = Field(default=1.0, gt=0.0)
+    associations_retry_cap_s: float = Field(default=60.0, gt=0.0)
     # Internal-table mapping to decode with (default: schemas/mappings/customers.yaml).
     table_mapping_file: Path | None = None

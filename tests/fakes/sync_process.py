@@ -63,8 +63,12 @@ class SyncProcess:
         return found
 
 
+COMPANY_TOPICS = ("cdc.public.companies",)
+
+
 class SyncGroup:
-    """One consumer group starting at the topic's current end, and its processes."""
+    """One consumer group starting at the current end of the customers' and the companies'
+    topics (the sync consumes both), and its processes."""
 
     def __init__(self, stack: StackEndpoints, sandbox: Sandbox, tmp_path: Path) -> None:
         self.stack = stack
@@ -75,6 +79,8 @@ class SyncGroup:
         self.start_offsets = kafka_boundary.commit_group_to_end(
             stack.bootstrap_servers, self.group, TOPIC
         )
+        for topic in COMPANY_TOPICS:  # the sync consumes every mapped table's topic
+            kafka_boundary.commit_group_to_end(stack.bootstrap_servers, self.group, topic)
         self.env = {
             **os.environ,
             "CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS": stack.bootstrap_servers,

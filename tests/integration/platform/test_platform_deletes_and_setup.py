@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cdcbridge.cli import main
-from local_stack.sandbox_setup import sandbox_settings
+from local_stack.sandbox_setup import provision_sandbox, sandbox_settings
 from streams.contracts import PropertyValue, RecordOutcome, VendorRecord
 from streams.platform import build_catalog
 from streams.platform.deletes import DeletePlan, DeletePolicy, UnsupportedDeletePolicy
@@ -126,8 +126,7 @@ def test_setup_creates_the_custom_properties_once(sandbox: Sandbox, platform: st
         assert second.created == [] and second.complete  # idempotent
         assert missing_properties(catalog) == []
     finally:
-        setup(build_catalog(sandbox_settings(sandbox.url, "hubspot")))
-        setup(build_catalog(sandbox_settings(sandbox.url, "marketo")))
+        provision_sandbox(sandbox.url)
 
 
 def test_platform_cli_check_setup_check(
@@ -147,9 +146,11 @@ def test_platform_cli_check_setup_check(
         assert "cdcbridge_source_id" in missing["missing"]
         assert "crm.schemas.contacts.write" in missing["action"]
         assert main(["platform", "setup"]) == 0
-        created = json.loads(capsys.readouterr().out)
-        assert set(created["created"]) == set(missing["missing"]) and created["missing"] == []
+        contacts, companies = map(json.loads, capsys.readouterr().out.splitlines())
+        assert set(contacts["created"]) == set(missing["missing"]) and contacts["missing"] == []
+        assert companies["object_type"] == "companies"
+        assert "cdcbridge_company_id" in companies["created"] and companies["missing"] == []
         assert main(["platform", "check"]) == 0
         assert json.loads(capsys.readouterr().out)["missing"] == []
     finally:
-        setup(build_catalog(sandbox_settings(sandbox.url, "marketo")))
+        provision_sandbox(sandbox.url)

@@ -29,7 +29,8 @@ def test_outbound_stays_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS", "kafka-out:9092")
     bootstrap, group, topics = lag_target(parse())
     assert (bootstrap, group) == ("kafka-out:9092", "cdcbridge-sync")
-    assert len(topics) == 1
+    # every mapped table's topic (the sync consumes them all)
+    assert sorted(topics) == ["cdc.public.companies", "cdc.public.customers"]
 
 
 def test_another_group_lists_only_named_or_committed_topics() -> None:
