@@ -73,6 +73,8 @@ def cluster_home(layout: StackLayout) -> Path:
         return link.resolve()  # a working cluster (symlinked, or reachable in place)
     account = _server_account()
     home = _outside_home(layout)
+    if not link.is_symlink() and home.is_dir():
+        _discard_orphan(home)
     for folder in (home.parent, home):
         folder.mkdir(mode=0o755, exist_ok=True)
         os.chown(folder, account.pw_uid, account.pw_gid)
@@ -83,6 +85,18 @@ def cluster_home(layout: StackLayout) -> Path:
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(home, target_is_directory=True)
     return home
+
+
+def _discard_orphan(home: Path) -> None:
+    """A cluster left by an earlier checkout at this path whose state folder is gone: its
+    Kafka topics, offsets and replication slot position went with that folder, so reusing it
+    would re-snapshot old rows into a fresh stack. Raises StackError if it still runs."""
+    if (home / "data" / "postmaster.pid").exists():
+        raise StackError(
+            f"{home} holds a running PostgreSQL of an earlier checkout at this path; stop it "
+            f"(pg_ctl -D {home / 'data'} stop, as postgres) or remove that folder"
+        )
+    shutil.rmtree(home)
 
 
 def discard(layout: StackLayout) -> bool:

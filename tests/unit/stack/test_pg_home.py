@@ -11,6 +11,7 @@ import pytest
 
 from local_stack import pg_home
 from local_stack.layout import StackLayout
+from local_stack.processes import StackError
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +58,34 @@ def test_as_root_the_cluster_lives_in_the_postgres_home_behind_a_symlink(
     assert pg_home.cluster_home(stack) == home  # a working cluster is kept
     assert pg_home.discard(stack)
     assert not home.exists() and not (stack.root / "postgres").exists()
+
+
+def test_as_root_a_cluster_orphaned_by_a_deleted_checkout_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    postgres_home = tmp_path / "var-lib-postgresql"
+    postgres_home.mkdir()
+    as_root_with_home(monkeypatch, postgres_home)
+    stack = layout(tmp_path / "private" / "clone" / ".stack")
+    home = pg_home.cluster_home(stack)
+    (home / "data").mkdir()
+    (home / "data" / "PG_VERSION").write_text("15\n")
+    (stack.root / "postgres").unlink()  # the checkout (and its state folder) deleted, re-cloned
+    assert pg_home.cluster_home(stack) == home
+    assert not (home / "data").exists()  # a fresh cluster, not the old rows
+
+
+def test_as_root_a_running_orphan_is_refused_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    postgres_home = tmp_path / "var-lib-postgresql"
+    postgres_home.mkdir()
+    as_root_with_home(monkeypatch, postgres_home)
+    stack = layout(tmp_path / "private" / "clone" / ".stack")
+    home = pg_home.cluster_home(stack)
+    (home / "data").mkdir()
+    (home / "data" / "postmaster.pid").write_text("4242\n")
+    (stack.root / "postgres").unlink()
+    with pytest.raises(StackError, match="pg_ctl -D"):
+        pg_home.cluster_home(stack)
+    assert (home / "data" / "postmaster.pid").exists()
