@@ -22,7 +22,7 @@ PARTITIONS = 3
 def ensure_topics(bootstrap_servers: str, names: tuple[str, ...] = CDC_TOPICS + PRODUCT_TOPICS,
                   partitions: int = PARTITIONS, timeout_s: float = 30.0) -> list[str]:
     """Create the missing topics; returns the names created now. Raises StackError."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 3})  # errors only
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [n for n in names if n not in existing]
     if not missing:

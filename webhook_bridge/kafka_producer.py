@@ -135,7 +135,7 @@ def ensure_topic(
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 3})  # errors only
     futures = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=timeout_s)
     try:
         futures[topic].result(timeout_s)
