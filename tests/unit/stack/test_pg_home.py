@@ -60,17 +60,26 @@ def test_as_root_the_cluster_lives_in_the_postgres_home_behind_a_symlink(
     assert not home.exists() and not (stack.root / "postgres").exists()
 
 
-def test_as_root_a_cluster_orphaned_by_a_deleted_checkout_is_not_reused(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def orphaned_cluster(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_file: str
+) -> tuple[StackLayout, Path]:
+    """As root, a cluster holding ``data/<data_file>`` whose checkout (and state folder link)
+    was deleted and re-cloned at the same path."""
     postgres_home = tmp_path / "var-lib-postgresql"
     postgres_home.mkdir()
     as_root_with_home(monkeypatch, postgres_home)
     stack = layout(tmp_path / "private" / "clone" / ".stack")
     home = pg_home.cluster_home(stack)
     (home / "data").mkdir()
-    (home / "data" / "PG_VERSION").write_text("15\n")
-    (stack.root / "postgres").unlink()  # the checkout (and its state folder) deleted, re-cloned
+    (home / "data" / data_file).write_text("15\n")
+    (stack.root / "postgres").unlink()
+    return stack, home
+
+
+def test_as_root_a_cluster_orphaned_by_a_deleted_checkout_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stack, home = orphaned_cluster(monkeypatch, tmp_path, "PG_VERSION")
     assert pg_home.cluster_home(stack) == home
     assert not (home / "data").exists()  # a fresh cluster, not the old rows
 
@@ -78,14 +87,7 @@ def test_as_root_a_cluster_orphaned_by_a_deleted_checkout_is_not_reused(
 def test_as_root_a_running_orphan_is_refused_with_what_to_do(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    postgres_home = tmp_path / "var-lib-postgresql"
-    postgres_home.mkdir()
-    as_root_with_home(monkeypatch, postgres_home)
-    stack = layout(tmp_path / "private" / "clone" / ".stack")
-    home = pg_home.cluster_home(stack)
-    (home / "data").mkdir()
-    (home / "data" / "postmaster.pid").write_text("4242\n")
-    (stack.root / "postgres").unlink()
+    stack, home = orphaned_cluster(monkeypatch, tmp_path, "postmaster.pid")
     with pytest.raises(StackError, match="pg_ctl -D"):
         pg_home.cluster_home(stack)
     assert (home / "data" / "postmaster.pid").exists()
