@@ -59,6 +59,17 @@ def batch_answer(
     return JSONResponse(body, status_code=ok_status)
 
 
+def objects_not_found(object_name: str, ids: list[str]) -> Body:
+    """HubSpot's batch-read item error for ids it does not hold (``CONTACT``, ``COMPANY``)."""
+    return item_error(
+        "OBJECT_NOT_FOUND",
+        f"Could not get some {object_name} objects, they may be deleted or not exist. "
+        "Check that ids are valid.",
+        ids,
+        "NOT_FOUND",
+    )
+
+
 def item_error(category: str, message: str, ids: list[str], code: str, prop: str = "") -> Body:
     detail: Body = {"message": message, "code": code}
     if prop:
@@ -213,17 +224,7 @@ def read(state: SandboxState, body: Body) -> Response:
             missing.append(sent_id)
         else:
             results.append(_public(contact, wanted=wanted))
-    errors = []
-    if missing:
-        errors.append(
-            item_error(
-                "OBJECT_NOT_FOUND",
-                "Could not get some CONTACT objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                missing,
-                "NOT_FOUND",
-            )
-        )
+    errors = [objects_not_found("CONTACT", missing)] if missing else []
     return batch_answer(results, errors, started)
 
 

@@ -19,7 +19,12 @@ from starlette.responses import Response
 from sandbox_platform.catalog import hubspot_refusal
 from sandbox_platform.companies import Company
 from sandbox_platform.faults import hubspot_error
-from sandbox_platform.hubspot_batches import batch_answer, item_error, string_properties
+from sandbox_platform.hubspot_batches import (
+    batch_answer,
+    item_error,
+    objects_not_found,
+    string_properties,
+)
 from sandbox_platform.state import SandboxState
 
 Body = dict[str, object]
@@ -120,17 +125,7 @@ def read(state: SandboxState, body: Body) -> Response:
             missing.append(sent_id)
         else:
             results.append(public(company, wanted=wanted))
-    errors = []
-    if missing:
-        errors.append(
-            item_error(
-                "OBJECT_NOT_FOUND",
-                "Could not get some COMPANY objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                missing,
-                "NOT_FOUND",
-            )
-        )
+    errors = [objects_not_found("COMPANY", missing)] if missing else []
     return batch_answer(results, errors, started)
 
 
