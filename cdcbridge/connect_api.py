@@ -87,6 +87,13 @@ class ConnectClient:
     def delete(self, name: str) -> None:
         self.__call("DELETE", f"/connectors/{name}")
 
+    def task_configs(self, name: str) -> list[dict[str, str]]:
+        """The config each running task was started with (Connect's ``/tasks``): after a config
+        update it shows the new values only once the tasks were reconfigured. Raises
+        ConnectError."""
+        doc = self.__call("GET", f"/connectors/{name}/tasks").json()
+        return [dict(task.get("config") or {}) for task in doc]
+
     def names(self) -> list[str]:
         names: list[str] = self.__call("GET", "/connectors").json()
         return names

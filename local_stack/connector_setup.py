@@ -18,6 +18,7 @@ from local_stack.processes import StackError, wait_until
 from local_stack.topics import CDC_TOPICS, PRODUCT_TOPICS, ensure_topics
 
 INCLUDE_LIST = "table.include.list"
+SETTLED_POLLS = 3  # consecutive RUNNING polls, 0.2 s apart, before a connector counts as up
 
 
 def mapped_tables() -> list[str]:
@@ -73,16 +74,30 @@ def ensure_connector_running(
         ConnectorFile.load(path), mapped_tables() if tables is None else tables
     )
     client.apply(connector)
+    wanted = connector.config.get(INCLUDE_LIST)
     last: list[str] = []
+    streak = [0]
 
     def running() -> bool:
+        """RUNNING on ``SETTLED_POLLS`` polls in a row, with the tasks reconfigured to the new
+        include list: Connect restarts a connector asynchronously after a config update, so
+        the first RUNNING may be the old instance's, about to turn UNASSIGNED."""
         try:
             state = client.status(connector.name)
+            configs = client.task_configs(connector.name) if wanted is not None else []
         except ConnectError as exc:  # a 404 right after creation is normal
             last[:] = [str(exc)]
+            streak[0] = 0
             return False
         last[:] = [t.trace or t.state for t in state.tasks if t.state != "RUNNING"]
-        return state.state == "RUNNING" and bool(state.tasks) and not last
+        if state.state != "RUNNING":
+            last.insert(0, f"connector {state.state}")
+        stale = any(c.get(INCLUDE_LIST, wanted) != wanted for c in configs)
+        if stale:
+            last.append("tasks not yet reconfigured with the new include list")
+        healthy = bool(state.tasks) and not last
+        streak[0] = streak[0] + 1 if healthy else 0
+        return streak[0] >= SETTLED_POLLS
 
     try:
         wait_until(running, timeout_s, f"connector {connector.name} to run")

@@ -25,7 +25,10 @@ from webhook_bridge.lambda_handler import handle_event
 pytestmark = pytest.mark.unit
 
 CASES = corpus()
-BOUND_S = 0.5  # generous: every case is a few linear passes over at most ~1 MiB
+# A freeze bound, not a speed target (speed is measured in bench/): a case that waited for more
+# body or for a lock would hang. Each case is a few linear passes over at most ~1 MiB; on a
+# loaded CI machine the slowest once took 0.52 s.
+BOUND_S = 5.0
 
 
 def test_corpus_covers_every_kind() -> None:
@@ -216,4 +219,4 @@ def test_a_valid_request_is_not_delayed_by_a_1mib_signature_header() -> None:
     assert status == 202
     assert queue.depth() == 1
     assert {code for code, _ in attacks} == {401}
-    assert waited < 0.1  # before the fix: ~10 s for one such header
+    assert waited < 1.0  # before the fix: ~10 s for one such header (a 10x margin for loaded CI)

@@ -102,9 +102,9 @@ def test_parsing_is_linear_in_the_header_size() -> None:
     headers = {"webhook-id": "m", "webhook-timestamp": str(NOW), SW_SIGNATURE: header}
     started = time.perf_counter()
     assert verify_reason("standard-webhooks", headers, b"{}") == "header_too_large"
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 1.0  # quadratic: ~10 s (10x margin)
     best = min(timed(parse, header) for _ in range(3))
-    assert best < 0.1
+    assert best < 1.0
 
 
 def timed(parse: Any, header: str) -> float:
