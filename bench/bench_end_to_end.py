@@ -5,6 +5,9 @@ limit (professional: 190 requests / 10 s, batches of 100; the sync's limiter is 
 with the same tier), and the sync service in this process with a recording metrics backend. Phases:
 
 - ``rate_<N>``: inserts at a fixed N rows/s for ``--seconds`` (small transactions every 50 ms);
+  ``rate_<N>_both`` (``--mixes both``): the same N rows/s over both mapped tables, one in
+  ``COMPANY_SHARE`` a new company and every customer in the transaction attached to one of
+  them (``company_id``), so companies, contacts and their associations share the budget;
   reports p50/p95/p99 of ``cdcbridge_sync_end_to_end_seconds`` (Debezium ``source.ts_ms``, the
   database commit, to the platform's answer), records/s delivered, and p50/p95 of each stage
   of a record's latency (``stage_probe.py``: commit -> Kafka, Kafka -> sync poll,
@@ -54,6 +57,9 @@ from streams.sync.service import run_sync
 from streams.sync.settings import SyncSettings
 
 TOPIC = "cdc.public.customers"
+TOPICS = (TOPIC, "cdc.public.companies")
+COMPANY_SHARE = 0.1  # of the rows in a ``both`` transaction: new companies
+MIXES = ("customers", "both")
 TIER_LIMITS = {"free": 100, "professional": 190}  # HubSpot requests per 10 s, per app
 TIER = ["professional"]
 E2E = "cdcbridge_sync_end_to_end_seconds"
@@ -105,7 +111,8 @@ def sandbox(log_dir: Path) -> Iterator[str]:
 def new_group(stack: StackEndpoints) -> str:
     """A fresh consumer group whose offsets start at the topic's current end."""
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+    for topic in TOPICS:
+        kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, topic)
     return group
 
 
@@ -147,23 +154,39 @@ def sync_service(
             raise RuntimeError(f"sync exited with {codes}")
 
 
-def insert_at_rate(dsn: str, tag: str, rate: int, seconds: float) -> int:
-    """Insert ``rate`` rows/s for ``seconds``, one transaction every 50 ms. Returns rows."""
+CUSTOMERS_ONLY = (
+    "INSERT INTO customers (email, first_name, plan) "
+    "SELECT %(tag)s || g || '@example.com', 'n' || g, 'bench' "
+    "FROM generate_series(%(first)s::int, %(last)s::int) g"
+)
+# New companies, and each new customer attached to one of them (its association is due at once).
+WITH_COMPANIES = (
+    "WITH made AS (INSERT INTO companies (name, plan) SELECT %(tag)s || g, 'bench' "
+    "  FROM generate_series(1, %(companies)s::int) g RETURNING id), "
+    "ids AS (SELECT array_agg(id) AS a FROM made) "
+    "INSERT INTO customers (email, first_name, plan, company_id) "
+    "SELECT %(tag)s || g || '@example.com', 'n' || g, 'bench', ids.a[1 + g %% %(companies)s] "
+    "FROM ids, generate_series(%(first)s::int, %(last)s::int) g"
+)
+
+
+def insert_at_rate(dsn: str, tag: str, rate: int, seconds: float, mix: str = "customers") -> int:
+    """Insert ``rate`` rows/s for ``seconds``, one transaction every 50 ms; with ``mix``
+    ``both``, ``COMPANY_SHARE`` of each transaction's rows are new companies. Returns rows."""
     tick, per_tick, sent = 0.05, max(rate // 20, 1), 0
+    companies = max(round(per_tick * COMPANY_SHARE), 1) if mix == "both" else 0
+    customers = max(per_tick - companies, 1)
     with psycopg.connect(dsn, autocommit=True) as conn:
         start = time.monotonic()
         for n in range(int(seconds / tick)):
-            conn.execute(
-                "INSERT INTO customers (email, first_name, plan) "
-                "SELECT %s || g || '@example.com', 'n' || g, 'bench' "
-                "FROM generate_series(%s::int, %s::int) g",
-                (f"{tag}-", sent + 1, sent + per_tick),
-            )
-            sent += per_tick
+            params = {"tag": f"{tag}-", "first": sent + 1, "last": sent + customers,
+                      "companies": companies}  # fmt: skip
+            conn.execute(WITH_COMPANIES if companies else CUSTOMERS_ONLY, params)
+            sent += customers
             pause = start + (n + 1) * tick - time.monotonic()
             if pause > 0:
                 time.sleep(pause)  # pacing the load generator, not waiting for a condition
-    return sent
+    return sent + companies * int(seconds / tick)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -172,7 +195,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def rate_phase(
-    stack: StackEndpoints, log_dir: Path, rate: int, seconds: float, profile: Profile
+    stack: StackEndpoints, log_dir: Path, rate: int, seconds: float, profile: Profile,
+    mix: str = "customers",
 ) -> dict[str, Any]:
     metrics = RecordingMetrics()
     group = new_group(stack)
@@ -183,13 +207,14 @@ def rate_phase(
         skip = len(metrics.timings[E2E])
         calls_before = len(metrics.timings[BATCH])
         started = time.monotonic()
-        rows = insert_at_rate(stack.pg_dsn, f"bench-{uuid.uuid4().hex[:6]}", rate, seconds)
+        rows = insert_at_rate(stack.pg_dsn, f"bench-{uuid.uuid4().hex[:6]}", rate, seconds, mix)
         wait_for(lambda: len(metrics.timings[E2E]) >= skip + rows, 300, "every row delivered")
         elapsed = time.monotonic() - started
         latencies = metrics.timings[E2E][skip : skip + rows]
         sizes = metrics.timings[BATCH][calls_before:]
     return {
         "insert_rate_rows_per_s": rate,
+        "tables": "customers" if mix == "customers" else "customers + companies (+ associations)",
         "rows": rows,
         **percentiles(latencies),
         "max_s": round(max(latencies), 3),
@@ -248,6 +273,10 @@ def main() -> int:
         "--profiles", nargs="+", choices=sorted(PROFILES), default=["shipped"],
         help="run the rate phases once per name, in this order (repeat names to interleave)",
     )
+    parser.add_argument(
+        "--mixes", nargs="+", choices=MIXES, default=list(MIXES),
+        help="customers: one table; both: customers and companies with associations",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backlog", type=int, default=5_000)
     parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="professional")
@@ -270,8 +299,10 @@ def main() -> int:
             profile = PROFILES[name]
             apply_connector(stack, profile.connector, log_dir)
             phases = {}
-            for rate in args.rates:
-                phases[f"rate_{rate}"] = rate_phase(stack, log_dir, rate, args.seconds, profile)
+            for mix in args.mixes:
+                for rate in args.rates:
+                    key = f"rate_{rate}" if mix == "customers" else f"rate_{rate}_{mix}"
+                    phases[key] = rate_phase(stack, log_dir, rate, args.seconds, profile, mix)
             runs = result.setdefault("profiles", {})
             runs[name if name not in runs else f"{name}#{len(runs)}"] = phases
     finally:

@@ -62,9 +62,10 @@ def _end_to_end(doc: Doc) -> list[Row]:
     rows: list[Row] = []
     for profile, phases in (doc.get("profiles") or {}).items():
         for phase, result in phases.items():
-            rate = phase.removeprefix("rate_")
+            rate, _, mix = phase.removeprefix("rate_").partition("_")
+            tables = " over customers + companies + associations" if mix else ""
             rows.append(Row(
-                "end_to_end", f"{profile}: {rate} rows/s, commit -> platform ack",
+                "end_to_end", f"{profile}: {rate} rows/s{tables}, commit -> platform ack",
                 " · ".join(f"{p} {_num(result.get(f'{p}_s'), ' s', 3)}"
                            for p in ("p50", "p95", "p99")),
                 bound=f"{_num(result.get('records_per_call'), '', 1)} records/call; stages below",

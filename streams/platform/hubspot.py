@@ -38,6 +38,7 @@ from streams.contracts import (
 )
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
+from streams.platform.hubspot_associations import HubSpotAssociations
 from streams.platform.hubspot_companies import COMPANY_ID_PROPERTY, HubSpotCompanies
 from streams.platform.hubspot_consent import (
     UNSUBSCRIBE_ALL,
@@ -113,6 +114,11 @@ class HubSpotAdapter:
             limits.max_batch_size,
             company_id_property,
         )
+        self.__associations = HubSpotAssociations(
+            lambda method, path, body: self.__call(method, path, body, base=""),
+            limits.max_batch_size,
+            self.__companies,
+        )
 
     classify = staticmethod(classify)
 
@@ -121,7 +127,7 @@ class HubSpotAdapter:
         if kind == COMPANIES:
             call = self.__companies.upsert
         elif kind == CONTACT_COMPANY:
-            call = self.__companies.associate
+            call = self.__associations.associate
         else:
             call = self.__upsert
         return isolate_refused(records, call, self.__metrics, self.name)
@@ -175,13 +181,16 @@ class HubSpotAdapter:
                     result = replace(result, outcome=RecordOutcome.INVALID)
                 by_lookup[lookup] = result
         self.__metrics.timing("cdcbridge_platform_batch_size_records", float(len(unique)))
-        return fan_out(records, by_lookup)
+        answers = fan_out(records, by_lookup)
+        self.__associations.remember_contacts(records, answers)
+        return answers
 
     def __remove(
         self, records: Sequence[VendorRecord], mechanism: DeleteMechanism
     ) -> list[RecordResult]:
         unique = collapse_duplicates(records)
         if mechanism is DeleteMechanism.ARCHIVE:
+            self.__associations.forget_contacts(r.id_value for r in unique)
             by_lookup = self.__archive(unique)
         elif mechanism is DeleteMechanism.FIELD_UPDATE:
             by_lookup = {}

@@ -17,6 +17,7 @@ from streams.contracts import (
     FatalPlatformError,
     PlatformAdapter,
     RecordOutcome,
+    TransientPlatformError,
     VendorRecord,
 )
 from tests.fakes.platform_sandbox import Sandbox, hubspot_adapter, marketo_adapter
@@ -126,3 +127,43 @@ def test_one_call_never_mixes_object_types(sandbox: Sandbox) -> None:
         hubspot_adapter(sandbox).upsert_batch(
             [contact("a@example.com"), company("hubspot", "1", "A")]
         )
+
+
+def calls(sandbox: Sandbox) -> dict[str, int]:
+    """Endpoint → requests answered so far."""
+    by_endpoint = sandbox.admin.get("/admin/requests").json()["by_endpoint"]
+    return {endpoint: sum(statuses.values()) for endpoint, statuses in by_endpoint.items()}
+
+
+def test_new_contacts_joining_companies_this_process_wrote_cost_one_call(
+    sandbox: Sandbox,
+) -> None:
+    """Doing less: contact and company ids come from our own upserts, and a contact the upsert
+    created has no association to read; a later move reads the current association again."""
+    vendor = hubspot_adapter(sandbox)
+    vendor.upsert_batch([company("hubspot", "10", "Ten"), company("hubspot", "20", "Twenty")])
+    people = [f"p{n}@example.com" for n in range(5)]
+    vendor.upsert_batch([contact(email) for email in people])
+    before = calls(sandbox)
+    done = vendor.upsert_batch([link(email, "10") for email in people])
+    assert {r.outcome for r in done} == {RecordOutcome.OK}
+    spent = {k: v - before.get(k, 0) for k, v in calls(sandbox).items() if v != before.get(k)}
+    assert spent == {"POST /crm/v4/associations/{from}/{to}/batch/associate/default": 1}
+    vendor.upsert_batch([link(people[0], "20")])
+    assert links(sandbox, "hubspot") == {**dict.fromkeys(people, "10"), people[0]: "20"}
+
+
+def test_a_contact_deleted_behind_our_back_is_read_again(sandbox: Sandbox) -> None:
+    """A remembered contact id gone stale (archived in HubSpot by hand, then re-created with a
+    new id): the associate answer's error drops what was remembered, and the retry reads."""
+    vendor = hubspot_adapter(sandbox)
+    vendor.upsert_batch([company("hubspot", "10", "Ten")])
+    vendor.upsert_batch([contact("ana@example.com")])
+    other = hubspot_adapter(sandbox)  # another writer, with its own memory
+    other.remove_batch([contact("ana@example.com")], DeleteMechanism.ARCHIVE)
+    other.upsert_batch([contact("ana@example.com")])
+    with pytest.raises(TransientPlatformError):
+        vendor.upsert_batch([link("ana@example.com", "10")])
+    again = vendor.upsert_batch([link("ana@example.com", "10")])
+    assert again[0].outcome is RecordOutcome.OK
+    assert links(sandbox, "hubspot") == {"ana@example.com": "10"}
