@@ -6,8 +6,10 @@ with the same tier), and the sync service in this process with a recording metri
 
 - ``rate_<N>``: inserts at a fixed N rows/s for ``--seconds`` (small transactions every 50 ms);
   ``rate_<N>_both`` (``--mixes both``): the same N rows/s over both mapped tables, one in
-  ``COMPANY_SHARE`` a new company and every customer in the transaction attached to one of
-  them (``company_id``), so companies, contacts and their associations share the budget;
+  ``COMPANY_SHARE`` a new company and one new customer in ``LINK_EVERY`` attached to one of
+  them (``company_id``), so companies, contacts and their associations share the budget (an
+  association is a record of its own for the vendor: linking every customer would need ~19
+  calls/s at 1,000 rows/s, the professional tier's whole ceiling);
   reports p50/p95/p99 of ``cdcbridge_sync_end_to_end_seconds`` (Debezium ``source.ts_ms``, the
   database commit, to the platform's answer), records/s delivered, and p50/p95 of each stage
   of a record's latency (``stage_probe.py``: commit -> Kafka, Kafka -> sync poll,
@@ -59,6 +61,7 @@ from streams.sync.settings import SyncSettings
 TOPIC = "cdc.public.customers"
 TOPICS = (TOPIC, "cdc.public.companies")
 COMPANY_SHARE = 0.1  # of the rows in a ``both`` transaction: new companies
+LINK_EVERY = 5  # one new customer in 5 belongs to one of the new companies
 MIXES = ("customers", "both")
 TIER_LIMITS = {"free": 100, "professional": 190}  # HubSpot requests per 10 s, per app
 TIER = ["professional"]
@@ -165,7 +168,8 @@ WITH_COMPANIES = (
     "  FROM generate_series(1, %(companies)s::int) g RETURNING id), "
     "ids AS (SELECT array_agg(id) AS a FROM made) "
     "INSERT INTO customers (email, first_name, plan, company_id) "
-    "SELECT %(tag)s || g || '@example.com', 'n' || g, 'bench', ids.a[1 + g %% %(companies)s] "
+    "SELECT %(tag)s || g || '@example.com', 'n' || g, 'bench', "
+    "CASE WHEN g %% %(link_every)s = 0 THEN ids.a[1 + g %% %(companies)s] END "
     "FROM ids, generate_series(%(first)s::int, %(last)s::int) g"
 )
 
@@ -180,7 +184,7 @@ def insert_at_rate(dsn: str, tag: str, rate: int, seconds: float, mix: str = "cu
         start = time.monotonic()
         for n in range(int(seconds / tick)):
             params = {"tag": f"{tag}-", "first": sent + 1, "last": sent + customers,
-                      "companies": companies}  # fmt: skip
+                      "companies": companies, "link_every": LINK_EVERY}  # fmt: skip
             conn.execute(WITH_COMPANIES if companies else CUSTOMERS_ONLY, params)
             sent += customers
             pause = start + (n + 1) * tick - time.monotonic()

@@ -46,19 +46,21 @@ def connector_file(monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path("connector.json")
 
 
-def test_a_running_that_turns_unassigned_is_not_taken_as_up(
-    monkeypatch: pytest.MonkeyPatch, connector_file: Path
-) -> None:
-    connect = ScriptedConnect(["RUNNING", "UNASSIGNED", "RUNNING"], ["public.a"])
-    monkeypatch.setattr(connector_setup, "ConnectClient", connect)
-    ensure_connector_running("http://connect", connector_file, tables=[], timeout_s=10)
-    assert connect.status_calls == 2 + connector_setup.SETTLED_POLLS
-
-
-def test_tasks_still_on_the_old_include_list_are_waited_for(
-    monkeypatch: pytest.MonkeyPatch, connector_file: Path
-) -> None:
-    connect = ScriptedConnect(["RUNNING"], ["public.old", "public.old", "public.a"])
+@pytest.mark.parametrize(
+    ("states", "include_lists"),
+    [
+        # the old instance's RUNNING, about to be replaced by the new config's
+        (["RUNNING", "UNASSIGNED", "RUNNING"], ["public.a"]),
+        # tasks still running with the old include list
+        (["RUNNING"], ["public.old", "public.old", "public.a"]),
+    ],
+    ids=["running-then-unassigned", "tasks-on-the-old-include-list"],
+)
+def test_a_connector_is_up_only_once_settled_on_the_new_config(
+    monkeypatch: pytest.MonkeyPatch, connector_file: Path, states: list[str],
+    include_lists: list[str],
+) -> None:  # fmt: skip
+    connect = ScriptedConnect(states, include_lists)
     monkeypatch.setattr(connector_setup, "ConnectClient", connect)
     ensure_connector_running("http://connect", connector_file, tables=[], timeout_s=10)
     assert connect.status_calls == 2 + connector_setup.SETTLED_POLLS
