@@ -73,7 +73,7 @@ def _connectors(args: argparse.Namespace) -> int:
     try:
         if args.action == "apply":
             ensure_connector_running(url, args.file, bootstrap_servers=servers)
-            print(f"{connector.name}: applied, RUNNING")  # seen RUNNING 3 polls in a row
+            print(f"{connector.name}: applied, RUNNING")  # settled: a second read could race
             return 0
         elif args.action == "validate":
             errors = client.validate(connector)

@@ -76,18 +76,19 @@ def ensure_connector_running(
     client.apply(connector)
     wanted = connector.config.get(INCLUDE_LIST)
     last: list[str] = []
-    streak = [0]
+    streak = 0
 
     def running() -> bool:
         """RUNNING on ``SETTLED_POLLS`` polls in a row, with the tasks reconfigured to the new
         include list: Connect restarts a connector asynchronously after a config update, so
         the first RUNNING may be the old instance's, about to turn UNASSIGNED."""
+        nonlocal streak
         try:
             state = client.status(connector.name)
             configs = client.task_configs(connector.name) if wanted is not None else []
         except ConnectError as exc:  # a 404 right after creation is normal
             last[:] = [str(exc)]
-            streak[0] = 0
+            streak = 0
             return False
         last[:] = [t.trace or t.state for t in state.tasks if t.state != "RUNNING"]
         if state.state != "RUNNING":
@@ -96,8 +97,8 @@ def ensure_connector_running(
         if stale:
             last.append("tasks not yet reconfigured with the new include list")
         healthy = bool(state.tasks) and not last
-        streak[0] = streak[0] + 1 if healthy else 0
-        return streak[0] >= SETTLED_POLLS
+        streak = streak + 1 if healthy else 0
+        return streak >= SETTLED_POLLS
 
     try:
         wait_until(running, timeout_s, f"connector {connector.name} to run")

@@ -70,13 +70,13 @@ class HubSpotCompanies:
         return [self.__result(r, answers) for r in records]
 
     def archive(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
-        self.forget(r.id_value for r in records)
-        ids = self.company_ids([r.id_value for r in records])
+        ids = self.__read_ids([r.id_value for r in records])  # never a remembered id
         for batch in chunks(sorted(set(ids.values())), self.__size):
             body = {"inputs": [{"id": i} for i in batch]}
             expect_json(
                 self.__call("POST", f"{COMPANIES}/batch/archive", body), "archive", (200, 204)
             )
+        self.forget(r.id_value for r in records)
         return [
             RecordResult(r.key, RecordOutcome.OK, platform_id=ids.get(r.id_value)) for r in records
         ]
@@ -91,7 +91,14 @@ class HubSpotCompanies:
         ones from memory, the rest read (``batch/read``) and remembered. Raises
         ``TransientPlatformError``."""
         found = {i: self.__known[i] for i in set(source_ids) if i in self.__known}
-        for batch in chunks(sorted(set(source_ids) - set(found)), self.__size):
+        read = self.__read_ids(set(source_ids) - set(found))
+        self.__known.update(read)
+        return found | read
+
+    def __read_ids(self, source_ids: Iterable[str]) -> dict[str, str]:
+        """Source id → record id of the companies HubSpot has now (``batch/read``)."""
+        found: dict[str, str] = {}
+        for batch in chunks(sorted(set(source_ids)), self.__size):
             body = {
                 "idProperty": self.__id_property,
                 "inputs": [{"id": i} for i in batch],
@@ -100,8 +107,7 @@ class HubSpotCompanies:
             doc = expect_json(self.__call("POST", f"{COMPANIES}/batch/read", body), "company read")
             for item in cast(list[Json], doc.get("results", [])):
                 props = cast(Json, item.get("properties") or {})
-                source_id = str(props.get(self.__id_property))
-                found[source_id] = self.__known[source_id] = str(item["id"])
+                found[str(props.get(self.__id_property))] = str(item["id"])
         return found
 
     def __input(self, record: VendorRecord) -> dict[str, object]:
