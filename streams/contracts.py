@@ -250,8 +250,12 @@ class PlatformAdapter(Protocol):
         does not exist is OK (nothing to remove). ``FIELD_UPDATE`` writes ``properties``."""
         ...
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
-        """Current properties of the contacts with these lookup values (missing ones absent)."""
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = CONTACTS
+    ) -> dict[str, dict[str, str]]:
+        """Current properties of the objects with these lookup values, keyed by the value asked
+        for (missing ones absent): contacts by email (the default), ``companies`` by the
+        company's source id. Raises ``TransientPlatformError``."""
         ...
 
 

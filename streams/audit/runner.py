@@ -136,15 +136,15 @@ class Auditor:
         if expectation is None or not deleted:
             return []
         present = self.source.existing([d.source_id for d in deleted])
-        back = self.source.emails_present([d.email for d in deleted])
-        rows = [d for d in deleted if d.source_id not in present and d.email.lower() not in back]
+        back = self.source.emails_present([d.lookup for d in deleted])  # none for companies
+        rows = [d for d in deleted if d.source_id not in present and d.lookup.lower() not in back]
         findings: list[Finding] = []
         for batch in chunks(rows, self.batch_size):
-            answers = self.read([d.email for d in batch])
+            answers = self.read([d.lookup for d in batch])
             for row in batch:
-                actual = lookup(answers, row.email)
+                actual = lookup(answers, row.lookup)
                 findings += self.comparator.deleted(
-                    row.source_id, row.email, actual, expectation.kept_with
+                    row.source_id, row.lookup, actual, expectation.kept_with
                 )
         result.deletes_checked = len(rows)
         return findings

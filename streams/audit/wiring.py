@@ -14,7 +14,7 @@ from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
 from streams.audit.backfill import follow_snapshot
 from streams.audit.compare import Comparator
-from streams.audit.deletes import deleted_rows, expectation_for
+from streams.audit.deletes import company_expectation, deleted_rows, expectation_for
 from streams.audit.report import as_document, record_metrics
 from streams.audit.runner import Auditor, Progress
 from streams.audit.sampling import SamplePlan, plan_sample
@@ -23,8 +23,9 @@ from streams.audit.settle import kafka_settler
 from streams.audit.snapshot_signal import keys_filter, keys_of, send_signal, wanted_keys
 from streams.audit.source_rows import SourceTable, expected_record
 from streams.audit.topic_tail import TopicTail
+from streams.contracts import COMPANIES, CONTACTS
 from streams.mapping.change_decoder import ChangeDecoder
-from streams.mapping.table_mapping import DEFAULT_OBJECT_TYPE, TableMapping
+from streams.mapping.table_mapping import TableMapping
 from streams.mapping.vendor_mapping import load_vendor_mapping
 from streams.mapping.vendor_record import record_targets
 from streams.platform import build_adapter, effective_limits, shared_limiter
@@ -34,6 +35,9 @@ from streams.sync import kafka_boundary
 from streams.sync.dlq.replay import parse_since
 from streams.sync.settings import SyncSettings
 from streams.sync.subscription import sync_mappings
+
+AUDITED_OBJECTS = (CONTACTS, COMPANIES)
+"""Object kinds the adapters read back (``read_batch``): contacts by email, companies by id."""
 
 
 def _sync_settings(args: argparse.Namespace) -> SyncSettings:
@@ -48,16 +52,17 @@ def _audited_mapping(
 ) -> tuple[TableMapping, tuple[TableMapping, ...]]:
     """The mapping of the table to audit (``--table``, default ``public.customers``) and every
     mapping in effect. Raises ``ValueError`` (a usage error) for a table without a mapping, or
-    one whose objects cannot be read back (the adapters read contacts)."""
+    one whose objects cannot be read back (the adapters read contacts and companies)."""
     mappings = sync_mappings(sync)
     wanted = table or "public.customers"
     found = next((m for m in mappings if m.table == wanted), None)
     if found is None:
         known = ", ".join(m.table for m in mappings)
         raise ValueError(f"no mapping for table {wanted} (mapped: {known})")
-    if found.target.object_type != DEFAULT_OBJECT_TYPE:
+    if found.target.object_type not in AUDITED_OBJECTS:
         raise ValueError(
-            f"{wanted} writes {found.target.object_type}: the audit reads back contacts only"
+            f"{wanted} writes {found.target.object_type}: the audit reads back "
+            + " and ".join(AUDITED_OBJECTS)
         )
     return found, mappings
 
@@ -95,19 +100,23 @@ class AuditJob:
         platform = self.platform.platform
         self.target = record_targets(platform, [self.mapping]).get(self.mapping.table)
         vendor = load_vendor_mapping(platform)
+        self.object_type = self.mapping.target.object_type
         if self.target is not None and self.target.mapping is not None:
-            own = self.target.mapping.properties  # the table's own property map
-            fields = {prop.property: prop.field for prop in own}
-            folded = frozenset([vendor.id_property])
+            own = self.target.mapping  # the table's own property map (or its kind's file)
+            fields = {prop.property: prop.field for prop in own.properties}
+            id_property = own.spec.id_property if self.object_type == COMPANIES else None
+            folded = frozenset([vendor.id_property] if id_property is None else [])
+            read_first = id_property or vendor.id_property
         else:
             fields = {rule.property: rule.field for rule in vendor.properties}
             folded = frozenset(
                 [vendor.id_property] + [r.property for r in vendor.properties if r.enum is not None]
             )
+            read_first = vendor.id_property
         self.comparator = Comparator(fields, folded)
         limiter = shared_limiter(self.platform.platform, effective_limits(self.platform), clock)
         limiter.set_share(audit.budget_share)
-        read = [vendor.id_property, *fields]
+        read = [read_first, *fields]
         read += list(self.delete_plan.properties)  # what a delete by field update leaves
         self.adapter = build_adapter(
             self.platform, clock=clock, limiter=limiter, read_properties=list(dict.fromkeys(read))
@@ -131,7 +140,7 @@ class AuditJob:
             expected=lambda row: expected_record(
                 self.decoder, self.mapping, platform, row, self.target
             ),
-            read=self.adapter.read_batch,
+            read=lambda ids: self.adapter.read_batch(ids, self.object_type),
             comparator=self.comparator,
             settler=kafka_settler(
                 self.sync.bootstrap_servers,
@@ -157,7 +166,10 @@ class AuditJob:
             fixed=args.sample,
             everything=args.all,
         )
-        expectation = expectation_for(self.delete_plan)
+        if self.object_type == COMPANIES:
+            expectation = company_expectation(self.platform.platform, self.sync.delete_policy)
+        else:
+            expectation = expectation_for(self.delete_plan)
         deleted = [] if args.no_deletes or expectation is None else self.__recent_deletes()
         auditor = self.auditor(progress)
         result = auditor.run(plan, rng, deleted, expectation)
@@ -179,7 +191,8 @@ class AuditJob:
         since_ms = parse_since(self.audit.deletes_since, self.clock.time())
         topic = self.mapping.topics[0]
         records = kafka_boundary.read_topic(self.sync.bootstrap_servers, topic, since_ms)
-        return deleted_rows(self.decoder, ((r.topic, r.key, r.value) for r in records))
+        by_id = self.object_type == COMPANIES
+        return deleted_rows(self.decoder, ((r.topic, r.key, r.value) for r in records), by_id)
 
     def __repair(self, auditor: Auditor, suspects: set[str]) -> dict[str, Any]:
         """Re-send the rows that still exist through Debezium (a filtered incremental

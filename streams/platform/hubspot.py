@@ -36,6 +36,9 @@ from streams.contracts import (
     TransientPlatformError,
     VendorRecord,
 )
+from streams.contracts import (
+    CONTACTS as CONTACT_OBJECTS,
+)
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
 from streams.platform.hubspot_associations import HubSpotAssociations
@@ -226,7 +229,11 @@ class HubSpotAdapter:
             for r in unique
         }
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = CONTACT_OBJECTS
+    ) -> dict[str, dict[str, str]]:
+        if object_type == COMPANIES:
+            return self.__companies.read_values(id_values, self.__read_properties)
         wanted = {lookup_key(v): v for v in id_values}
         found: dict[str, dict[str, str]] = {}
         for batch in chunks(list(wanted), self.limits.max_batch_size):

@@ -95,20 +95,31 @@ class HubSpotCompanies:
         self.__known.update(read)
         return found | read
 
-    def __read_ids(self, source_ids: Iterable[str]) -> dict[str, str]:
-        """Source id → record id of the companies HubSpot has now (``batch/read``)."""
-        found: dict[str, str] = {}
+    def read_values(
+        self, source_ids: Iterable[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """Source id → the ``properties`` (as HubSpot's strings, ``hs_object_id`` included) of
+        the companies HubSpot has now (``batch/read`` by the unique property; missing ones
+        absent). Touches no remembered id. Raises ``TransientPlatformError``."""
+        wanted = list(dict.fromkeys([self.__id_property, *properties]))
+        found: dict[str, dict[str, str]] = {}
         for batch in chunks(sorted(set(source_ids)), self.__size):
             body = {
                 "idProperty": self.__id_property,
                 "inputs": [{"id": i} for i in batch],
-                "properties": [self.__id_property],
+                "properties": wanted,
             }
             doc = expect_json(self.__call("POST", f"{COMPANIES}/batch/read", body), "company read")
             for item in cast(list[Json], doc.get("results", [])):
-                props = cast(Json, item.get("properties") or {})
-                found[str(props.get(self.__id_property))] = str(item["id"])
+                raw = cast(Json, item.get("properties") or {})
+                props = {k: "" if v is None else str(v) for k, v in raw.items()}
+                props.setdefault("hs_object_id", str(item["id"]))
+                found[props.get(self.__id_property, "")] = props
         return found
+
+    def __read_ids(self, source_ids: Iterable[str]) -> dict[str, str]:
+        """Source id → record id of the companies HubSpot has now (``batch/read``)."""
+        return {k: v["hs_object_id"] for k, v in self.read_values(source_ids, []).items()}
 
     def __input(self, record: VendorRecord) -> dict[str, object]:
         properties = {k: as_vendor_string(v) for k, v in record.properties.items()}

@@ -37,6 +37,9 @@ from streams.contracts import (
     TransientPlatformError,
     VendorRecord,
 )
+from streams.contracts import (
+    CONTACTS as CONTACT_OBJECTS,
+)
 from streams.platform.auth import TokenProvider
 from streams.platform.exchange import Exchange, json_body
 from streams.platform.key_locks import KeyLocks
@@ -104,7 +107,9 @@ class MarketoAdapter:
         self.__policy = policy
         self.__key_locks = KeyLocks()
         self.__companies = MarketoCompanies(
-            lambda path, body: self.__call("POST", path, body=body), limits.max_batch_size
+            lambda path, body: self.__call("POST", path, body=body),
+            limits.max_batch_size,
+            lambda path, params: self.__call("GET", path, params=params),
         )
 
     classify = staticmethod(classify)
@@ -209,7 +214,11 @@ class MarketoAdapter:
             for r in unique
         }
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = CONTACT_OBJECTS
+    ) -> dict[str, dict[str, str]]:
+        if object_type == COMPANIES:
+            return self.__companies.read_values(id_values, self.__read_fields)
         wanted = {lookup_key(v): v for v in id_values if v}
         found: dict[str, dict[str, str]] = {}
         for lead in self.__read(list(wanted), self.__read_fields):

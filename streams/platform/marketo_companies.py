@@ -34,6 +34,8 @@ EXTERNAL_ID = "externalCompanyId"
 Json = Mapping[str, object]
 Post = Callable[[str, object], Json]
 """(path, JSON body) → the answer's document, through auth, limits and the vendor policy."""
+Get = Callable[[str, Mapping[str, str]], Json]
+"""(path, query parameters) → the answer's document, the same way."""
 
 
 def _items(doc: Json, sent: int) -> list[Json]:
@@ -53,8 +55,9 @@ def _reason(item: Json) -> tuple[str, str]:
 class MarketoCompanies:
     """Companies and lead links through ``post``; ``batch_size`` ≤ 300 (Marketo's limit)."""
 
-    def __init__(self, post: Post, batch_size: int) -> None:
+    def __init__(self, post: Post, batch_size: int, get: Get | None = None) -> None:
         self.__post = post
+        self.__get = get
         self.__size = batch_size
 
     def upsert(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
@@ -90,6 +93,23 @@ class MarketoCompanies:
                 if item.get("status") != "deleted" and code != "1013":
                     raise TransientPlatformError(f"company delete skipped: {code} {message}")
         return [RecordResult(r.key, RecordOutcome.OK) for r in records]
+
+    def read_values(
+        self, source_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """Source id → the ``fields`` (as strings; null → ``""``) of the companies Marketo has
+        now (``GET companies.json`` by ``externalCompanyId``; missing ones absent). Raises
+        ``TransientPlatformError``."""
+        if self.__get is None:
+            raise TypeError("MarketoCompanies was built without a GET call")
+        wanted = ",".join(dict.fromkeys([EXTERNAL_ID, *fields]))
+        found: dict[str, dict[str, str]] = {}
+        for batch in chunks(sorted(set(source_ids)), self.__size):
+            params = {"filterType": EXTERNAL_ID, "filterValues": ",".join(batch), "fields": wanted}
+            for item in cast(list[Json], self.__get(COMPANIES, params).get("result") or []):
+                row = {k: "" if v is None else str(v) for k, v in item.items()}
+                found[row.get(EXTERNAL_ID, "")] = row
+        return found
 
     def link(self, records: Sequence[VendorRecord]) -> list[RecordResult]:
         last = {r.key: r for r in records}

@@ -191,8 +191,10 @@ class ConsentGuard:
     ) -> list[RecordResult]:
         return self.inner.remove_batch(records, mechanism)
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
-        return self.inner.read_batch(id_values)
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = "contacts"
+    ) -> dict[str, dict[str, str]]:
+        return self.inner.read_batch(id_values, object_type)
 
 
 def guard_outbound(

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,23 @@ from local_stack.endpoints import StackEndpoints
 from local_stack.sandbox_launcher import private_sandbox
 from streams.sync import kafka_boundary
 from tests.fakes.private_sandbox import Sandbox
-from tests.fakes.sync_process import TOPIC
+from tests.fakes.sync_process import COMPANY_TOPICS, TOPIC
 
 
 class Bridge:
     """One sync process for one platform, and the audit CLI configured like it."""
 
-    def __init__(self, stack: StackEndpoints, platform: Sandbox, tmp_path: Path) -> None:
+    def __init__(
+        self,
+        stack: StackEndpoints,
+        platform: Sandbox,
+        tmp_path: Path,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.platform = platform
         group = f"it-audit-{uuid.uuid4().hex[:8]}"
-        kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, TOPIC)
+        for topic in (TOPIC, *COMPANY_TOPICS):  # the sync consumes every mapped table's topic
+            kafka_boundary.commit_group_to_end(stack.bootstrap_servers, group, topic)
         self.env = {
             **os.environ,
             **platform.env(),
@@ -38,6 +45,7 @@ class Bridge:
             "CDCBRIDGE_PG_DSN": stack.pg_dsn,
             "CDCBRIDGE_CONFIG_FILE": "/nonexistent",
             "CDCBRIDGE_AUDIT_SNAPSHOT_TIMEOUT_S": "180",
+            **(extra_env or {}),
         }
         self.log_path = tmp_path / f"sync-{platform.name}.log"
         with self.log_path.open("ab") as log:
@@ -82,13 +90,23 @@ class Bridge:
             self.sync.wait(10)
 
 
+@pytest.fixture
+def sync_env() -> dict[str, dict[str, str]]:
+    """Extra environment of the sync and the audit, per platform (a test parametrizes it)."""
+    return {}
+
+
 @pytest.fixture(params=["hubspot", "marketo"])
 def bridge(
-    request: pytest.FixtureRequest, stack: StackEndpoints, cdc_connector: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    stack: StackEndpoints,
+    cdc_connector: str,
+    tmp_path: Path,
+    sync_env: dict[str, dict[str, str]],
 ) -> Iterator[Bridge]:
     name = str(request.param)
     with private_sandbox(tmp_path / f"sandbox-{name}.log", platform=name) as url:
-        running = Bridge(stack, Sandbox(url, name), tmp_path)
+        running = Bridge(stack, Sandbox(url, name), tmp_path, sync_env.get(name))
         try:
             yield running
         finally:

@@ -96,7 +96,9 @@ class FakeAdapter:
             "archive" if mechanism is DeleteMechanism.ARCHIVE else "remove", records
         )
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = "contacts"
+    ) -> dict[str, dict[str, str]]:
         return {}
 
     def __apply(self, kind: str, records: Sequence[VendorRecord]) -> list[RecordResult]:

@@ -223,3 +223,24 @@ def test_deleted_rows_come_from_the_last_delete_per_key_of_the_topic() -> None:
     ]
     rows = deleted_rows(ChangeDecoder([load_table_mapping()]), records)
     assert rows == [DeletedRow("1", "a@example.com")]
+
+
+@pytest.mark.parametrize(
+    ("platform", "policy", "expected"),
+    [
+        ("hubspot", "archive", DeleteExpectation(None)),
+        ("hubspot", "unsubscribe", DeleteExpectation(None)),  # a company has no subscription
+        ("hubspot", "ignore", None),
+        ("marketo", "hard_delete", DeleteExpectation(None)),
+        ("marketo", "archive", None),  # no company archive on Marketo: kept, nothing sent
+        ("marketo", "unsubscribe", None),
+        ("marketo", "ignore", None),
+    ],
+)
+def test_a_company_delete_is_checked_where_the_policy_sends_one(
+    platform: str, policy: str, expected: DeleteExpectation | None
+) -> None:
+    from streams.audit.deletes import company_expectation
+    from streams.platform.deletes import DeletePolicy
+
+    assert company_expectation(platform, DeletePolicy(policy)) == expected

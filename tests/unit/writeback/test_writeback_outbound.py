@@ -83,7 +83,9 @@ class RecordingAdapter:
     ) -> list[RecordResult]:
         return []
 
-    def read_batch(self, id_values: Sequence[str]) -> dict[str, dict[str, str]]:
+    def read_batch(
+        self, id_values: Sequence[str], object_type: str = "contacts"
+    ) -> dict[str, dict[str, str]]:
         return {}
 
 
