@@ -3,7 +3,8 @@
 ``OutboundLoad`` writes PostgreSQL ``customers`` rows at a steady rate (new rows and updates of
 rows it wrote before) plus a heartbeat row whose ``first_name`` carries the write time, so the
 platform's copy of that row says how stale the platform is. ``WebhookLoad`` posts distinct
-signed webhooks at a steady rate and retries 503s and transport errors as a sender would.
+signed webhooks at a steady rate (at most ``IN_FLIGHT`` requests at once) and retries 503s and
+transport errors as a sender would.
 Both keep going through the faults: a write that fails (PostgreSQL restarting) is retried on a
 new connection; what the database holds at the end is what the audit compares.
 """
@@ -20,6 +21,12 @@ import httpx
 import psycopg
 
 from webhook_bridge.signatures import sign
+
+IN_FLIGHT = 64
+"""Requests the webhook sender has in flight at most, as a real sender's pool would. Without a
+bound, the hundreds of retries a 503 burst queues at once leak httpcore pool connections
+(httpx 0.28 / httpcore 1.0.x: a request cancelled while waiting for a pool slot), and the
+sender, not the receiver, stalls until its timeout."""
 
 
 class OutboundLoad:
@@ -148,25 +155,29 @@ class WebhookLoad:
 
     async def __run(self) -> None:
         tasks: list[asyncio.Task[None]] = []
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=32)
+        in_flight = asyncio.Semaphore(IN_FLIGHT)
         async with httpx.AsyncClient(timeout=10, limits=limits) as client:
             started = time.monotonic()
             n = 0
             while not self.stop_event.is_set():
                 msg_id = f"{self.prefix}_{n}"
                 self.created[msg_id] = time.time()
-                tasks.append(asyncio.create_task(self.__send(client, msg_id)))
+                tasks.append(asyncio.create_task(self.__send(client, in_flight, msg_id)))
                 n += 1
                 await asyncio.sleep(max(started + n / self.rate - time.monotonic(), 0))
             await asyncio.gather(*tasks)
 
-    async def __send(self, client: httpx.AsyncClient, msg_id: str) -> None:
+    async def __send(
+        self, client: httpx.AsyncClient, in_flight: asyncio.Semaphore, msg_id: str
+    ) -> None:
         body, headers = signed_webhook(self.secret, msg_id)
         while time.monotonic() < self.give_up_at:
             try:
-                answer = await client.post(
-                    f"{self.url}/webhooks/sandbox", content=body, headers=headers
-                )
+                async with in_flight:
+                    answer = await client.post(
+                        f"{self.url}/webhooks/sandbox", content=body, headers=headers
+                    )
             except httpx.TransportError:
                 await asyncio.sleep(0.5)  # a sender's retry pause
                 continue

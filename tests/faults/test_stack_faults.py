@@ -46,12 +46,5 @@ def test_postgres_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "PostgreSQL restart", "postgres")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="product bug (webhook_bridge receiver), 1 of 2 runs: after ElasticMQ was SIGKILLed "
-    "and restarted (back in 15 s), the receiver (alive) neither accepted (202) nor refused "
-    "(503) 725 webhooks for 300 s: their requests timed out on the sender's side; the other "
-    "run recovered in 13 s with nothing lost. Not in the CI set until fixed.",
-)
 def test_sqs_server_killed_and_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "SQS server kill -9 + restart", "sqs")
