@@ -25,7 +25,6 @@ from webhook_bridge.queue.sqs_wire import RequestSigner, StaleConnection, decode
 _WIRE_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 
-
 class SqsJsonClient:
     """Thread-safe (one connection per thread). ``call`` raises ``QueueUnavailable``."""
 

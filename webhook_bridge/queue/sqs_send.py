@@ -46,7 +46,6 @@ _WIRE_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOve
 _STALE_ERRORS = (ConnectionError, BrokenPipeError, RuntimeError, asyncio.IncompleteReadError)
 
 
-
 class SqsSender:
     """One queue's ``QueueSender``. Use from one event loop; ``aclose`` at shutdown."""
 
