@@ -18,6 +18,7 @@ test: deps lint
 
 lint: deps
 	$(VENV)/ruff check .
+	$(VENV)/lint-imports --no-cache
 	bash scripts/typecheck.sh
 	$(VENV)/hadolint Dockerfile
 

@@ -13,7 +13,7 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from cdcbridge.metric_names import MetricName
-from cdcbridge.metrics import Metrics, Tags
+from cdcbridge.metrics import Tags
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 RECORDS_BUCKETS = (1, 5, 10, 25, 50, 75, 90, 100, 150, 200, 300)
@@ -68,9 +68,3 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> PrometheusMetrics:
     start_http_server(port, addr=host, registry=metrics.registry)
     return metrics
 
-
-def metrics_from_env(port: int | None = None) -> Metrics:
-    """The process's metrics facade (``cdcbridge.metrics_setup.metrics_from_env``)."""
-    from cdcbridge.metrics_setup import metrics_from_env as facade
-
-    return facade(port)

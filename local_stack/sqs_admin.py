@@ -1,5 +1,5 @@
 """Queue administration on the local stack's SQS (ElasticMQ): tests and benchmarks create a
-queue of their own with its dead-letter queue, empty it between runs, and delete it after.
+queue of their own with its dead-letter queue and delete it after.
 Not used by the services (their queues are provisioned: ``jvm.py``'s ElasticMQ config locally,
 ``deploy/aws/template.yaml`` on AWS). Every failure is ``QueueUnavailable``.
 """
@@ -29,11 +29,6 @@ def ensure_queue(client: SqsJsonClient, name: str, *, max_receive_count: int = 5
         "RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout_s),
     }})  # fmt: skip
     return str(created["QueueUrl"])
-
-
-def purge_queue(client: SqsJsonClient, queue_url: str) -> None:
-    """Drop every message (benchmarks keep ElasticMQ's heap small)."""
-    client.call("PurgeQueue", {"QueueUrl": queue_url})
 
 
 def delete_queue(client: SqsJsonClient, queue_url: str) -> None:

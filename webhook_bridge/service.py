@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 
 from cdcbridge.clock import SYSTEM_CLOCK
-from cdcbridge.prometheus import metrics_from_env
+from cdcbridge.metrics_setup import metrics_from_env
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import BridgeSettings
 from webhook_bridge.dedupe import DedupeWindow

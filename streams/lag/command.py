@@ -36,6 +36,15 @@ INBOUND_OFFSETS = (
 )
 
 
+def register_lag(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``lag`` (registered by ``streams.commands``)."""
+    lag = sub.add_parser(
+        "lag", help="consumer lag per partition in records and seconds, status per group"
+    )
+    add_arguments(lag)
+    lag.set_defaults(handler=run_lag)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap-servers", help="override CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS")
     parser.add_argument(

@@ -131,7 +131,9 @@ def country_alpha2(value: object) -> object:
 
 
 @functools.lru_cache(maxsize=65536)
-def _parse_national(number: str, region: str) -> str:
+def parse_national(number: str, region: str) -> str:
+    """``number`` in ``region`` as E.164 (cached: ``parse_national.cache_clear()`` forgets).
+    Raises ``ValueError`` when it is not a possible number there."""
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as exc:
@@ -139,11 +141,6 @@ def _parse_national(number: str, region: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise ValueError(f"not a possible phone number for {region}: {quote(number)}")
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-
-
-def clear_phone_cache() -> None:
-    """Forget parsed national numbers (benchmarks start cold with it)."""
-    _parse_national.cache_clear()
 
 
 # ``e164``'s region for "international numbers only": national ones give ``None``.
@@ -180,7 +177,7 @@ def e164(default_region: str) -> Normaliser:
                 return compact_text
         if international_only:
             return None
-        return _parse_national(text, default_region)
+        return parse_national(text, default_region)
 
     return normalise
 

@@ -1,4 +1,4 @@
-"""``cdcbridge sync`` and ``cdcbridge lag`` (``dlq`` is ``streams.sync.dlq.cli``).
+"""``cdcbridge sync`` (``dlq`` is ``streams.sync.dlq.cli``, ``lag`` is ``streams.lag.command``).
 
 Registered by ``streams.commands.register`` through ``register_sync``. Kafka settings come from
 ``SyncSettings`` (``CDCBRIDGE_SYNC_*``); the platform's from ``PlatformSettings``.
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from streams.lag.command import add_arguments as add_lag_arguments
-from streams.lag.command import run_lag
 from streams.sync.settings import DeletePolicy, SyncSettings
 
 
 def register_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``sync`` and ``lag``."""
+    """Add ``sync``."""
     sync = sub.add_parser("sync", help="run the sync service (CDC topics -> platform)")
     sync.add_argument("--bootstrap-servers", help="override CDCBRIDGE_SYNC_BOOTSTRAP_SERVERS")
     sync.add_argument(
@@ -28,12 +26,6 @@ def register_sync(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     sync.set_defaults(handler=_run_sync)
 
-    lag = sub.add_parser(
-        "lag", help="consumer lag per partition in records and seconds, status per group"
-    )
-    add_lag_arguments(lag)
-    lag.set_defaults(handler=run_lag)
-
 
 def settings_from(args: argparse.Namespace) -> SyncSettings:
     """``SyncSettings`` with the command line's overrides (``--bootstrap-servers``, ...)."""
@@ -46,7 +38,7 @@ def settings_from(args: argparse.Namespace) -> SyncSettings:
 
 
 def _run_sync(args: argparse.Namespace) -> int:
-    from cdcbridge.prometheus import metrics_from_env
+    from cdcbridge.metrics_setup import metrics_from_env
     from streams.sync.health import HealthSettings, SyncHealth, serve_health
     from streams.sync.service import run_sync
 

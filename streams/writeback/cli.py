@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log.info("writeback starting", extra={"topic": settings.topic, "group": settings.group_id})
-    from cdcbridge.prometheus import metrics_from_env
+    from cdcbridge.metrics_setup import metrics_from_env
 
     metrics = metrics_from_env(args.metrics_port)
     _start_lag_sampler(settings, metrics, stop)

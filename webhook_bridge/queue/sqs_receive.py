@@ -19,15 +19,10 @@ from typing import Any
 
 from botocore.credentials import Credentials
 
-from cdcbridge.errors import TransientError
 from webhook_bridge.queue.protocol import QueueUnavailable
-from webhook_bridge.queue.sqs_wire import RequestSigner, decode_answer
+from webhook_bridge.queue.sqs_wire import RequestSigner, StaleConnection, decode_answer
 
 _WIRE_ERRORS = (OSError, http.client.HTTPException, ValueError)
-
-
-class _Stale(TransientError):
-    """A reused connection failed before any answer."""
 
 
 class SqsJsonClient:
@@ -51,7 +46,7 @@ class SqsJsonClient:
             try:
                 status, data = self.__exchange(headers, body, reuse)
                 break
-            except _Stale:
+            except StaleConnection:
                 continue
             except _WIRE_ERRORS as exc:
                 self.__drop()
@@ -99,7 +94,7 @@ class SqsJsonClient:
         except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as exc:
             if reused:
                 self.__drop()
-                raise _Stale from exc
+                raise StaleConnection from exc
             raise
         data = answer.read()
         if answer.will_close:

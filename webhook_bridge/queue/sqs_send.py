@@ -28,10 +28,14 @@ from typing import Any
 
 from botocore.credentials import Credentials
 
-from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.queue.protocol import QueueUnavailable
-from webhook_bridge.queue.sqs_wire import RequestSigner, decode_answer, entry_results
+from webhook_bridge.queue.sqs_wire import (
+    RequestSigner,
+    StaleConnection,
+    decode_answer,
+    entry_results,
+)
 
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _Idle = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # + loop time it went idle
@@ -40,10 +44,6 @@ _WIRE_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOve
 # What a reused connection the server already closed raises before any answer: uvloop raises
 # RuntimeError ("the handler is closed") when writing to a transport closed under it.
 _STALE_ERRORS = (ConnectionError, BrokenPipeError, RuntimeError, asyncio.IncompleteReadError)
-
-
-class _Stale(TransientError):
-    """A reused keep-alive connection failed before any answer: retry on a fresh one."""
 
 
 class SqsSender:
@@ -89,7 +89,7 @@ class SqsSender:
         """On a reused connection, then once more on a fresh one if the reused one was stale."""
         try:
             return await self.__exchange(request, reuse=True)
-        except _Stale:
+        except StaleConnection:
             self.stale_retries += 1
         return await self.__exchange(request, reuse=False)  # never stale: not reused
 
@@ -125,7 +125,7 @@ class SqsSender:
             except _STALE_ERRORS as exc:
                 partial = isinstance(exc, asyncio.IncompleteReadError) and exc.partial
                 if reused and not partial:
-                    raise _Stale from exc
+                    raise StaleConnection from exc
                 if isinstance(exc, RuntimeError):
                     raise ConnectionResetError(str(exc)) from exc
                 raise

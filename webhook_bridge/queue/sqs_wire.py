@@ -20,9 +20,15 @@ from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError
 from botocore.session import get_session
 
+from cdcbridge.errors import TransientError
 from webhook_bridge.queue.protocol import QueueUnavailable
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
+class StaleConnection(TransientError):
+    """A reused keep-alive connection failed before any byte of an answer arrived: the server
+    had closed it. Both clients retry once on a fresh connection; never seen by callers."""
+
+
 NO_ANSWER = "no_answer"
 """The failure code of an entry the batch answer names in neither list."""
 

@@ -84,6 +84,13 @@ def test_the_scan_sees_the_project() -> None:
     assert {"cdcbridge", "streams", "webhook_bridge", "local_stack"} <= packages
 
 
+def test_each_exception_class_is_defined_once() -> None:
+    """One class per failure (before, each SQS client had its own private ``_Stale``)."""
+    names = [cls.__name__ for cls in EXCEPTIONS.values()]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+    assert "StaleConnection" in names
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("InvalidRecord", "invalid"), ("RequestRefused", "invalid"),

@@ -40,7 +40,7 @@ def test_metrics_from_env_is_no_op_unless_a_port_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cdcbridge.metrics import NoOpMetrics
-    from cdcbridge.prometheus import metrics_from_env
+    from cdcbridge.metrics_setup import metrics_from_env
 
     monkeypatch.delenv("CDCBRIDGE_METRICS_PORT", raising=False)
     assert isinstance(metrics_from_env(), NoOpMetrics)
@@ -52,7 +52,7 @@ def test_metrics_endpoint_serves_recorded_values() -> None:
     import socket
     import urllib.request
 
-    from cdcbridge.prometheus import metrics_from_env
+    from cdcbridge.metrics_setup import metrics_from_env
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
