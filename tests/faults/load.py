@@ -124,7 +124,8 @@ def signed_webhook(secret: str, msg_id: str) -> tuple[bytes, dict[str, str]]:
 
 class WebhookLoad:
     """``rate`` distinct webhooks per second to ``url``; each is retried (503, transport error)
-    every 0.5 s until answered 202 or ``give_up_s`` after the load stopped."""
+    every 0.5 s, signed again each time, until answered 202 or ``give_up_s`` after the load
+    stopped."""
 
     def __init__(self, url: str, secret: str, prefix: str, rate: int) -> None:
         self.url, self.secret, self.prefix, self.rate = url, secret, prefix, rate
@@ -171,8 +172,10 @@ class WebhookLoad:
     async def __send(
         self, client: httpx.AsyncClient, in_flight: asyncio.Semaphore, msg_id: str
     ) -> None:
-        body, headers = signed_webhook(self.secret, msg_id)
         while time.monotonic() < self.give_up_at:
+            # signed per attempt, as Standard Webhooks senders do: a retry carries the time it
+            # was sent, so a long outage never pushes it past the receiver's 5-minute tolerance
+            body, headers = signed_webhook(self.secret, msg_id)
             try:
                 async with in_flight:
                     answer = await client.post(
