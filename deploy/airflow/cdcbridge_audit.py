@@ -22,10 +22,11 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag
 
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"  # schema.table, no quoting
 SKIPPED = 99  # BashOperator's skip_on_exit_code: the repair was not asked for
 
 AUDIT_ARGS = (
-    "--json"
+    "--json --table {{ params.table }}"
     " {% if params.sample %}--sample {{ params.sample }}{% else %}"
     "--confidence {{ params.confidence }} --margin {{ params.margin }}{% endif %}"
 )
@@ -46,6 +47,9 @@ AUDIT_ENV = {"CDCBRIDGE_AUDIT_WHERE": "{{ params.where or '' }}"}
         "margin": Param(0.01, type="number", exclusiveMinimum=0, exclusiveMaximum=1),
         "sample": Param(None, type=["null", "integer"], minimum=1),
         "where": Param(None, type=["null", "string"]),
+        # One mapped table per run (a schema-qualified name, so no shell quoting is needed);
+        # trigger the DAG with another table to audit it (doctor lists the mapped tables).
+        "table": Param("public.customers", type="string", pattern=TABLE_NAME),
         "repair": Param(False, type="boolean"),
     },
     doc_md=__doc__,
