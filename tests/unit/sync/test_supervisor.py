@@ -52,9 +52,19 @@ class Attempts:
         return "stopped"
 
 
-def test_transient_kafka_failures_restart_after_the_backoff(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+class Records(logging.Handler):
+    """The supervisor's log records (a handler and level of its own, enabled: other tests set
+    the root logger's level, and a third-party ``dictConfig`` disables existing loggers)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_transient_kafka_failures_restart_after_the_backoff() -> None:
     clock, metrics, waits = MockedClock(), RecordingMetrics(), list[float]()
     attempts = Attempts(clock, [KafkaUnavailable("commit"), ConsumerStalled("stuck"),
                                 KafkaUnavailable("down")])  # fmt: skip
@@ -63,14 +73,23 @@ def test_transient_kafka_failures_restart_after_the_backoff(
         waits.append(seconds)
         return False
 
-    with caplog.at_level(logging.WARNING):
+    logger, handler = logging.getLogger("streams.sync.supervisor"), Records()
+    logger.addHandler(handler)
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    try:
         result = supervise(attempts, clock=clock, wait=wait, backoff=RestartBackoff(lambda: 0.0),
                            metrics=metrics, stopping=lambda: False)  # fmt: skip
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
     assert result == "stopped" and attempts.count == 4
     assert waits == [0.5, 1.0, 2.0]
     assert metrics.counters[(RESTARTS, (("reason", "kafka_unavailable"),))] == 2
     assert metrics.counters[(RESTARTS, (("reason", "poll_stalled"),))] == 1
-    restarts = [r for r in caplog.records if r.getMessage() == "sync consumer restarting"]
+    restarts = [r for r in handler.records if r.getMessage() == "sync consumer restarting"]
     reasons = [r.__dict__["reason"] for r in restarts]
     assert reasons == ["kafka_unavailable", "poll_stalled", "kafka_unavailable"]
 
