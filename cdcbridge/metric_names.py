@@ -29,6 +29,7 @@ MetricName = Literal[
     "cdcbridge_platform_retries_total",
     "cdcbridge_platform_refused_records_total",
     "cdcbridge_sync_records_abandoned_total",
+    "cdcbridge_sync_consumer_restarts_total",
     "cdcbridge_platform_token_refreshes_total",
     "cdcbridge_platform_batch_size_records",
     "cdcbridge_platform_request_seconds",
@@ -116,6 +117,10 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
     "cdcbridge_sync_records_abandoned_total": MetricSpec(
         C, "cdcbridge.sync.records.abandoned",
         "Records left undelivered by a stop (re-read on restart), by platform."),
+    "cdcbridge_sync_consumer_restarts_total": MetricSpec(
+        C, "cdcbridge.sync.consumer.restarts",
+        "Sync consumer rebuilt in-process after a transient Kafka failure (records not committed "
+        "are re-read), by reason (kafka_unavailable, poll_stalled)."),
     "cdcbridge_platform_token_refreshes_total": MetricSpec(
         C, "api.client.token.refreshes",
         "OAuth2 token requests, by platform and status (200 ok; 4xx rejected; 'error')."),
@@ -224,7 +229,6 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         C, "cdcbridge.sync.stale_fields_dropped",
         "Stale database values of both-owned fields sync dropped (newer platform change)."),
 }  # fmt: skip
-
 
 
 def spec_of(name: MetricName) -> MetricSpec:

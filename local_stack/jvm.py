@@ -123,6 +123,10 @@ def connect_properties(layout: StackLayout) -> str:
         "offset.storage.replication.factor=1",
         "status.storage.replication.factor=1",
         "offset.flush.interval.ms=2000",
+        # One worker: a worker that lost its group membership (a broker restart longer than the
+        # session) gets its connector back at once, not after the 5-minute default delay that
+        # waits for a departed worker to return (the connector stays UNASSIGNED meanwhile).
+        "scheduled.rebalance.max.delay.ms=0",
         f"listeners=http://{HOST}:{layout.connect_port}",
         f"rest.advertised.host.name={HOST}",
         f"rest.advertised.port={layout.connect_port}",

@@ -71,9 +71,7 @@ class LagSampler:
         for p in reading.partitions:
             tags = {"topic": p.topic, "partition": str(p.partition)}
             self.__metrics.gauge(self.__gauges.lag, float(p.lag), tags)
-            self.__metrics.gauge(
-                self.__gauges.lag_seconds, p.lag_seconds(reading.taken_at), tags
-            )
+            self.__metrics.gauge(self.__gauges.lag_seconds, p.lag_seconds(reading.taken_at), tags)
         status, _ = group_status(list(self.__window))
         self.__metrics.gauge(self.__gauges.group_status, float(status))
         return status
@@ -82,3 +80,7 @@ class LagSampler:
         while not stop.is_set():
             self.sample_once()
             stop.wait(interval_s)
+
+    def start(self, stop: threading.Event, interval_s: float, name: str) -> None:
+        """``run`` on a daemon thread named ``name``."""
+        threading.Thread(target=self.run, args=(stop, interval_s), name=name, daemon=True).start()

@@ -13,7 +13,11 @@ message says how many); 2 when stopped by the breaker, a fatal platform error or
 write, or when it cannot start: the vendor lacks properties the mapping writes (``cdcbridge
 platform setup`` creates them) or the delete policy has no mechanism there (the message says
 which and what to do); 3 when the stop gave up deliveries already under way (their records are
-re-read on restart; the message says how many).
+re-read on restart; the message says how many), or when Kafka was unavailable as it stopped.
+
+Kafka outages (a broker restart, a failed commit, a consumer stuck in poll) do not end the
+process: ``supervisor.supervise`` rebuilds the consumer and processor (``consumer_attempt``)
+after a backoff, and the new consumer re-reads what was not committed.
 """
 
 from __future__ import annotations
@@ -25,14 +29,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
+from random import Random
 from types import FrameType
-from typing import cast
 
-from arroyo.backends.abstract import Consumer
 from arroyo.backends.kafka import KafkaPayload
-from arroyo.commit import CommitPolicy
 from arroyo.processing import StreamProcessor
-from arroyo.types import Topic
 
 from cdcbridge.clock import SYSTEM_CLOCK, Clock
 from cdcbridge.errors import FatalError
@@ -48,21 +49,19 @@ from streams.sync import kafka_boundary
 from streams.sync.association_delivery import AssociatingDeliverer
 from streams.sync.associations import AssociationResolver
 from streams.sync.breaker import InvalidRatioBreaker
+from streams.sync.consumer_attempt import Progress, build_processor, run_watched
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink
 from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
 from streams.sync.engine import Decoder, EngineConfig, SyncEngine
-from streams.sync.health import PollMarkingConsumer, SyncHealth
+from streams.sync.health import SyncHealth
+from streams.sync.kafka_guard import KafkaUnavailable
 from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
 from streams.sync.stopping import StoppableClock
 from streams.sync.strategy import SyncStrategyFactory
-from streams.sync.subscription import (
-    MultiTopicConsumer,
-    sync_mappings,
-    sync_topics,
-    total_partitions,
-)
+from streams.sync.subscription import sync_mappings, sync_topics, total_partitions
+from streams.sync.supervisor import RestartBackoff, supervise
 
 log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "cdc.public.customers"
@@ -289,33 +288,39 @@ def run_sync(
     topics = parts.topics or (settings.topic or DEFAULT_TOPIC,)
     dead_letters = KafkaDeadLetterSink(servers, settings.dlq_topic)
     count = partial(kafka_boundary.partition_count, servers)
-    factory = build_factory(
-        settings,
-        parts,
-        dead_letters,
-        partial(total_partitions, count, topics),
-        clock,
-        metrics,
-        health,
-    )
-    kafka_consumer = kafka_boundary.build_sync_consumer(servers, settings.group_id)
-    consumer = cast("Consumer[KafkaPayload]", MultiTopicConsumer(kafka_consumer, topics))
-    if health is not None:
-        consumer = cast("Consumer[KafkaPayload]", PollMarkingConsumer(consumer, health))
-    processor = StreamProcessor(
-        consumer,
-        Topic(topics[0]),
-        factory,
-        commit_policy=CommitPolicy(settings.commit_interval_s, None),
-        join_timeout=settings.drain_timeout_s,
-    )
+    processors: list[StreamProcessor[KafkaPayload]] = []  # the running attempt's (for signals)
+
+    def attempt() -> SyncStrategyFactory:
+        """One consumer and processor, watched for a stalled poll (``consumer_attempt``)."""
+        factory = build_factory(
+            settings, parts, dead_letters, partial(total_partitions, count, topics),
+            clock, metrics, health,
+        )  # fmt: skip
+        progress = Progress(clock)
+        processor = build_processor(settings, topics, factory, progress, health)
+        processors[:] = [processor]
+        if stopping.is_set():  # asked to stop while this attempt was being built
+            processor.signal_shutdown()
+
+        def abandon() -> None:
+            factory.abandon()
+            processor.signal_shutdown()
+
+        run_watched(
+            processor.run, progress, settings.poll_stall_s, abandon=abandon, stopping=stopping
+        )
+        return factory
+
+    def shut_down() -> None:
+        stopping.set()
+        for processor in processors:
+            processor.signal_shutdown()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
-        stopping.set()
         if health is not None:
             health.stopping()
-        processor.signal_shutdown()
+        shut_down()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
@@ -324,20 +329,29 @@ def run_sync(
 
         def stop_when_set(event: threading.Event) -> None:
             event.wait()
-            stopping.set()
-            processor.signal_shutdown()
+            shut_down()
 
         threading.Thread(target=stop_when_set, args=(stop,), daemon=True).start()
     _start_lag_sampler(settings, topics, metrics, stop)
     log.info("sync starting", extra={"topics": list(topics), "group": settings.group_id})
     try:
-        processor.run()
-    except FatalError as exc:  # BreakerTripped, FatalPlatformError, DeadLetterWriteFailed
+        ended = supervise(
+            attempt, clock=clock, wait=stopping.wait, backoff=RestartBackoff(Random().random),
+            metrics=metrics, stopping=stopping.is_set,
+        )  # fmt: skip
+    except FatalError as exc:  # BreakerTripped, FatalPlatformError, DeadLetterWriteFailed, ...
         log.error("sync stopped: %s", exc, extra={"error_class": type(exc).__name__})
         return 2
+    except KafkaUnavailable as exc:  # while stopping: what was not committed is re-read
+        log.warning("sync stopped with Kafka unavailable; uncommitted records will be re-read "
+                    "on restart: %s", exc, extra={"error_class": type(exc).__name__})  # fmt: skip
+        return 3
     finally:
         dead_letters.flush(settings.drain_timeout_s)
-    stopped = factory.last_stop
+    if ended is None:  # stopped during a restart's backoff: nothing was in flight
+        log.info("sync stopped cleanly")
+        return 0
+    stopped = ended.last_stop
     if stopped.abandoned:
         log.warning(
             "sync stopped, abandoning deliveries under way: %d records will be re-read on "
@@ -371,18 +385,8 @@ def _start_lag_sampler(
     from streams.lag.kafka_reads import read_group
     from streams.lag.sampler import LagSampler
 
-    read = partial(
-        read_group,
-        settings.bootstrap_servers,
-        settings.group_id,
-        list(topics),
-        SYSTEM_CLOCK,
-        missing_ok=True,
+    servers, group = settings.bootstrap_servers, settings.group_id
+    read = partial(read_group, servers, group, list(topics), SYSTEM_CLOCK, missing_ok=True)
+    LagSampler(read, metrics).start(
+        stop or threading.Event(), settings.lag_sample_interval_s, "lag-sampler"
     )
-    sampler = LagSampler(read, metrics)
-    threading.Thread(
-        target=sampler.run,
-        args=(stop or threading.Event(), settings.lag_sample_interval_s),
-        name="lag-sampler",
-        daemon=True,
-    ).start()

@@ -66,6 +66,8 @@ class SyncSettings(BaseSettings):
     # Refuse to start when the vendor lacks properties the mapping writes (platform setup).
     property_check: bool = True
     commit_interval_s: float = Field(default=0.5, ge=0.0)
+    # Poll watchdog: a consumer whose poll has not returned for this long is rebuilt (transient).
+    poll_stall_s: float = Field(default=60.0, gt=0.0)
     # Contact → company associations from the customers' ``company_id`` (``association_delivery``):
     # only while companies are synced too (else every association waits for a company that never
     # comes, and at ``associations_max_pending`` the partitions pause).

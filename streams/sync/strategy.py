@@ -6,6 +6,10 @@ arroyo's ``StreamProcessor`` owns the poll loop and rebalances: it builds one
 ``close`` + ``join(timeout)``: the strategy sends no new batch, waits (within the deadline)
 for the batches in flight, forwards the offsets that are done to ``CommitOffsets`` (which
 commits them) and drops the rest, which the next owner of the partition re-reads.
+
+``abandon`` (the poll watchdog's, when the consumer is stuck and is being replaced) drops the
+work in flight at once and commits nothing more: the replacement consumer re-reads every record
+not committed yet, and the upserts are idempotent.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
         self.__executor = executor
         self.__stop = stop
         self.__drain_timeout_s = drain_timeout_s
+        self.__abandoned = False
         self.__dispatcher = threading.Thread(
             target=engine.run_dispatcher, args=(stop,), name="sync-dispatcher", daemon=True
         )
@@ -79,6 +84,8 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
 
     def poll(self) -> None:
         """Serve DLQ confirmations, forward committable offsets. Raises a stored failure."""
+        if self.__abandoned:
+            return
         self.__dead_letters.flush(0)
         self.__engine.check()
         self.__forward()
@@ -96,6 +103,13 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
     def close(self) -> None:
         return None
 
+    def abandon(self) -> None:
+        """Drop the work in flight without committing (from any thread): the engine stops, the
+        pool's queued deliveries are cancelled, and ``poll``/``join`` forward no offsets."""
+        self.__abandoned = True
+        self.__stop.set()
+        self.__executor.shutdown(wait=False, cancel_futures=True)
+
     def terminate(self) -> None:
         self.__stop.set()
         self.__executor.shutdown(wait=False, cancel_futures=True)
@@ -103,7 +117,9 @@ class SyncStrategy(ProcessingStrategy[KafkaPayload]):
 
     def join(self, timeout: float | None = None) -> None:
         """Finish the batches in flight within the deadline, commit what is done, drop the
-        rest (it is re-read by whoever owns the partition next)."""
+        rest (it is re-read by whoever owns the partition next). Abandoned: commits nothing."""
+        if self.__abandoned:
+            return
         deadline = (
             self.__drain_timeout_s if timeout is None else min(timeout, self.__drain_timeout_s)
         )
@@ -135,9 +151,18 @@ class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         self.__on_assignment = on_assignment
         self.last_stop = StopReport(0, 0)
         """What the latest strategy's stop (revocation or shutdown) left undone."""
+        self.__current: SyncStrategy | None = None
+        self.__abandoned = False
 
     def __stopped(self, report: StopReport) -> None:
         self.last_stop = report
+
+    def abandon(self) -> None:
+        """Abandon the current strategy (``SyncStrategy.abandon``) and any created later (the
+        consumer being replaced may still call back from a stuck thread)."""
+        self.__abandoned = True
+        if self.__current is not None:
+            self.__current.abandon()
 
     def create_with_partitions(
         self, commit: Commit, partitions: Mapping[Partition, int]
@@ -146,7 +171,7 @@ class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         executor = ThreadPoolExecutor(self.__concurrency, thread_name_prefix="sync-deliver")
         stop = threading.Event()
         engine = self.__build_engine(executor, stop)
-        return SyncStrategy(
+        strategy = SyncStrategy(
             engine,
             CommitOffsets(commit),
             self.__dead_letters,
@@ -155,3 +180,7 @@ class SyncStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             self.__drain_timeout_s,
             self.__stopped,
         )
+        self.__current = strategy
+        if self.__abandoned:
+            strategy.abandon()
+        return strategy

@@ -26,17 +26,6 @@ def test_kafka_connect_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "Kafka Connect restart", "connect")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="product bug (streams/sync): sync does not survive a broker restart under load "
-    "(broker away ~30-40 s). Seen two ways: (1) arroyo's KafkaConsumer retries an offset commit "
-    "3 times 1 s apart on _WAIT_COORD, then raises RetryException; the StreamProcessor shuts "
-    "down and `cdcbridge sync` exits with a traceback (exit 1, not a TransientError); (2) the "
-    "session times out (10 s) while the broker is away, librdkafka revokes and rejoins, and "
-    "the process stays alive but never polls again (MAXPOLL after 300 s: 'leaving group', "
-    "GroupCoordinator requests stuck in the out-queue): nothing is delivered until a human "
-    "restarts it. The forwarder and Connect recover by themselves (invariant (d) fails on sync).",
-)
 def test_kafka_broker_restarted(fault_run: Callable[..., FaultRun]) -> None:
     restarted(fault_run, "Kafka broker restart", "kafka")
 

@@ -145,3 +145,31 @@ def test_submit_raises_message_rejected_under_backpressure() -> None:
     with pytest.raises(MessageRejected):
         strategy.submit(message(1))
     strategy.terminate()
+
+
+def test_an_abandoned_strategy_commits_nothing_even_what_was_delivered(
+    broker: LocalBroker[KafkaPayload],
+) -> None:
+    produce(broker, 4)
+    gate, entered = threading.Event(), threading.Event()
+    adapter = FakeAdapter()
+    answer = adapter.upsert_batch
+
+    def gated_upsert(records: Sequence[VendorRecord]) -> list[RecordResult]:
+        entered.set()
+        gate.wait(10)
+        return answer(records)
+
+    adapter.upsert_batch = gated_upsert  # type: ignore[method-assign]
+    strategies = factory(adapter, [], linger_s=0.0)
+    processor = StreamProcessor(broker.get_consumer("cdcbridge-sync"), TOPIC, strategies, IMMEDIATE)
+    run_until(processor, entered.is_set)
+    gate.set()
+    deadline = time.monotonic() + 10
+    while not adapter.seen_seq:  # the batch in flight is answered: a join would commit it
+        assert time.monotonic() < deadline, "the platform never answered"
+        gate.wait(0.01)
+    strategies.abandon()  # the watchdog's: the consumer is being replaced
+    processor.signal_shutdown()
+    processor.run()
+    assert committed(broker) == {0: 0, 1: 0}
