@@ -46,12 +46,14 @@ from streams.contracts import (
 from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
 from streams.sync.association_delivery import AssociatingDeliverer
+from streams.sync.association_holds import AssociationHolds
 from streams.sync.associations import AssociationResolver
 from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink
 from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
-from streams.sync.engine import Decoder, EngineConfig, SyncEngine
+from streams.sync.engine import Decoder, SyncEngine
+from streams.sync.engine_config import EngineConfig
 from streams.sync.health import PollMarkingConsumer, SyncHealth
 from streams.sync.settings import SyncSettings
 from streams.sync.share import partition_share
@@ -168,22 +170,26 @@ def associating_deliverer(
     metrics: Metrics,
 ) -> AssociatingDeliverer:
     """A deliverer that also keeps contact → company associations, with a daemon thread that
-    sends pending ones when their timer runs out (``tick`` once a second until ``stop``)."""
+    sends pending and partial batches and expires holds (once a second until ``stop``)."""
     resolver = AssociationResolver(
         clock,
         max_pending=settings.associations_max_pending,
         retry_s=settings.associations_retry_s,
         retry_cap_s=settings.associations_retry_cap_s,
+        unknown_company_wait_s=settings.associations_unknown_company_wait_s,
     )
+    holds = AssociationHolds(clock, settings.associations_hold_max_s)
     deliverer = AssociatingDeliverer(
         parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics,
-        resolver=resolver, company_tables=parts.company_tables,
+        resolver=resolver, company_tables=parts.company_tables, holds=holds,
+        ready_in=parts.ready_in,
     )  # fmt: skip
 
     def tick_until_stopped() -> None:
         while not stop.wait(1.0):
             try:
                 deliverer.tick()
+                deliverer.expire()
             except FatalError as exc:  # the next batch meets it too and stops the engine
                 log.error("association timer stopped: %s", exc)
                 return
