@@ -1,0 +1,118 @@
+"""kill -9 while associations are pending loses none of them (issue 16): a customer's offset is
+held until its association is applied, so the records of customers whose company has not
+reached the platform yet are re-read after a crash.
+
+The first instance consumes the customers' topic only (its companies never reach the platform,
+so every association stays pending while the contacts are delivered); it is killed mid-way. The
+restarted instance consumes both topics: the companies land, and every customer re-read is
+associated. Before the hold, the contacts' offsets committed at once and about half of the
+associations were lost for good.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.fakes.private_sandbox import Sandbox
+from tests.fakes.processes import wait_for
+from tests.fakes.sync_process import SyncGroup
+
+pytestmark = pytest.mark.integration
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+CUSTOMERS, PER_COMPANY = 500, 10
+COMPANIES_TOPIC = "cdc.public.companies"
+
+
+def associations(sandbox: Sandbox, tag: str) -> dict[str, set[str]]:
+    """Tagged contact email -> its companies' source ids on the sandbox."""
+    with httpx.Client(base_url=sandbox.url, timeout=30) as admin:
+        listing = admin.get("/admin/contacts").json()["hubspot"]
+        contacts = {c["id"]: c["properties"]["email"] for c in listing}
+        companies = {
+            c["id"]: c["properties"]["cdcbridge_company_id"]
+            for c in admin.get("/admin/companies").json()["hubspot"]
+        }
+        pairs = admin.get("/admin/associations").json()["hubspot"]
+    found: dict[str, set[str]] = {}
+    for pair in pairs:
+        email = contacts[pair["contactId"]]
+        if email.startswith(tag):
+            found.setdefault(email, set()).add(companies[pair["companyId"]])
+    return found
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_with_associations_pending_loses_none(
+    sync_group: SyncGroup,
+    sandbox: Sandbox,
+    pg: Conn,
+    record_property: Callable[[str, object], None],
+) -> None:
+    setup = subprocess.run(
+        [sys.executable, "-m", "cdcbridge", "platform", "setup"],
+        env=sync_group.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    sync_group.start_at_end(COMPANIES_TOPIC)
+    first = sync_group.spawn(
+        CDCBRIDGE_SYNC_TOPIC="cdc.public.customers", CDCBRIDGE_SYNC_ASSOCIATIONS="1"
+    )
+    tag = f"akill-{uuid.uuid4().hex[:8]}"
+    wanted: dict[str, str] = {}
+    for n in range(CUSTOMERS // PER_COMPANY):
+        with pg.transaction():
+            (company,) = pg.execute(
+                "INSERT INTO companies (name) VALUES (%s) RETURNING id", (f"{tag} {n}",)
+            ).fetchone() or (None,)
+            for m in range(PER_COMPANY):
+                email = f"{tag}-{n}-{m}@example.com"
+                wanted[email] = str(company)
+                pg.execute(
+                    "INSERT INTO customers (email, company_id) VALUES (%s, %s)", (email, company)
+                )
+
+    wait_for(lambda: len(sandbox.tagged(tag)) >= CUSTOMERS // 2, 120, "half the contacts", 0.2)
+    first.kill()
+    delivered_at_kill = len(sandbox.tagged(tag))
+    committed_at_kill = sum(
+        (row.committed or 0) - sync_group.start_offsets[row.partition]
+        for row in sync_group.lag_rows()
+        if row.committed is not None
+    )
+    assert associations(sandbox, tag) == {}, "an association applied: none was pending"
+    # every delivered customer waits for its association: its offset is held, not committed
+    assert committed_at_kill == 0, f"{committed_at_kill} offsets committed with links pending"
+
+    restarted = sync_group.spawn()  # both topics: the companies land now
+    lost: list[str] = []
+
+    def all_associated() -> bool:
+        found = associations(sandbox, tag)
+        lost[:] = [e for e, c in wanted.items() if found.get(e) != {c}]
+        return not lost
+
+    try:
+        wait_for(all_associated, 240, "every association after the restart", 1.0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {len(lost)} of {CUSTOMERS} lost, e.g. {lost[:3]}") from None
+    wait_for(
+        lambda: sync_group.lag() == 0 and sync_group.lag(COMPANIES_TOPIC) == 0,
+        60,
+        "every offset committed",
+        0.5,
+    )
+    assert restarted.stop() == 0, restarted.log()
+    figures = {"delivered_at_kill": delivered_at_kill, "committed_at_kill": committed_at_kill}
+    for name, value in figures.items():
+        record_property(name, value)
+    print(json.dumps({**figures, "customers": CUSTOMERS, "associations_lost": len(lost)}))
