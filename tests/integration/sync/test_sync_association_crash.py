@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -24,13 +25,27 @@ import pytest
 
 from tests.fakes.private_sandbox import Sandbox
 from tests.fakes.processes import wait_for
-from tests.fakes.sync_process import SyncGroup
+from tests.fakes.sync_process import SyncGroup, SyncProcess
 
 pytestmark = pytest.mark.integration
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 CUSTOMERS, PER_COMPANY = 500, 10
 COMPANIES_TOPIC = "cdc.public.companies"
+
+
+def delivered(sync: SyncProcess) -> int:
+    """Records of the batches the engine finished (contacts confirmed)."""
+    return sum(b["api_records"] for b in sync.batches())
+
+
+def committed(group: SyncGroup) -> int:
+    """Customer records whose offsets the group committed since the test began."""
+    return sum(
+        row.committed - group.start_offsets[row.partition]
+        for row in group.lag_rows()
+        if row.committed is not None
+    )
 
 
 def associations(sandbox: Sandbox, tag: str) -> dict[str, set[str]]:
@@ -81,17 +96,15 @@ def test_kill_9_with_associations_pending_loses_none(
                     "INSERT INTO customers (email, company_id) VALUES (%s, %s)", (email, company)
                 )
 
-    wait_for(lambda: len(sandbox.tagged(tag)) >= CUSTOMERS // 2, 120, "half the contacts", 0.2)
+    # mid-way: half the customers' batches are through the engine (contacts confirmed, their
+    # associations tried and pending), then six commit intervals (0.5 s) for an offset to commit
+    wait_for(lambda: delivered(first) >= CUSTOMERS // 2, 120, "half the customers", 0.2)
+    deadline = time.monotonic() + 3.0
+    while committed(sync_group) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling for a commit that must not come, with a deadline
     first.kill()
-    delivered_at_kill = len(sandbox.tagged(tag))
-    committed_at_kill = sum(
-        (row.committed or 0) - sync_group.start_offsets[row.partition]
-        for row in sync_group.lag_rows()
-        if row.committed is not None
-    )
+    delivered_at_kill, committed_at_kill = len(sandbox.tagged(tag)), committed(sync_group)
     assert associations(sandbox, tag) == {}, "an association applied: none was pending"
-    # every delivered customer waits for its association: its offset is held, not committed
-    assert committed_at_kill == 0, f"{committed_at_kill} offsets committed with links pending"
 
     restarted = sync_group.spawn()  # both topics: the companies land now
     lost: list[str] = []
@@ -104,7 +117,12 @@ def test_kill_9_with_associations_pending_loses_none(
     try:
         wait_for(all_associated, 240, "every association after the restart", 1.0)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}: {len(lost)} of {CUSTOMERS} lost, e.g. {lost[:3]}") from None
+        raise AssertionError(
+            f"{exc}: {len(lost)} of {CUSTOMERS} lost ({committed_at_kill} offsets had committed "
+            f"at the kill), e.g. {lost[:3]}"
+        ) from None
+    # every delivered customer waited for its association: its offset was held, not committed
+    assert committed_at_kill == 0, f"{committed_at_kill} offsets committed with links pending"
     wait_for(
         lambda: sync_group.lag() == 0 and sync_group.lag(COMPANIES_TOPIC) == 0,
         60,
