@@ -7,7 +7,8 @@ when every record at or below them was confirmed by the platform, dead-lettered 
 confirmed) or needed no delivery. A confirmed record the deliverer *held* (a customer whose
 association is outstanding: ``EntryResult.held``) is done only when the deliverer releases it
 (its association applied or refused), or dead-lettered (``AssociationNotApplied``) when its
-hold expires; until then its offset does not commit, so a crash re-reads it.
+hold expires; until then its offset does not commit, so a crash re-reads it. It counts as
+delivered (and its end-to-end latency is measured) when the platform confirmed it.
 """
 
 from __future__ import annotations
@@ -287,7 +288,8 @@ class SyncEngine:
                 return
             results = future.result()
             for result in results:
-                if result.held:  # done when released (``__release``)
+                if result.held:  # delivered (counted now); its offset waits for ``__release``
+                    self.__done(result.entry.records, False, mark_offsets=False)
                     continue
                 if result.error_class is None:
                     self.__done(result.entry.records, False)
@@ -313,8 +315,8 @@ class SyncEngine:
         """Held records come back: done, or dead-lettered (their hold expired)."""
         with self.__lock:
             for release in releases:
-                if release.error_class is None:
-                    self.__done(release.records, False)
+                if release.error_class is None:  # counted as delivered when confirmed
+                    self.__done(release.records, False, count=False)
                     continue
                 for record in release.records:
                     self.__dead_letter(
@@ -346,13 +348,27 @@ class SyncEngine:
             )
         self.__dead_letters.send(letter, settled)
 
-    def __done(self, records: Sequence[SourceRecord], invalid: bool, error: str = "") -> None:
+    def __done(
+        self,
+        records: Sequence[SourceRecord],
+        invalid: bool,
+        error: str = "",
+        *,
+        mark_offsets: bool = True,
+        count: bool = True,
+    ) -> None:
+        """Records finished: their offsets done (``mark_offsets``) and, when ``count``, their
+        outcome counted (delivered with its end-to-end latency, or dead-lettered) and fed to the
+        breaker. A held record is counted when confirmed and its offset marked when released."""
         with self.__lock:
             now = self.__clock.time()
             tags = {"platform": self.__config.platform}
             for record in records:
                 position = record.position
-                self.__offsets.done((position.topic, position.partition), position.offset)
+                if mark_offsets:
+                    self.__offsets.done((position.topic, position.partition), position.offset)
+                if not count:
+                    continue
                 if invalid:
                     self.__metrics.increment(
                         "cdcbridge_sync_records_dead_lettered_total", tags={"error_class": error}

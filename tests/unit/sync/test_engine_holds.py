@@ -1,6 +1,6 @@
 """The engine and held records: a confirmed record the deliverer holds (``EntryResult.held``)
 does not commit, nor does anything after it, until the deliverer releases it: done, or
-dead-lettered when the hold expired."""
+dead-lettered when the hold expired. It counts as delivered when the platform confirmed it."""
 
 from __future__ import annotations
 
@@ -51,36 +51,41 @@ class HoldingDeliverer(BatchDeliverer):
         return out
 
 
-def build() -> tuple[SyncEngine, HoldingDeliverer, FakeDeadLetters]:
+E2E = "cdcbridge_sync_end_to_end_seconds"
+
+
+def build() -> tuple[SyncEngine, HoldingDeliverer, FakeDeadLetters, RecordingMetrics]:
     plan = DeletePlan.resolve("fake", DeletePolicy.ARCHIVE, {"unsubscribed": True})
     builder = vendor_builder(plan)
     deliverer = HoldingDeliverer(
         FakeAdapter(), builder, plan, RetryPolicy(0.001, 0.01), lambda _s: False
     )
     deliverer.hold_keys = {"2"}
-    dlq = FakeDeadLetters()
+    dlq, metrics = FakeDeadLetters(), RecordingMetrics()
     config = EngineConfig(10, 0.0, 1, 100, DeletePolicy.ARCHIVE, "fake")
     engine = SyncEngine(
         config, DECODE, builder, deliverer, dlq, InvalidRatioBreaker(60.0, 20, 0.5),
-        InlineExecutor(), MockedClock(), RecordingMetrics(),
+        InlineExecutor(), MockedClock(), metrics,
     )  # fmt: skip
     for offset, key in enumerate("123"):
         engine.submit(KafkaPosition(TOPIC, 0, offset), b"k", change_bytes(key, 1, email="a@x"))
     engine.dispatch()
-    return engine, deliverer, dlq
+    return engine, deliverer, dlq, metrics
 
 
 def test_a_held_record_commits_only_once_released() -> None:
-    engine, deliverer, _ = build()
+    engine, deliverer, _, metrics = build()
+    assert len(metrics.timings[E2E]) == 3  # delivered (and timed) when the platform confirmed
     assert engine.take_committable() == {(TOPIC, 0): 1}  # stops before the held offset 1
     assert not engine.idle
     (entry,) = deliverer.held
     deliverer.sink([HoldRelease(tuple(entry.records))])
     assert engine.take_committable() == {(TOPIC, 0): 3} and engine.idle
+    assert len(metrics.timings[E2E]) == 3  # the release counts nothing again
 
 
 def test_an_expired_hold_is_dead_lettered_and_then_commits() -> None:
-    engine, deliverer, dlq = build()
+    engine, deliverer, dlq, _ = build()
     (entry,) = deliverer.held
     deliverer.sink([HoldRelease(tuple(entry.records), NOT_APPLIED, "not applied in 600 s")])
     (letter,) = dlq.letters
