@@ -82,6 +82,8 @@ class SyncParts:
     topic_tables: Mapping[str, str] = field(default_factory=dict)  # topic -> mapped table
     # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
     ready_in: Callable[[], float] = lambda: 0.0
+    # ... until it has a token to spare (two calls could start): partial association batches
+    spare_in: Callable[[], float] = lambda: 0.0
     # the consumed tables that write companies (associations default on when there is one)
     company_tables: frozenset[str] = frozenset()
 
@@ -113,9 +115,12 @@ def default_parts(
     topic_tables = {topic: m.table for m in mappings for topic in m.topics}
     topics = sync_topics(settings, mappings)
     ready_in: Callable[[], float] = limiter.available_in if limiter is not None else (lambda: 0.0)
+    spare_in: Callable[[], float] = (
+        partial(limiter.available_in, 2.0) if limiter is not None else (lambda: 0.0)
+    )
     return SyncParts(
         adapter, decode, builder, on_share,
-        topics=topics, topic_tables=topic_tables, ready_in=ready_in,
+        topics=topics, topic_tables=topic_tables, ready_in=ready_in, spare_in=spare_in,
         company_tables=frozenset(
             m.table
             for m in mappings
@@ -182,7 +187,7 @@ def associating_deliverer(
     deliverer = AssociatingDeliverer(
         parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics,
         resolver=resolver, company_tables=parts.company_tables, holds=holds,
-        ready_in=parts.ready_in,
+        ready_in=parts.spare_in,
     )  # fmt: skip
 
     def tick_until_stopped() -> None:
