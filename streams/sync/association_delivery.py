@@ -2,7 +2,8 @@
 feeds the association core (``associations``) and sends what is due.
 
 - A contacts batch: every customer upsert confirmed with a ``company_id`` among the fields it
-  sets wants that association (``None``: detach), unless the core remembers it applied; a
+  sets wants that association (``None``: detach), unless the core remembers it applied or it
+  has no company and was never linked (``CustomerUpsert.linked_before``: no call); a
   confirmed customer delete forgets the customer (the contact's associations went with it).
 - A companies batch (``VendorRecord.object_type`` ``companies``, or a change of one of the
   ``company_tables``: a delete's record is built only when it goes): each confirmed upsert
@@ -11,7 +12,7 @@ feeds the association core (``associations``) and sends what is due.
 - Then due associations go as ``contact_company`` records (one object type per adapter call),
   in batches of the adapter's size; an answer ``COMPANY_NOT_FOUND`` keeps them pending. A worker
   sends only full batches, plus one partial batch when the rate limiter has a token to spare
-  (``ready_in`` 0); the rest goes on the timer's tick (once a second). While a company's upsert
+  (``ready_in``, the limiter's wait for two tokens, is 0); the rest goes on the timer's tick (once a second). While a company's upsert
   is in flight its associations wait for it (then no company read is needed).
 - Bounded: while the core is ``full`` this worker keeps sending what is due and waiting (the
   engine's outstanding count grows meanwhile, so its partitions pause: backpressure); nothing
@@ -21,8 +22,9 @@ feeds the association core (``associations``) and sends what is due.
 Holds: a customer whose contact was confirmed while its want is outstanding is returned
 ``held`` (``EntryResult.held``): its records stay uncommitted (``association_holds``) until the
 want is applied or refused (or the customer deleted), then go back to the engine through the
-``ReleaseSink``; a hold past ``hold_max_s`` is released as ``AssociationNotApplied`` (the engine
-dead-letters it). A crash or a revocation meanwhile re-reads the record: no association is lost.
+``ReleaseSink``; a hold past the holds' cap (``CDCBRIDGE_SYNC_ASSOCIATIONS_HOLD_MAX_S``) is
+released by ``expire()`` (the timer's) as ``AssociationNotApplied`` (the engine dead-letters
+it). A crash or a revocation meanwhile re-reads the record: no association is lost.
 
 Associations refused for good (the contact vanished, the vendor refuses the link) are logged
 with the customer's trace id and counted in ``cdcbridge_platform_refused_records_total``: they
@@ -36,7 +38,6 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
-from cdcbridge.clock import Clock
 from cdcbridge.errors import FatalError, TransientError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics, NoOpMetrics
@@ -86,18 +87,17 @@ class AssociatingDeliverer(BatchDeliverer):
         full_wait_s: float = 0.5,
         company_tables: Collection[str] = (),
         holds: AssociationHolds | None = None,
-        clock: Clock | None = None,
         ready_in: Callable[[], float] = lambda: 0.0,
     ) -> None:
-        """``holds``: where held records wait (default: capped at 600 s on ``clock``, the
-        resolver's when None); ``ready_in``: seconds until the rate limiter has a token (a
+        """``holds``: where held records wait (default: capped at 600 s on the resolver's
+        clock); ``ready_in``: seconds until the rate limiter has a token (a
         worker sends a partial batch only when it is 0)."""
         super().__init__(adapter, to_vendor, deletes, retry, wait, metrics)
         self.__adapter = adapter
         self.__wait = wait
         self.__metrics = metrics or NoOpMetrics()
         self.__resolver = resolver
-        self.__holds = holds or AssociationHolds(clock or resolver.clock, 600.0)
+        self.__holds = holds or AssociationHolds(resolver.clock, 600.0)
         self.__ready_in = ready_in
         self.__release: ReleaseSink = lambda _releases: None
         self.__lock = threading.Lock()
