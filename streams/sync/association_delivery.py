@@ -12,8 +12,9 @@ feeds the association core (``associations``) and sends what is due.
 - Then due associations go as ``contact_company`` records (one object type per adapter call),
   in batches of the adapter's size; an answer ``COMPANY_NOT_FOUND`` keeps them pending. A worker
   sends only full batches, plus one partial batch when the rate limiter has a token to spare
-  (``ready_in``, the limiter's wait for two tokens, is 0); the rest goes on the timer's tick (once a second). While a company's upsert
-  is in flight its associations wait for it (then no company read is needed).
+  (``ready_in``, the limiter's wait for two tokens, is 0); the rest goes on the timer's tick
+  (once a second). While a company's upsert is in flight its associations wait for it (then no
+  company read is needed).
 - Bounded: while the core is ``full`` this worker keeps sending what is due and waiting (the
   engine's outstanding count grows meanwhile, so its partitions pause: backpressure); nothing
   is dropped. A stop during that wait raises ``DeliveryAbandoned`` (the batch is re-read).
