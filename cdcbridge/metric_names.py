@@ -41,6 +41,7 @@ MetricName = Literal[
     "cdcbridge_sync_consumer_group_status",
     "cdcbridge_sync_backpressure_paused",
     "cdcbridge_sync_associations_pending",
+    "cdcbridge_sync_associations_held_records",
     "cdcbridge_fatal_errors_total",
     "cdcbridge_webhooks_received_total",
     "cdcbridge_webhooks_enqueued_total",
@@ -154,6 +155,11 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         G, "cdcbridge.sync.associations.pending",
         "Contact → company associations waiting for their company to exist on the platform, by "
         "platform (bounded: at the bound the partitions pause)."),
+    "cdcbridge_sync_associations_held_records": MetricSpec(
+        G, "cdcbridge.sync.associations.held_records",
+        "Customer records whose offsets are held (not committable) until their contact → company "
+        "association is applied, by platform (capped: CDCBRIDGE_SYNC_ASSOCIATIONS_HOLD_MAX_S, "
+        "then dead-lettered as AssociationNotApplied)."),
     "cdcbridge_fatal_errors_total": MetricSpec(
         C, "cdcbridge.fatal_errors",
         "Fatal stops (auth rejected, daily quota), by platform and code; one per stop: alert on "

@@ -46,13 +46,18 @@ class CustomerUpsert(msgspec.Struct, frozen=True):
 
     ``fields`` holds only the fields this change sets; a field left out (e.g. Debezium's TOAST
     placeholder) means "unchanged" and must not be written. ``previous_email`` is set when the
-    change moved the customer to a new email (same ``source_id``).
+    change moved the customer to a new email (same ``source_id``). ``linked_before``: the row
+    may have had a company (``COMPANY_LINK``) before this change (Debezium's ``before`` image said
+    so, or there was none to tell: an update without REPLICA IDENTITY FULL); False for an insert,
+    a snapshot read or a before image without one, so a customer never linked costs no
+    association call.
     """
 
     source_id: str
     fields: Mapping[str, object]
     meta: SyncMeta
     previous_email: str | None = None
+    linked_before: bool = False
 
 
 class CustomerDelete(msgspec.Struct, frozen=True):

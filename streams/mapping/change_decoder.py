@@ -127,7 +127,12 @@ class ChangeDecoder:
             old = mapper.email_of(before, env.encodings)
             if old is not None and old != fields["email"]:
                 previous = old
-        return CustomerUpsert(source_id, fields, meta, previous)
+        link = mapper.link_column
+        if link is None or env.op != "u":
+            linked_before = False
+        else:  # no before image (no REPLICA IDENTITY FULL): it may have been linked
+            linked_before = before is None or before.get(link) is not None
+        return CustomerUpsert(source_id, fields, meta, previous, linked_before)
 
 
 def _source_id_from_key(mapper: RowMapper, key: bytes | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 
-from streams.contracts import InvalidRecord
+from streams.contracts import COMPANY_LINK, InvalidRecord
 from streams.mapping.column_row import column_row_type
 from streams.mapping.compiled_field import Convert, cache_of, compile_field
 from streams.mapping.envelope import ColumnEncodings
@@ -65,9 +65,12 @@ class RowMapper:
         self.email_column = (
             None if self.__email_index is None else mapping.fields[self.__email_index].column
         )
-        # The columns read from a ``before`` image: the key (deletes) and the email (changes).
-        self.before_columns = (mapping.primary_key,) + (
-            (self.email_column,) if self.email_column is not None else ()
+        # The column of the company link (``COMPANY_LINK``), when the table has one.
+        self.link_column = next((r.column for r in mapping.fields if r.name == COMPANY_LINK), None)
+        # The columns read from a ``before`` image: the key (deletes), the email (changes) and
+        # the company link (whether the row was linked before: ``CustomerUpsert.linked_before``).
+        self.before_columns = tuple(
+            c for c in (mapping.primary_key, self.email_column, self.link_column) if c is not None
         )
 
     def map_row(

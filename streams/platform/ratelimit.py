@@ -96,15 +96,18 @@ class RateLimiter:
         debt = -self.__tokens / self.rate if self.__tokens < 0 else 0.0
         return max(now, self.__paused_until) + debt - now
 
-    def available_in(self) -> float:
-        """Seconds until a call could start without waiting (0.0: now); takes nothing. The
-        sync forms a partial batch only then, so records join it instead of queueing behind a
-        batch that waits for a token. Raises ``FatalPlatformError`` once halted."""
+    def available_in(self, tokens: float = 1.0) -> float:
+        """Seconds until ``tokens`` calls (at most the bucket's capacity) could start without
+        waiting (0.0: now); takes nothing. The sync forms a partial batch only when one could,
+        so records join it instead of queueing behind a batch that waits for a token; a
+        partial association batch only when two could (a token to spare). Raises
+        ``FatalPlatformError`` once halted."""
         with self.__lock:
             self.__check_halt()
             now = self.__clock.monotonic()
             self.__refill(now)
-            debt = (1.0 - self.__tokens) / self.rate if self.__tokens < 1.0 else 0.0
+            wanted = min(tokens, self.capacity)
+            debt = (wanted - self.__tokens) / self.rate if self.__tokens < wanted else 0.0
             return max(max(now, self.__paused_until) + debt - now, 0.0)
 
     def reserve(self) -> float:

@@ -10,14 +10,20 @@ company is confirmed (``company_confirmed``, after a company upsert succeeded) o
 leaves only when the platform applied it or refused it for good (``settle`` returns those, for
 the caller's dead letter). The set is bounded by ``max_pending`` through the caller: ``full``
 says to stop taking customers (backpressure: pause the partitions) until it drains.
+
+Doing less: a customer with no company that was never linked (``linked_before`` False, nothing
+applied remembered) wants nothing; a want for a company this process has not confirmed waits
+``unknown_company_wait_s`` first (its upsert is usually on its way: then it goes at once,
+without reading the company); a want whose company's upsert is in flight (``companies_sending``)
+waits for its answer.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
@@ -63,6 +69,7 @@ class AssociationResolver:
         retry_cap_s: float = 60.0,
         rng: random.Random | None = None,
         remembered: int = 100_000,
+        unknown_company_wait_s: float = 0.0,
     ) -> None:
         self.clock = clock
         self.max_pending = max_pending
@@ -77,15 +84,26 @@ class AssociationResolver:
         # a customer change that keeps its company costs no association call.
         self.__applied: OrderedDict[str, str | None] = OrderedDict()
         self.__remembered = remembered
+        self.unknown_company_wait_s = unknown_company_wait_s
+        self.__sending: Counter[str] = Counter()  # company id -> its upserts in flight
 
     # -- what comes in ----------------------------------------------------------------------
     def want(
-        self, customer_key: str, contact_lookup: str, company_id: str | None, trace_id: str
+        self,
+        customer_key: str,
+        contact_lookup: str,
+        company_id: str | None,
+        trace_id: str,
+        linked_before: bool = True,
     ) -> Want | None:
         """The customer's contact was delivered with this company. Never refuses (see
-        ``full``); None when that association is applied already and nothing is outstanding."""
+        ``full``); None when that association is applied already (or, for no company, when the
+        customer was never linked) and nothing is outstanding."""
         slot = self.__slots_by_key.get(customer_key)
         if slot is None and self.__applied.get(customer_key, "-") == company_id:
+            return None
+        never_linked = company_id is None and not linked_before
+        if slot is None and never_linked and self.__applied.get(customer_key) is None:
             return None
         self.__version += 1
         want = Want(customer_key, contact_lookup, company_id, trace_id, self.__version)
@@ -96,6 +114,10 @@ class AssociationResolver:
             and (self.__missing_until.get(company_id, now) > now)
         )
         not_before = self.__missing_until[company_id] if waiting and company_id else now
+        unknown = company_id is not None and company_id not in self.__known
+        if unknown and not waiting and self.unknown_company_wait_s > 0:
+            # its upsert is probably on its way: confirmed meanwhile, it goes without a read
+            waiting, not_before = True, now + self.unknown_company_wait_s
         if slot is None:
             self.__slots_by_key[customer_key] = _Slot(want, not_before, waiting_for_company=waiting)
         else:  # supersede; an in-flight older want settles into nothing
@@ -112,6 +134,17 @@ class AssociationResolver:
             if slot.want.company_id == company_id and slot.waiting_for_company:
                 slot.not_before, slot.waiting_for_company = now, False
 
+    def companies_sending(self, company_ids: Iterable[str], sending: bool) -> None:
+        """Upserts of these companies went out (``sending``) or came back (either way): their
+        wants are not due meanwhile (sent after the company, they cost no company read)."""
+        for company_id in company_ids:
+            if sending:
+                self.__sending[company_id] += 1
+            else:
+                self.__sending[company_id] -= 1
+                if self.__sending[company_id] <= 0:
+                    del self.__sending[company_id]
+
     def company_removed(self, company_id: str) -> None:
         """The company was deleted (its associations with it): wants for it wait for it again
         if it comes back, and no customer counts as associated with it any more."""
@@ -125,13 +158,23 @@ class AssociationResolver:
         self.__applied.pop(customer_key, None)
 
     # -- what goes out ----------------------------------------------------------------------
-    def take_due(self, limit: int) -> list[Want]:
+    def take_due(self, limit: int, full_only: bool = False) -> list[Want]:
         """Up to ``limit`` wants due now, the longest waiting first (a retried want goes behind
         the ones that waited longer: none starves), marked in flight. Of the wants waiting for
         one missing company only one goes (a probe): the vendor budget is not spent asking the
-        same question per customer; when it is applied the others follow at once."""
+        same question per customer; when it is applied the others follow at once. A want whose
+        company's upsert is in flight is not due. ``full_only``: nothing unless ``limit`` are
+        due (a full batch)."""
         now = self.clock.monotonic()
-        due = [s for s in self.__slots_by_key.values() if not s.in_flight and s.not_before <= now]
+        due = [
+            s
+            for s in self.__slots_by_key.values()
+            if not s.in_flight
+            and s.not_before <= now
+            and (s.want.company_id is None or s.want.company_id not in self.__sending)
+        ]
+        if full_only and len(due) < limit:
+            return []
         due.sort(key=lambda s: (s.not_before, s.want.version))  # longest waiting first
         taken: list[_Slot] = []
         probed: set[str] = set()
@@ -144,6 +187,8 @@ class AssociationResolver:
                     continue  # one want probes a missing company; the rest follow it
                 probed.add(company)
             taken.append(slot)
+        if full_only and len(taken) < limit:
+            return []
         for slot in taken:
             slot.in_flight = True
         return [s.want for s in taken]
@@ -198,6 +243,10 @@ class AssociationResolver:
     def outstanding(self) -> int:
         """Every want not yet applied (pending, due or in flight)."""
         return len(self.__slots_by_key)
+
+    def outstanding_for(self, customer_key: str) -> bool:
+        """Whether the customer has a want not yet applied or refused."""
+        return customer_key in self.__slots_by_key
 
     @property
     def full(self) -> bool:

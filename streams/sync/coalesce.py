@@ -97,6 +97,7 @@ def merge(older: CustomerChange, newer: CustomerChange) -> CustomerChange:
         fields={**older.fields, **newer.fields},
         meta=newer.meta,
         previous_email=older.previous_email or newer.previous_email,
+        linked_before=older.linked_before or newer.linked_before,
     )
 
 

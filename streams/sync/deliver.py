@@ -23,6 +23,7 @@ from streams.contracts import (
     VendorRecord,
 )
 from streams.platform.deletes import DeletePlan
+from streams.sync.association_holds import HoldRelease
 from streams.sync.coalesce import BatchKind, PendingChange
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,21 @@ Refresher = Callable[[PendingChange], int]
 """Before a retry: folds the entry's key's newer changes (which waited while the batch was in
 flight) into the entry; returns how many source records it absorbed (``Coalescer.absorb``)."""
 
+ReleaseSink = Callable[[Sequence[HoldRelease]], None]
+"""Takes records a deliverer held (``EntryResult.held``) back: done, or to dead-letter. Called
+from any thread, never with the deliverer's own lock held."""
+
 
 @dataclass(frozen=True)
 class EntryResult:
-    """How one coalesced change ended: confirmed (``error_class`` None) or invalid."""
+    """How one coalesced change ended: confirmed (``error_class`` None) or invalid. ``held``:
+    confirmed, but its records are not done yet (their association is outstanding): they come
+    back through the ``ReleaseSink`` given to ``bind_releases``, once."""
 
     entry: PendingChange
     error_class: str | None = None
     error_message: str = ""
+    held: bool = False
 
 
 class DeliveryAbandoned(TransientError):
@@ -88,6 +96,10 @@ class BatchDeliverer:
         self.__deletes = deletes
         self.__retry = retry
         self.__wait = wait
+
+    def bind_releases(self, sink: ReleaseSink) -> None:
+        """Where held records go when released (this deliverer holds none: ignored)."""
+        del sink
 
     def vendor_record(self, entry: PendingChange) -> VendorRecord:
         """The record to send for this entry: the one kept since it came in, else built now

@@ -4,16 +4,19 @@ The poll loop calls ``submit`` (never blocks; raises ``Backpressure`` when too m
 outstanding) and ``take_committable``; a dispatcher thread (``run_dispatcher``) sends batches
 to a worker pool; workers report back through ``__finish``. Offsets become committable only
 when every record at or below them was confirmed by the platform, dead-lettered (write
-confirmed) or needed no delivery.
+confirmed) or needed no delivery. A confirmed record the deliverer *held* (a customer whose
+association is outstanding: ``EntryResult.held``) is done only when the deliverer releases it
+(its association applied or refused), or dead-lettered (``AssociationNotApplied``) when its
+hold expires; until then its offset does not commit, so a crash re-reads it. It counts as
+delivered (and its end-to-end latency is measured) when the platform confirmed it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
 
 from cdcbridge.clock import Clock
 from cdcbridge.errors import FatalError, TransientError
@@ -27,10 +30,12 @@ from streams.contracts import (
     KafkaPosition,
     Skip,
 )
+from streams.sync.association_holds import HoldRelease
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.coalesce import Coalescer, PendingChange, SourceRecord
 from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, EntryResult, VendorMapper
 from streams.sync.dlq import DeadLetter, DeadLetterSink, DeadLetterWriteFailed
+from streams.sync.engine_config import EngineConfig, StopReport
 from streams.sync.offsets import OffsetTracker, TopicPartition
 from streams.sync.settings import DeletePolicy
 from streams.sync.trace import fallback_trace_id, header_trace_id
@@ -45,32 +50,6 @@ header (``None`` when it has none); the change carries it, else one derived from
 
 class Backpressure(TransientError):
     """Too many records outstanding: hold this one and pause consumption; retry later."""
-
-
-@dataclass(frozen=True)
-class StopReport:
-    """What a stop leaves behind. ``re_read``: consumed records whose offsets were not
-    committed (the partition's next owner, or a restart, reads them again);
-    ``abandoned``: of those, records whose delivery had started and was given up."""
-
-    re_read: int
-    abandoned: int
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    max_batch_size: int
-    linger_s: float
-    concurrency: int
-    max_outstanding: int
-    delete_policy: DeletePolicy
-    platform: str
-    # A batch that is not full goes only while fewer batches than this are in flight: the
-    # rest accumulate meanwhile, so batches grow as the platform (or its rate limit) slows
-    # down, and stay small and fast when it is idle.
-    partial_batches_in_flight: int = 1
-    # Topic -> mapped table: names the table of a record that cannot be decoded (DLQ header).
-    topic_tables: Mapping[str, str] = field(default_factory=dict)
 
 
 class SyncEngine:
@@ -112,6 +91,7 @@ class SyncEngine:
         self.__closed = False
         self.__backpressured = False
         self.__failure: BaseException | None = None
+        deliverer.bind_releases(self.__release)
 
     # -- poll-loop side ---------------------------------------------------------------------
     def submit(self, position: KafkaPosition, key: bytes | None, value: bytes | None) -> None:
@@ -308,6 +288,9 @@ class SyncEngine:
                 return
             results = future.result()
             for result in results:
+                if result.held:  # delivered (counted now); its offset waits for ``__release``
+                    self.__done(result.entry.records, False, mark_offsets=False)
+                    continue
                 if result.error_class is None:
                     self.__done(result.entry.records, False)
                 else:
@@ -327,6 +310,19 @@ class SyncEngine:
                         "trace_ids": [entry.trace_id for entry in batch[:5]],
                     },
                 )
+
+    def __release(self, releases: Sequence[HoldRelease]) -> None:
+        """Held records come back: done, or dead-lettered (their hold expired)."""
+        with self.__lock:
+            for release in releases:
+                if release.error_class is None:  # counted as delivered when confirmed
+                    self.__done(release.records, False, count=False)
+                    continue
+                for record in release.records:
+                    self.__dead_letter(
+                        DeadLetter(record, release.error_class, release.error_message)
+                    )
+            self.__wake.notify_all()
 
     def __dead_letter(self, letter: DeadLetter) -> None:
         def settled(error: str | None) -> None:
@@ -352,21 +348,33 @@ class SyncEngine:
             )
         self.__dead_letters.send(letter, settled)
 
-    def __done(self, records: Sequence[SourceRecord], invalid: bool, error: str = "") -> None:
+    def __done(
+        self,
+        records: Sequence[SourceRecord],
+        invalid: bool,
+        error: str = "",
+        *,
+        mark_offsets: bool = True,
+        count: bool = True,
+    ) -> None:
+        """Records finished: their offsets done (``mark_offsets``) and, when ``count``, their
+        outcome counted (delivered with its end-to-end latency, or dead-lettered) and fed to the
+        breaker. A held record is counted when confirmed and its offset marked when released."""
         with self.__lock:
             now = self.__clock.time()
             tags = {"platform": self.__config.platform}
             for record in records:
                 position = record.position
-                self.__offsets.done((position.topic, position.partition), position.offset)
+                if mark_offsets:
+                    self.__offsets.done((position.topic, position.partition), position.offset)
+                if not count:
+                    continue
                 if invalid:
                     self.__metrics.increment(
                         "cdcbridge_sync_records_dead_lettered_total", tags={"error_class": error}
                     )
                 elif record.ts_ms is not None:
-                    self.__metrics.increment(
-                        "cdcbridge_sync_records_delivered_total", tags=tags
-                    )
+                    self.__metrics.increment("cdcbridge_sync_records_delivered_total", tags=tags)
                     latency = max(now - record.ts_ms / 1000.0, 0.0)
                     self.__metrics.timing("cdcbridge_sync_end_to_end_seconds", latency, tags)
                 try:

@@ -46,14 +46,14 @@ from streams.contracts import (
 )
 from streams.platform.deletes import DeletePlan
 from streams.sync import kafka_boundary
-from streams.sync.association_delivery import AssociatingDeliverer
-from streams.sync.associations import AssociationResolver
+from streams.sync.association_wiring import associating_deliverer
 from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.consumer_attempt import Progress, build_processor, run_watched
 from streams.sync.deliver import BatchDeliverer, RetryPolicy, VendorMapper
 from streams.sync.dlq import DeadLetterSink
 from streams.sync.dlq.kafka_sink import KafkaDeadLetterSink
-from streams.sync.engine import Decoder, EngineConfig, SyncEngine
+from streams.sync.engine import Decoder, SyncEngine
+from streams.sync.engine_config import EngineConfig
 from streams.sync.health import SyncHealth
 from streams.sync.kafka_guard import KafkaUnavailable
 from streams.sync.settings import SyncSettings
@@ -79,6 +79,8 @@ class SyncParts:
     topic_tables: Mapping[str, str] = field(default_factory=dict)  # topic -> mapped table
     # seconds until the platform's limiter has a token (0.0: now); partial batches wait for it
     ready_in: Callable[[], float] = lambda: 0.0
+    # ... until it has a token to spare (two calls could start): partial association batches
+    spare_in: Callable[[], float] = lambda: 0.0
     # the consumed tables that write companies (associations default on when there is one)
     company_tables: frozenset[str] = frozenset()
 
@@ -110,9 +112,12 @@ def default_parts(
     topic_tables = {topic: m.table for m in mappings for topic in m.topics}
     topics = sync_topics(settings, mappings)
     ready_in: Callable[[], float] = limiter.available_in if limiter is not None else (lambda: 0.0)
+    spare_in: Callable[[], float] = (
+        partial(limiter.available_in, 2.0) if limiter is not None else (lambda: 0.0)
+    )
     return SyncParts(
         adapter, decode, builder, on_share,
-        topics=topics, topic_tables=topic_tables, ready_in=ready_in,
+        topics=topics, topic_tables=topic_tables, ready_in=ready_in, spare_in=spare_in,
         company_tables=frozenset(
             m.table
             for m in mappings
@@ -157,40 +162,6 @@ def _now() -> float:
     return 0.0
 
 
-def associating_deliverer(
-    settings: SyncSettings,
-    parts: SyncParts,
-    deletes: DeletePlan,
-    retry: RetryPolicy,
-    stop: threading.Event,
-    clock: Clock,
-    metrics: Metrics,
-) -> AssociatingDeliverer:
-    """A deliverer that also keeps contact → company associations, with a daemon thread that
-    sends pending ones when their timer runs out (``tick`` once a second until ``stop``)."""
-    resolver = AssociationResolver(
-        clock,
-        max_pending=settings.associations_max_pending,
-        retry_s=settings.associations_retry_s,
-        retry_cap_s=settings.associations_retry_cap_s,
-    )
-    deliverer = AssociatingDeliverer(
-        parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics,
-        resolver=resolver, company_tables=parts.company_tables,
-    )  # fmt: skip
-
-    def tick_until_stopped() -> None:
-        while not stop.wait(1.0):
-            try:
-                deliverer.tick()
-            except FatalError as exc:  # the next batch meets it too and stops the engine
-                log.error("association timer stopped: %s", exc)
-                return
-
-    threading.Thread(target=tick_until_stopped, name="associations", daemon=True).start()
-    return deliverer
-
-
 def associations_on(settings: SyncSettings, parts: SyncParts) -> bool:
     """``CDCBRIDGE_SYNC_ASSOCIATIONS`` when set, else whether a mapped table writes companies."""
     return bool(parts.company_tables) if settings.associations is None else settings.associations
@@ -223,7 +194,11 @@ def build_factory(
         retry = RetryPolicy(settings.retry_base_s, settings.retry_cap_s)
         deliverer: BatchDeliverer
         if associations_on(settings, parts):
-            deliverer = associating_deliverer(settings, parts, deletes, retry, stop, clock, metrics)
+            deliverer = associating_deliverer(
+                settings, parts.adapter, parts.to_vendor,
+                company_tables=parts.company_tables, spare_in=parts.spare_in,
+                deletes=deletes, retry=retry, stop=stop, clock=clock, metrics=metrics,
+            )  # fmt: skip
         else:
             deliverer = BatchDeliverer(
                 parts.adapter, parts.to_vendor, deletes, retry, stop.wait, metrics

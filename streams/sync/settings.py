@@ -77,5 +77,12 @@ class SyncSettings(BaseSettings):
     associations_max_pending: int = Field(default=10_000, ge=1)
     associations_retry_s: float = Field(default=1.0, gt=0.0)
     associations_retry_cap_s: float = Field(default=60.0, gt=0.0)
+    # A customer record's offset is held (not committed) until its association is applied, at
+    # most this long: then it is dead-lettered as AssociationNotApplied and its offset commits
+    # (a cap is needed: held records count as outstanding, and backpressure would deadlock).
+    associations_hold_max_s: float = Field(default=600.0, gt=0.0)
+    # A want for a company this process has not upserted waits this long before it is sent (and
+    # the company read): the company's own upsert is usually on its way.
+    associations_unknown_company_wait_s: float = Field(default=1.0, ge=0.0)
     # Internal-table mapping to decode with (default: schemas/mappings/customers.yaml).
     table_mapping_file: Path | None = None

@@ -27,7 +27,8 @@ from arroyo.types import Commit, Message, Partition, Topic, Value
 
 from streams.contracts import KafkaPosition
 from streams.sync.dlq import DeadLetterSink
-from streams.sync.engine import Backpressure, StopReport, SyncEngine
+from streams.sync.engine import Backpressure, SyncEngine
+from streams.sync.engine_config import StopReport
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ def sync_mappings(settings: SyncSettings) -> tuple[TableMapping, ...]:
     return load_table_mappings(replacing=replacing)
 
 
-def sync_topics(settings: SyncSettings, mappings: Sequence[TableMapping] | None = None) -> (
-    tuple[str, ...]
-):
+def sync_topics(
+    settings: SyncSettings, mappings: Sequence[TableMapping] | None = None
+) -> tuple[str, ...]:
     """``CDCBRIDGE_SYNC_TOPIC`` when set (one topic), else every mapped topic."""
     if settings.topic:
         return (settings.topic,)

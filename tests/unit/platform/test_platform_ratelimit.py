@@ -180,3 +180,16 @@ def test_available_in_says_when_the_next_call_starts_without_taking_a_token() ->
     assert limiter.available_in() == pytest.approx(0.0, abs=1e-9)
     limiter.pause_for(3.0)
     assert limiter.available_in() == pytest.approx(3.0, abs=0.2)
+
+
+def test_available_in_for_two_tokens_says_when_one_is_spare() -> None:
+    clock = MockedClock()
+    limiter = RateLimiter(190, 10.0, clock=clock)  # a burst of 3.8 tokens
+    while limiter.available_in(2.0) == 0.0:
+        limiter.acquire()
+    assert limiter.available_in() == 0.0 < limiter.available_in(2.0)  # one left, none spare
+    clock.advance(limiter.available_in(2.0))
+    assert limiter.available_in(2.0) == pytest.approx(0.0, abs=1e-9)
+    assert limiter.available_in(50.0) > 0.0  # capped at the capacity: a full bucket says 0
+    clock.advance(10.0)
+    assert limiter.available_in(50.0) == 0.0

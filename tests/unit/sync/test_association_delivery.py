@@ -61,13 +61,16 @@ class LinkingAdapter(FakeAdapter):
         return super().upsert_batch(records)
 
 
-def customer(key: str, company: int | None) -> PendingChange:
+def customer(
+    key: str, company: int | None, linked_before: bool = False, offset: int = 1
+) -> PendingChange:
     meta = SyncMeta("public.customers", 1, f"trace-{key}")
-    change = CustomerUpsert(key, {"email": f"{key}@x.io", "company_id": company}, meta)
+    fields = {"email": f"{key}@x.io", "company_id": company}
+    change = CustomerUpsert(key, fields, meta, linked_before=linked_before)
     return PendingChange(
         ("public.customers", key),
         change,
-        [SourceRecord(KafkaPosition("t", 0, 1), None, None, "t")],
+        [SourceRecord(KafkaPosition("t", 0, offset), None, None, "t")],
         0.0,
     )
 
@@ -104,8 +107,8 @@ def deliverer(
 def test_a_customer_before_its_company_is_associated_when_the_company_is_delivered() -> None:
     adapter, clock = LinkingAdapter(), MockedClock()
     sync, metrics, _ = deliverer(adapter, AssociationResolver(clock, retry_s=60.0))
-    sync.deliver([customer("a", 7), customer("b", None)])
-    assert adapter.links == {"b": None}
+    sync.deliver([customer("a", 7), customer("b", None, linked_before=True)])
+    assert adapter.links == {"b": None}  # an unlink is sent
     assert metrics.gauges[("cdcbridge_sync_associations_pending", (("platform", "fake"),))] == 1
     sync.deliver([company("7")])  # confirms company 7: its pending association goes at once
     assert adapter.links == {"a": "7", "b": None}

@@ -14,7 +14,8 @@ from streams.contracts import KafkaPosition, RecordResult, TransientPlatformErro
 from streams.platform.deletes import DeletePlan
 from streams.sync.breaker import BreakerTripped, InvalidRatioBreaker
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
-from streams.sync.engine import Backpressure, EngineConfig, SyncEngine
+from streams.sync.engine import Backpressure, SyncEngine
+from streams.sync.engine_config import EngineConfig
 from streams.sync.settings import DeletePolicy
 from tests.fakes.sync import (
     FakeAdapter,

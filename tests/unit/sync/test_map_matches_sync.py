@@ -21,7 +21,8 @@ from streams.platform.deletes import DeletePlan, DeletePolicy
 from streams.sync.breaker import InvalidRatioBreaker
 from streams.sync.coalesce import merge
 from streams.sync.deliver import BatchDeliverer, RetryPolicy
-from streams.sync.engine import EngineConfig, SyncEngine
+from streams.sync.engine import SyncEngine
+from streams.sync.engine_config import EngineConfig
 from tests.fakes.sync import FakeAdapter, FakeDeadLetters, InlineExecutor
 
 pytestmark = pytest.mark.unit
