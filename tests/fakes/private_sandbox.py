@@ -24,6 +24,24 @@ class Sandbox:
             for c in listing[self.name]
         }
 
+    def associations(self, prefix: str = "") -> dict[str, set[str]]:
+        """HubSpot contact email (starting with ``prefix``) -> the source ids of its companies,
+        as the sandbox keeps them (admin API: no vendor call counted)."""
+        with httpx.Client(base_url=self.url, timeout=30) as admin:
+            listing = admin.get("/admin/contacts").json()["hubspot"]
+            contacts = {c["id"]: c["properties"]["email"] for c in listing}
+            companies = {
+                c["id"]: c["properties"]["cdcbridge_company_id"]
+                for c in admin.get("/admin/companies").json()["hubspot"]
+            }
+            pairs = admin.get("/admin/associations").json()["hubspot"]
+        found: dict[str, set[str]] = {}
+        for pair in pairs:
+            email = contacts[pair["contactId"]]
+            if email.startswith(prefix):
+                found.setdefault(email, set()).add(companies[pair["companyId"]])
+        return found
+
     def tagged(self, tag: str) -> dict[str, dict[str, Any]]:
         """Contacts whose email starts with ``tag``."""
         return {e: p for e, p in self.contacts().items() if e.startswith(tag)}

@@ -102,6 +102,16 @@ class SyncGroup:
         self.processes.append(process)
         return process
 
+    def platform_setup(self) -> str:
+        """``cdcbridge platform setup`` with this group's settings; its output. Asserts it
+        succeeded (the sandbox learns the custom properties the mappings write)."""
+        setup = subprocess.run(
+            [sys.executable, "-m", "cdcbridge", "platform", "setup"],
+            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        return setup.stdout
+
     def start_at_end(self, topic: str) -> None:
         """Start this group at the current end of one more topic (a mapped table's)."""
         kafka_boundary.commit_group_to_end(self.stack.bootstrap_servers, self.group, topic)

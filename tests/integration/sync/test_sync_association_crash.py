@@ -12,14 +12,11 @@ associations were lost for good.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
@@ -48,24 +45,6 @@ def committed(group: SyncGroup) -> int:
     )
 
 
-def associations(sandbox: Sandbox, tag: str) -> dict[str, set[str]]:
-    """Tagged contact email -> its companies' source ids on the sandbox."""
-    with httpx.Client(base_url=sandbox.url, timeout=30) as admin:
-        listing = admin.get("/admin/contacts").json()["hubspot"]
-        contacts = {c["id"]: c["properties"]["email"] for c in listing}
-        companies = {
-            c["id"]: c["properties"]["cdcbridge_company_id"]
-            for c in admin.get("/admin/companies").json()["hubspot"]
-        }
-        pairs = admin.get("/admin/associations").json()["hubspot"]
-    found: dict[str, set[str]] = {}
-    for pair in pairs:
-        email = contacts[pair["contactId"]]
-        if email.startswith(tag):
-            found.setdefault(email, set()).add(companies[pair["companyId"]])
-    return found
-
-
 @pytest.mark.timeout(600)
 def test_kill_9_with_associations_pending_loses_none(
     sync_group: SyncGroup,
@@ -73,11 +52,7 @@ def test_kill_9_with_associations_pending_loses_none(
     pg: Conn,
     record_property: Callable[[str, object], None],
 ) -> None:
-    setup = subprocess.run(
-        [sys.executable, "-m", "cdcbridge", "platform", "setup"],
-        env=sync_group.env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert setup.returncode == 0, setup.stdout + setup.stderr
+    sync_group.platform_setup()
     sync_group.start_at_end(COMPANIES_TOPIC)
     first = sync_group.spawn(
         CDCBRIDGE_SYNC_TOPIC="cdc.public.customers", CDCBRIDGE_SYNC_ASSOCIATIONS="1"
@@ -104,13 +79,13 @@ def test_kill_9_with_associations_pending_loses_none(
         time.sleep(0.1)  # polling for a commit that must not come, with a deadline
     first.kill()
     delivered_at_kill, committed_at_kill = len(sandbox.tagged(tag)), committed(sync_group)
-    assert associations(sandbox, tag) == {}, "an association applied: none was pending"
+    assert sandbox.associations(tag) == {}, "an association applied: none was pending"
 
     restarted = sync_group.spawn()  # both topics: the companies land now
     lost: list[str] = []
 
     def all_associated() -> bool:
-        found = associations(sandbox, tag)
+        found = sandbox.associations(tag)
         lost[:] = [e for e, c in wanted.items() if found.get(e) != {c}]
         return not lost
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from pydantic import SecretStr
@@ -58,22 +57,6 @@ def upsert_companies(adapter: HubSpotAdapter, ids: list[int]) -> None:
         )
 
 
-def associations(sandbox: Sandbox) -> dict[str, set[str]]:
-    """Contact email → the source ids of its companies, as the sandbox keeps them."""
-    with httpx.Client(base_url=sandbox.url, timeout=30) as admin:
-        listing = admin.get("/admin/contacts").json()["hubspot"]
-        contacts = {c["id"]: c["properties"]["email"] for c in listing}
-        companies = {
-            c["id"]: c["properties"]["cdcbridge_company_id"]
-            for c in admin.get("/admin/companies").json()["hubspot"]
-        }
-        pairs = admin.get("/admin/associations").json()["hubspot"]
-    found: dict[str, set[str]] = {}
-    for pair in pairs:
-        found.setdefault(contacts[pair["contactId"]], set()).add(companies[pair["companyId"]])
-    return found
-
-
 @pytest.mark.timeout(900)
 def test_customers_before_their_company_end_associated_and_moves_follow(
     sync_group: SyncGroup, sandbox: Sandbox, pg: Conn
@@ -110,7 +93,7 @@ def test_customers_before_their_company_end_associated_and_moves_follow(
     wrong: list[tuple[str, str, set[str] | None]] = []
 
     def right() -> bool:
-        found = associations(sandbox)
+        found = sandbox.associations()
         wrong[:] = [(e, c, found.get(e)) for e, c in wanted.items() if found.get(e) != {c}]
         return not wrong
 
@@ -134,7 +117,7 @@ def test_customers_before_their_company_end_associated_and_moves_follow(
     platform.remove_batch(
         [VendorRecord(gone, gone, {}, object_type=COMPANIES)], DeleteMechanism.ARCHIVE
     )
-    found = associations(sandbox)
+    found = sandbox.associations()
     assert all(gone not in companies for companies in found.values())
     assert sync.stop() == 0, sync.log()
     assert sync_group.lag() == 0

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -51,12 +49,8 @@ def snapshot(sandbox: Sandbox) -> tuple[dict[str, str], dict[str, set[str]]]:
 def test_companies_and_customers_through_sync_end_associated(
     sync_group: SyncGroup, sandbox: Sandbox, pg: Conn
 ) -> None:
-    setup = subprocess.run(
-        [sys.executable, "-m", "cdcbridge", "platform", "setup"],
-        env=sync_group.env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    assert '"object_type": "companies"' in setup.stdout.replace('":"', '": "')
+    output = sync_group.platform_setup()
+    assert '"object_type": "companies"' in output.replace('":"', '": "')
     sync_group.start_at_end(COMPANIES_TOPIC)
     sync = sync_group.spawn(
         CDCBRIDGE_SYNC_ASSOCIATIONS_RETRY_S="0.5", CDCBRIDGE_SYNC_ASSOCIATIONS_RETRY_CAP_S="5"

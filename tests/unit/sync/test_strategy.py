@@ -72,6 +72,21 @@ def run_until(processor: StreamProcessor[KafkaPayload], done: Callable[[], bool]
         processor._run_once()
 
 
+def gated_adapter() -> tuple[FakeAdapter, threading.Event, threading.Event]:
+    """An adapter whose upserts wait (up to 10 s) for ``gate``; ``entered`` is set by the first."""
+    gate, entered = threading.Event(), threading.Event()
+    adapter = FakeAdapter()
+    answer = adapter.upsert_batch
+
+    def gated_upsert(records: Sequence[VendorRecord]) -> list[RecordResult]:
+        entered.set()
+        gate.wait(10)
+        return answer(records)
+
+    adapter.upsert_batch = gated_upsert  # type: ignore[method-assign]
+    return adapter, gate, entered
+
+
 def committed(broker: LocalBroker[KafkaPayload]) -> dict[int, int]:
     """The group's committed offsets, as a new member is assigned them."""
     assigned: dict[int, int] = {}
@@ -108,16 +123,7 @@ def test_nothing_is_committed_while_the_platform_has_not_answered(
     broker: LocalBroker[KafkaPayload],
 ) -> None:
     produce(broker, 4)
-    gate, entered = threading.Event(), threading.Event()
-    adapter = FakeAdapter()
-    answer = adapter.upsert_batch
-
-    def slow_upsert(records: Sequence[VendorRecord]) -> list[RecordResult]:
-        entered.set()
-        gate.wait(10)
-        return answer(records)
-
-    adapter.upsert_batch = slow_upsert  # type: ignore[method-assign]
+    adapter, gate, entered = gated_adapter()
     processor = StreamProcessor(
         broker.get_consumer("cdcbridge-sync"),
         TOPIC,
@@ -151,16 +157,7 @@ def test_an_abandoned_strategy_commits_nothing_even_what_was_delivered(
     broker: LocalBroker[KafkaPayload],
 ) -> None:
     produce(broker, 4)
-    gate, entered = threading.Event(), threading.Event()
-    adapter = FakeAdapter()
-    answer = adapter.upsert_batch
-
-    def gated_upsert(records: Sequence[VendorRecord]) -> list[RecordResult]:
-        entered.set()
-        gate.wait(10)
-        return answer(records)
-
-    adapter.upsert_batch = gated_upsert  # type: ignore[method-assign]
+    adapter, gate, entered = gated_adapter()
     strategies = factory(adapter, [], linger_s=0.0)
     processor = StreamProcessor(broker.get_consumer("cdcbridge-sync"), TOPIC, strategies, IMMEDIATE)
     run_until(processor, entered.is_set)
