@@ -26,7 +26,7 @@ from streams.contracts import (
     VendorRecord,
 )
 from streams.platform.exchange import json_body
-from streams.platform.records import as_vendor_string, chunks
+from streams.platform.records import answer_strings, as_vendor_string, chunks
 
 COMPANIES = "/crm/v3/objects/companies"
 COMPANY_ID_PROPERTY = "cdcbridge_company_id"
@@ -112,7 +112,7 @@ class HubSpotCompanies:
             doc = expect_json(self.__call("POST", f"{COMPANIES}/batch/read", body), "company read")
             for item in cast(list[Json], doc.get("results", [])):
                 raw = cast(Json, item.get("properties") or {})
-                props = {k: "" if v is None else str(v) for k, v in raw.items()}
+                props = answer_strings(raw)
                 props.setdefault("hs_object_id", str(item["id"]))
                 found[props.get(self.__id_property, "")] = props
         return found

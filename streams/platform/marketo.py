@@ -46,6 +46,7 @@ from streams.platform.key_locks import KeyLocks
 from streams.platform.marketo_companies import MarketoCompanies
 from streams.platform.ratelimit import RateLimiter
 from streams.platform.records import (
+    answer_strings,
     chunks,
     collapse_duplicates,
     fan_out,
@@ -108,8 +109,8 @@ class MarketoAdapter:
         self.__key_locks = KeyLocks()
         self.__companies = MarketoCompanies(
             lambda path, body: self.__call("POST", path, body=body),
-            limits.max_batch_size,
             lambda path, params: self.__call("GET", path, params=params),
+            limits.max_batch_size,
         )
 
     classify = staticmethod(classify)
@@ -224,7 +225,7 @@ class MarketoAdapter:
         for lead in self.__read(list(wanted), self.__read_fields):
             original = wanted.get(lookup_key(str(lead.get("email") or "")))
             if original is not None:
-                found[original] = {k: "" if v is None else str(v) for k, v in lead.items()}
+                found[original] = answer_strings(lead)
         return found
 
     @staticmethod

@@ -25,7 +25,7 @@ from streams.contracts import (
     TransientPlatformError,
     VendorRecord,
 )
-from streams.platform.records import chunks
+from streams.platform.records import answer_strings, chunks
 
 COMPANIES = "/rest/v1/companies.json"
 DELETE_COMPANIES = "/rest/v1/companies/delete.json"
@@ -53,9 +53,10 @@ def _reason(item: Json) -> tuple[str, str]:
 
 
 class MarketoCompanies:
-    """Companies and lead links through ``post``; ``batch_size`` ≤ 300 (Marketo's limit)."""
+    """Companies and lead links through ``post``, company reads through ``get``; ``batch_size``
+    ≤ 300 (Marketo's limit)."""
 
-    def __init__(self, post: Post, batch_size: int, get: Get | None = None) -> None:
+    def __init__(self, post: Post, get: Get, batch_size: int) -> None:
         self.__post = post
         self.__get = get
         self.__size = batch_size
@@ -100,14 +101,12 @@ class MarketoCompanies:
         """Source id → the ``fields`` (as strings; null → ``""``) of the companies Marketo has
         now (``GET companies.json`` by ``externalCompanyId``; missing ones absent). Raises
         ``TransientPlatformError``."""
-        if self.__get is None:
-            raise TypeError("MarketoCompanies was built without a GET call")
         wanted = ",".join(dict.fromkeys([EXTERNAL_ID, *fields]))
         found: dict[str, dict[str, str]] = {}
         for batch in chunks(sorted(set(source_ids)), self.__size):
             params = {"filterType": EXTERNAL_ID, "filterValues": ",".join(batch), "fields": wanted}
             for item in cast(list[Json], self.__get(COMPANIES, params).get("result") or []):
-                row = {k: "" if v is None else str(v) for k, v in item.items()}
+                row = answer_strings(item)
                 found[row.get(EXTERNAL_ID, "")] = row
         return found
 

@@ -69,6 +69,12 @@ def as_vendor_string(value: object) -> str:
     return str(value)
 
 
+def answer_strings(properties: Mapping[str, object]) -> dict[str, str]:
+    """A read answer's properties as the audit compares them: ``str`` of each value, ``None``
+    (unset) as ``""``."""
+    return {k: "" if v is None else str(v) for k, v in properties.items()}
+
+
 def object_type_of(records: Sequence[VendorRecord]) -> str:
     """The one object type of an adapter call (``contacts`` for none). A call mixing object
     types is a bug of the caller's batch planner: ``FatalPlatformError``."""
