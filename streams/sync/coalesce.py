@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import msgspec
 
@@ -106,15 +106,14 @@ def merge_vendor(
 ) -> VendorRecord | None:
     """The vendor record of ``merged`` from the records of the two changes merged into it:
     each property comes from one canonical field, so the newer change's properties win and
-    the older's stay where the newer left a field out (as ``merge`` does with the fields)."""
+    the older's stay where the newer left a field out (as ``merge`` does with the fields).
+    Everything else (key, id value, trace id, object type) is the newer record's."""
     if not isinstance(merged, CustomerUpsert) or older is None or newer is None:
         return None  # (built from ``merged`` when the batch goes)
-    return VendorRecord(
-        newer.key,
-        newer.id_value,
-        {**older.properties, **newer.properties},
-        newer.trace_id,
-        older.previous_id_value or newer.previous_id_value,
+    return replace(
+        newer,
+        properties={**older.properties, **newer.properties},
+        previous_id_value=older.previous_id_value or newer.previous_id_value,
     )
 
 

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from streams.contracts import CustomerDelete, CustomerUpsert, KafkaPosition, SyncMeta
+from streams.contracts import (
+    COMPANIES,
+    CustomerDelete,
+    CustomerUpsert,
+    KafkaPosition,
+    SyncMeta,
+    VendorRecord,
+)
 from streams.sync.coalesce import BatchKind, Coalescer, SourceRecord, merge
 
 pytestmark = pytest.mark.unit
@@ -151,3 +158,20 @@ def test_a_key_in_flight_in_one_table_does_not_hold_back_the_same_id_of_another(
     coalescer.complete([("customers", "1")])
     third = coalescer.take_batch(10, now=0.0, linger_s=0.0, force=True)
     assert third is not None and third[0].change.fields["email"] == "c@x"  # type: ignore[union-attr]
+
+
+def test_two_changes_of_a_company_coalesce_into_a_companies_record() -> None:
+    """The record kept across coalescing is the newer one's in all but its properties: a
+    company changed twice stays a ``companies`` record (it once became ``contacts``, and the
+    adapter refused the mixed call as fatal, stopping the sync)."""
+    meta = SyncMeta("companies", 1, "t")
+    coalescer = Coalescer()
+    for offset, props in enumerate(({"name": "A", "domain": "a.example"}, {"name": "B"})):
+        change = CustomerUpsert("7", dict(props), meta)
+        vendor = VendorRecord("7", "7", props, f"trace-{offset}", None, COMPANIES)
+        coalescer.add(change, record(offset), now=0.0, vendor=vendor)
+    batch = coalescer.take_batch(10, now=1.0, linger_s=0.5)
+    assert batch is not None and batch[0].vendor is not None
+    assert batch[0].vendor == VendorRecord(
+        "7", "7", {"name": "B", "domain": "a.example"}, "trace-1", None, COMPANIES
+    )
