@@ -11,11 +11,18 @@ Phases, on a fresh queue and topic:
 - ``concurrent``: receiver under ``wrk`` and forwarder together for ``--duration`` s: accepted
   per second, drained per second (accepted minus the backlog's growth) and the backlog growth.
 
+CPU seconds per message of each process (from ``/proc``): the receiver's per accepted message in
+``ingest``, the forwarders' and the SQS server's per drained message in ``drain``. The forwarder
+keeping up on its own CPU is what carries over to real SQS, whose server costs us nothing;
+on the local stack the SQS server's journal (H2, one write per send, two per drained message:
+receive and delete) is on the same two cores.
+
 Every request is distinct (the forwarder's dedupe window is off, so every message is produced).
 The records on the topic (sum of its high watermarks) are checked against the accepted count.
 Prints one JSON document; target: drain >= ingest in both phases.
 
-Run: ``.venv/bin/python bench/bench_inbound_rates.py [--duration 10] [--distinct 4000]``.
+Run: ``.venv/bin/python bench/bench_inbound_rates.py [--duration 10] [--distinct 4000]
+[--forwarders 1] [--receivers N]`` (``--receivers``: each forwarder's concurrent receives).
 Needs ``wrk`` (apt-get install -y wrk).
 """
 
@@ -59,6 +66,20 @@ def forwarder(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def per_message_ms(cpu_s: float, messages: int) -> float | None:
+    return round(1000 * cpu_s / messages, 3) if messages else None
+
+
 def depth(queue: Any) -> int:
     return int(sum(queue.depth()))
 
@@ -88,12 +109,16 @@ def drain_rate(queue: Any, backlog: int, timeout_s: float) -> dict[str, Any]:
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     from local_stack.endpoints import from_env, from_layout
+    from local_stack.jvm import ELASTICMQ
     from local_stack.layout import StackLayout
     from local_stack.sqs_admin import delete_queue, ensure_queue
     from webhook_bridge.kafka_producer import ensure_topic
     from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 
-    stack = from_env() or from_layout(StackLayout.default())
+    layout = StackLayout.default()
+    stack = from_env() or from_layout(layout)
+    sqs_pid_file = ELASTICMQ.pid_file(layout)
+    sqs_pids = [int(sqs_pid_file.read_text().split()[0])] if sqs_pid_file.exists() else []
     client = sqs_client(stack.sqs_endpoint)
     name = f"bench-rates-{uuid.uuid4().hex[:8]}"
     queue = SqsQueue(client, ensure_queue(client, name))
@@ -109,6 +134,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "CDCBRIDGE_FORWARD_WAIT_S": "1",
         "CDCBRIDGE_FORWARD_DEDUPE_WINDOW_S": "0",
     }
+    if args.receivers:
+        env["CDCBRIDGE_FORWARD_RECEIVERS"] = str(args.receivers)
     url = f"http://127.0.0.1:{receiver_port}"
     argv = [sys.executable, "-m", "cdcbridge.cli", "--log-level", "WARNING", "webhooks", "serve",
             "--port", str(receiver_port)]  # fmt: skip
@@ -121,11 +148,16 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         wait_healthy(url)
         script.write_text(lua_script(args.distinct))
         warm = run_wrk(url, script, 1, args.connections, 1)  # warm-up: joins the backlog
+        receiver_cpu = cpu_seconds(children[0].pid)
         ingest = run_wrk(url, script, args.duration, args.connections, 1)
+        receiver_cpu = cpu_seconds(children[0].pid) - receiver_cpu
         backlog = depth(queue)
-        fwd = forwarder(env, work / "forwarder.log")
-        children.append(fwd)
+        forwarders = [forwarder(env, work / f"forwarder-{i}.log") for i in range(args.forwarders)]
+        children += forwarders
+        pids = [fwd.pid for fwd in forwarders]
+        cpu_before = (cpu_of(pids), cpu_of(sqs_pids))
         drain = drain_rate(queue, backlog, 300)
+        cpu_drain = (cpu_of(pids) - cpu_before[0], cpu_of(sqs_pids) - cpu_before[1])
         before = depth(queue)
         concurrent = run_wrk(url, script, args.duration, args.connections, 1)
         growth = depth(queue) - before
@@ -140,7 +172,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         ):
             time.sleep(0.2)  # polling interval of a deadline-bound wait
         result = {
-            "benchmark": "inbound rates: one receiver's ingest vs one forwarder's drain",
+            "benchmark": "inbound rates: one receiver's ingest vs the forwarders' drain",
             "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
             "sqs": "ElasticMQ (local stack, messages journalled to H2)",
             "connections": args.connections,
@@ -151,6 +183,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "backlog": backlog,
             },
             "drain_alone": drain,
+            "forwarders": args.forwarders,
+            "cpu_ms_per_message": {
+                "receiver_per_accepted": per_message_ms(receiver_cpu, ingest["accepted"]),
+                "forwarder_per_drained": per_message_ms(cpu_drain[0], backlog),
+                "sqs_server_per_drained": per_message_ms(cpu_drain[1], backlog)
+                if sqs_pids
+                else None,
+            },
             "concurrent": {
                 "accepted_per_s": concurrent["accepted_per_s"],
                 "drained_per_s": round(drained / seconds, 1),
@@ -184,6 +224,10 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per phase")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--distinct", type=int, default=4000)
+    parser.add_argument("--forwarders", type=int, default=1, help="forwarder processes")
+    parser.add_argument(
+        "--receivers", type=int, default=0, help="receives per forwarder (0: its default)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print(json.dumps({"benchmark": "inbound rates", "error": "wrk not installed",

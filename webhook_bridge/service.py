@@ -12,7 +12,7 @@ from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.config import BridgeSettings
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.engagement_mapping import EngagementMapping
-from webhook_bridge.forwarder import TOPIC, Forwarder
+from webhook_bridge.forwarder import DEFAULT_RECEIVERS, TOPIC, Forwarder
 from webhook_bridge.ingest import IngestCore
 from webhook_bridge.kafka_producer import KafkaRecordSink
 from webhook_bridge.queue.sqs import SqsQueue, open_queue
@@ -30,7 +30,7 @@ class ForwarderSettings(BaseSettings):
     topic: str = TOPIC
     wait_s: float = Field(default=20.0, ge=0, le=20)
     delivery_timeout_s: float = Field(default=30.0, gt=0)
-    receivers: int = Field(default=3, ge=1, le=32)
+    receivers: int = Field(default=DEFAULT_RECEIVERS, ge=1, le=32)
     max_in_flight: int = Field(default=2000, ge=10)
     dedupe_window_s: float = Field(default=3600.0, ge=0)  # 0: off (benchmarks)
 

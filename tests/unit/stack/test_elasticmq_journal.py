@@ -1,5 +1,6 @@
 """ElasticMQ's message journal (H2): every commit written before ElasticMQ answers, the
-database never closed under the running server, and a large file compacted before start."""
+database never closed under the running server, old chunks reused at once (the file stays
+near its live size) and a large file compacted before start."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ def layout(root: Path) -> StackLayout:
                        sqs_port=5, sandbox_port=6)  # fmt: skip
 
 
-def test_the_journal_uri_writes_each_commit_and_stays_open_at_shutdown(tmp_path: Path) -> None:
+def test_the_journal_uri_writes_each_commit_stays_open_and_reuses_old_chunks(
+    tmp_path: Path,
+) -> None:
     conf = jvm.elasticmq_conf(layout(tmp_path))
     journal = tmp_path / "elasticmq" / "data" / "messages"
-    assert f'uri = "jdbc:h2:{journal};WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"' in conf
+    settings = ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;RETENTION_TIME=0"
+    assert f'uri = "jdbc:h2:{journal}{settings}"' in conf
     assert "prune-data-on-init = false" in conf
 
 
