@@ -55,9 +55,10 @@ DEFAULT_RECEIVERS = 8
 """Concurrent receives per forwarder. A receive costs the SQS server more than a send (it
 updates each message's receive count and visibility, and each is deleted later), so on a
 server that serves its callers in turn (the local stack's ElasticMQ with its H2 journal) the
-forwarder's share follows its calls in flight: with 3, under a receiver's full load, one
-forwarder drained 675 of the 1,159 messages/s accepted; with 8, 915 of 936 (bench_inbound_rates,
-one run). Idle, each waits in a long poll: 8 callers cost about 24 receives a minute."""
+forwarder's share follows its calls in flight: under a receiver's full load one forwarder
+drained 114-675 of 986-1,159 messages/s accepted with 3, 600-915 of 825-953 with 8
+(bench_inbound_rates, three runs each). Idle, each waits in a long poll: 8 cost about 24
+receives a minute."""
 
 
 class Forwarder:
