@@ -25,6 +25,7 @@ from streams.contracts import (
 from streams.platform.deletes import DeletePlan
 from streams.sync.association_holds import HoldRelease
 from streams.sync.coalesce import BatchKind, PendingChange
+from streams.sync.stopping import StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,9 @@ class BatchDeliverer:
             records = [record for _, record in todo.values()]
             try:
                 answers = self.__call(records, archive)
-            except TransientError as exc:  # TransientPlatformError (StopRequested too)
+            except StopRequested as exc:  # no call starts once stopping: retrying is futile
+                raise DeliveryAbandoned(f"stopping before the call: {exc}") from exc
+            except TransientError as exc:  # TransientPlatformError
                 self.__back_off(attempt, exc.retry_after, str(exc), "transient_error")
                 attempt += 1
                 self.__refresh(todo, refresh, results)

@@ -49,14 +49,17 @@ def test_marketo_email_change_lands_in_place_and_delete_only_unsubscribes(
         CDCBRIDGE_MARKETO_CLIENT_SECRET="sandbox-secret",
     )
     email, moved = unique_email("mkto"), unique_email("mkto-moved")
+    # opted in, so ``unsubscribed`` (the negated consent) is "false" until the delete sets it
     row = pg.execute(
-        "INSERT INTO customers (email, first_name, plan) VALUES (%s, 'Ann', 'pro') RETURNING id",
+        "INSERT INTO customers (email, first_name, plan, marketing_opt_in, opt_in_at) "
+        "VALUES (%s, 'Ann', 'pro', true, now()) RETURNING id",
         (email,),
     ).fetchone()
     assert row is not None
     wait_for(lambda: email in leads(marketo_url), 60, "the insert to reach Marketo")
     lead_id = leads(marketo_url)[email]["id"]
     assert leads(marketo_url)[email]["cdcbridgePlan"] == "pro"
+    assert leads(marketo_url)[email]["unsubscribed"] == "false"
 
     pg.execute("UPDATE customers SET email = %s WHERE id = %s", (moved, row[0]))
     wait_for(lambda: moved in leads(marketo_url), 30, "the email change")

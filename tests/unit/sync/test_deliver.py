@@ -16,6 +16,7 @@ from streams.platform.deletes import DeletePlan
 from streams.sync.coalesce import PendingChange, SourceRecord
 from streams.sync.deliver import BatchDeliverer, DeliveryAbandoned, RetryPolicy
 from streams.sync.settings import DeletePolicy
+from streams.sync.stopping import StopRequested
 from tests.fakes.sync import FakeAdapter, fake_to_vendor
 from tests.unit.sync.sync_wiring import vendor_builder
 
@@ -89,6 +90,18 @@ def test_stop_while_retrying_abandons_the_batch() -> None:
     adapter.failures = [TransientPlatformError("503")] * 3
     with pytest.raises(DeliveryAbandoned):
         deliverer(adapter, Waits(stop_after=1)).deliver([entry("a")])
+
+
+def test_a_stop_that_cut_a_call_short_abandons_the_batch_without_retrying() -> None:
+    """Once the service is stopping no platform call starts (``StoppableClock``): a batch
+    whose call was refused for that is abandoned at once (re-read after the restart), not
+    retried with backoff until the drain deadline (which made every such stop take 10 s)."""
+    adapter = FakeAdapter()
+    adapter.failures = [StopRequested("the service is stopping: wait abandoned")] * 3
+    waits = Waits()
+    with pytest.raises(DeliveryAbandoned):
+        deliverer(adapter, waits).deliver([entry("a")])
+    assert waits.delays == [] and len(adapter.calls) == 1
 
 
 def test_fatal_error_propagates() -> None:
