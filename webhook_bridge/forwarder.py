@@ -61,6 +61,11 @@ drained 114-675 of 986-1,159 messages/s accepted with 3, 600-915 of 825-953 with
 receives a minute."""
 
 
+DELETE_LINGER_S = 0.02
+"""How long delivered messages wait for a full DeleteMessageBatch (10) before a partial one
+goes (their visibility timeout is far longer; each call saved is a request SQS bills)."""
+
+
 class Forwarder:
     """``run`` is the service loop; ``run_once`` does one synchronous receive/produce/delete
     round (tests, tools)."""
@@ -97,7 +102,9 @@ class Forwarder:
             visibility_timeout_s=visibility_timeout_s, stuck_after_s=2 * delivery_timeout_s,
         )  # fmt: skip
         self.__inbox: stdqueue.SimpleQueue[list[QueueMessage]] = stdqueue.SimpleQueue()
-        self.__deletes: stdqueue.SimpleQueue[str] = stdqueue.SimpleQueue()
+        self.__deletes: stdqueue.SimpleQueue[list[str]] = stdqueue.SimpleQueue()
+        self.__to_delete: list[str] = []  # delivered, not yet a full batch (main thread)
+        self.__to_delete_since = 0.0
         self.__claimed = 0  # messages received and not yet deleted/released (all threads)
         self.__room = threading.Condition()
 
@@ -132,7 +139,7 @@ class Forwarder:
             self.__room.notify_all()
         self.__core.flush(self.__delivery_timeout_s)
         self.__core.pump(0.0)
-        self.__hand_over()
+        self.__hand_over(final=True)
         deleter_stop.set()
         for deleter in deleters:
             deleter.join(self.__delivery_timeout_s)
@@ -180,9 +187,23 @@ class Forwarder:
                 break
         return batches
 
-    def __hand_over(self) -> None:
-        for handle in self.__core.take_done():
-            self.__deletes.put(handle)
+    def __hand_over(self, final: bool = False) -> None:
+        """Delivered messages go to the deleters in batches of 10; a partial batch once
+        ``DELETE_LINGER_S`` passed without it filling (or at the end). Batches are formed here, on
+        one thread: deleters taking single handles split a stream of deliveries between them
+        (7.85 a call on average with 9 deleters, measured), each split batch a call more."""
+        done = self.__core.take_done()
+        if done and not self.__to_delete:
+            self.__to_delete_since = self.__clock.monotonic()
+        self.__to_delete += done
+        while len(self.__to_delete) >= 10:
+            self.__deletes.put(self.__to_delete[:10])
+            del self.__to_delete[:10]
+            self.__to_delete_since = self.__clock.monotonic()
+        waited = self.__clock.monotonic() - self.__to_delete_since
+        if self.__to_delete and (final or waited >= DELETE_LINGER_S):
+            self.__deletes.put(self.__to_delete)
+            self.__to_delete = []
         for handle in self.__core.take_release():
             try:
                 self.__queue.release(handle)
@@ -239,14 +260,10 @@ class Forwarder:
 
     def __delete_loop(self, stop: threading.Event) -> None:
         while not (stop.is_set() and self.__deletes.empty()):
-            handles: list[str] = []
             try:
-                handles.append(self.__deletes.get(timeout=0.1))
-                while len(handles) < 10:  # linger a few ms for a full batch
-                    handles.append(self.__deletes.get(timeout=0.005))
+                handles = self.__deletes.get(timeout=0.1)
             except stdqueue.Empty:
-                if not handles:
-                    continue
+                continue
             for attempt in range(3):
                 try:
                     self.__queue.delete(handles)
