@@ -115,14 +115,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     from local_stack.endpoints import from_env, from_layout
     from local_stack.jvm import ELASTICMQ
     from local_stack.layout import StackLayout
+    from local_stack.processes import read_pid
     from local_stack.sqs_admin import delete_queue, ensure_queue
     from webhook_bridge.kafka_producer import ensure_topic
     from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 
     layout = StackLayout.default()
     stack = from_env() or from_layout(layout)
-    sqs_pid_file = ELASTICMQ.pid_file(layout)
-    sqs_pids = [int(sqs_pid_file.read_text().split()[0])] if sqs_pid_file.exists() else []
+    sqs_pid = read_pid(ELASTICMQ.pid_file(layout))  # None: not the local stack's ElasticMQ
+    sqs_pids = [] if sqs_pid is None else [sqs_pid]
     client = sqs_client(stack.sqs_endpoint)
     name = f"bench-rates-{uuid.uuid4().hex[:8]}"
     queue = SqsQueue(client, ensure_queue(client, name))

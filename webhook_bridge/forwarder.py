@@ -31,7 +31,12 @@ from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.engagement_mapping import EngagementMapping
 from webhook_bridge.forward_core import ForwardCore, RecordSink, SinkFactory
-from webhook_bridge.queue import QueueMessage, QueueReceiver, QueueUnavailable
+from webhook_bridge.queue import (
+    MAX_BATCH_ENTRIES,
+    QueueMessage,
+    QueueReceiver,
+    QueueUnavailable,
+)
 from webhook_bridge.queue_gauges import QueueGauges
 
 TOPIC = "marketing.engagement.v1"
@@ -62,8 +67,9 @@ receives a minute."""
 
 
 DELETE_LINGER_S = 0.02
-"""How long delivered messages wait for a full DeleteMessageBatch (10) before a partial one
-goes (their visibility timeout is far longer; each call saved is a request SQS bills)."""
+"""How long delivered messages wait for a full DeleteMessageBatch (``MAX_BATCH_ENTRIES``)
+before a partial one goes (their visibility timeout is far longer; each call saved is a
+request SQS bills)."""
 
 
 class Forwarder:
@@ -196,9 +202,9 @@ class Forwarder:
         if done and not self.__to_delete:
             self.__to_delete_since = self.__clock.monotonic()
         self.__to_delete += done
-        while len(self.__to_delete) >= 10:
-            self.__deletes.put(self.__to_delete[:10])
-            del self.__to_delete[:10]
+        while len(self.__to_delete) >= MAX_BATCH_ENTRIES:
+            self.__deletes.put(self.__to_delete[:MAX_BATCH_ENTRIES])
+            del self.__to_delete[:MAX_BATCH_ENTRIES]
             self.__to_delete_since = self.__clock.monotonic()
         waited = self.__clock.monotonic() - self.__to_delete_since
         if self.__to_delete and (final or waited >= DELETE_LINGER_S):
