@@ -1,29 +1,28 @@
 """Inbound rates side by side, in one run on one machine: what one receiver accepts vs what one
 forwarder drains (SQS -> Kafka), on the local stack (ElasticMQ with persistence, Kafka).
 
-Phases, on a fresh queue and topic:
+Phases, on a fresh queue and topic; rates are in webhooks (each one record on Kafka; the
+receiver packs concurrent webhooks into one queue message, ``webhook_bridge/batcher.py``):
 
 - ``ingest``: one receiver (``cdcbridge webhooks serve``, 1 uvicorn worker) loaded by ``wrk``
   for ``--duration`` s while no forwarder runs: accepted (202) per second; the backlog grows.
 - ``drain``: one forwarder (``cdcbridge forward``) drains that backlog while nothing is sent:
-  messages deleted per second, measured between 90% and 10% of the backlog (start-up
+  records arriving on Kafka per second, measured between 10% and 90% of the backlog (start-up
   excluded).
 - ``concurrent``: receiver under ``wrk`` and forwarder together for ``--duration`` s: accepted
-  per second, drained per second (accepted minus the backlog's growth) and the backlog growth.
+  per second, drained per second (records that reached Kafka meanwhile) and the difference.
 
-CPU seconds per message of each process (from ``/proc``): the receiver's per accepted message in
-``ingest``, the forwarders' and the SQS server's per drained message in ``drain``. The forwarder
-keeping up on its own CPU is what carries over to real SQS, whose server costs us nothing;
-on the local stack the SQS server's journal (H2, one write per send, two per drained message:
-receive and delete) is on the same two cores.
+CPU seconds per webhook of each process (from ``/proc``): the receiver's per accepted webhook
+in ``ingest``, the forwarders' and the SQS server's per drained webhook in ``drain``. The
+forwarder keeping up on its own CPU is what carries over to real SQS, whose server costs us
+nothing; on the local stack the SQS server's journal (H2, one write per message sent, two per
+message drained: receive and delete) is on the same two cores.
 
-``wrk`` cycles over ``--distinct`` signed requests, each accepted as a new message (the
-receiver does not dedupe; the forwarder's dedupe window is off, so every message is produced).
+``wrk`` cycles over ``--distinct`` signed requests, each accepted as a new webhook (the
+receiver does not dedupe; the forwarder's dedupe window is off, so every webhook is produced).
 Requests in flight when ``wrk`` stops are enqueued but not counted as accepted (up to
-``--connections`` per phase): ``queued_minus_accepted_before_drain`` and the records on Kafka
-exceed the accepted count by about that much (seen: 114 and 191 with 64 connections).
-The records on the topic (sum of its high watermarks) are checked against the accepted count.
-Prints one JSON document; target: drain >= ingest in both phases.
+``--connections`` per phase): the records on Kafka exceed the accepted count by about that
+much. Prints one JSON document; target: drain >= ingest in both phases.
 
 Run: ``.venv/bin/python bench/bench_inbound_rates.py [--duration 10] [--distinct 4000]
 [--forwarders 1] [--receivers N]`` (``--receivers``: each forwarder's concurrent receives).
@@ -49,19 +48,30 @@ from bench_ingest import SOURCES, free_port, lua_script, run_wrk, server_env, wa
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def topic_records(bootstrap: str, topic: str) -> int:
-    from confluent_kafka import Consumer, TopicPartition
+class TopicCount:
+    """Records on a topic (the sum of its partitions' high watermarks), one consumer reused."""
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}"})
-    try:
-        meta = consumer.list_topics(topic, timeout=10)
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from confluent_kafka import Consumer
+
+        self.__consumer = Consumer({"bootstrap.servers": bootstrap,
+                                    "group.id": f"bench-{uuid.uuid4()}"})  # fmt: skip
+        self.__topic = topic
+
+    def __call__(self) -> int:
+        from confluent_kafka import TopicPartition
+
+        meta = self.__consumer.list_topics(self.__topic, timeout=10)
         total = 0
-        for partition in meta.topics[topic].partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        for partition in meta.topics[self.__topic].partitions:
+            _, high = self.__consumer.get_watermark_offsets(
+                TopicPartition(self.__topic, partition), timeout=10
+            )
             total += high
         return total
-    finally:
-        consumer.close()
+
+    def close(self) -> None:
+        self.__consumer.close()
 
 
 def forwarder(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -88,25 +98,27 @@ def depth(queue: Any) -> int:
     return int(sum(queue.depth()))
 
 
-def drain_rate(queue: Any, backlog: int, timeout_s: float) -> dict[str, Any]:
-    """Poll the depth until the queue is empty; the rate between 90% and 10% of ``backlog``."""
+def drain_rate(on_kafka: TopicCount, queue: Any, backlog: int, timeout_s: float) -> dict[str, Any]:
+    """Poll the records on Kafka until ``backlog`` more arrived and the queue is empty; the rate
+    between 10% and 90% of ``backlog`` (webhooks per second: one record each)."""
     marks: dict[str, float] = {}
     started = time.monotonic()
     deadline = started + timeout_s
+    first = on_kafka()
     while time.monotonic() < deadline:
-        now, left = time.monotonic(), depth(queue)
-        if "p90" not in marks and left <= 0.9 * backlog:
-            marks["p90"] = now
-        if "p10" not in marks and left <= 0.1 * backlog:
+        now, done = time.monotonic(), on_kafka() - first
+        if "p10" not in marks and done >= 0.1 * backlog:
             marks["p10"] = now
-        if left == 0:
+        if "p90" not in marks and done >= 0.9 * backlog:
+            marks["p90"] = now
+        if done >= backlog and depth(queue) == 0:
             marks["empty"] = now
             break
         time.sleep(0.05)  # polling interval of a deadline-bound wait
     if "p90" not in marks or "p10" not in marks:
         return {"drained_per_s": None, "error": "did not drain in time", "left": depth(queue)}
     return {
-        "drained_per_s": round(0.8 * backlog / max(marks["p10"] - marks["p90"], 1e-6), 1),
+        "drained_per_s": round(0.8 * backlog / max(marks["p90"] - marks["p10"], 1e-6), 1),
         "seconds_to_empty": round(marks.get("empty", deadline) - started, 2),
     }
 
@@ -146,6 +158,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "--port", str(receiver_port)]  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
     result: dict[str, Any] = {}
+    on_kafka = TopicCount(stack.bootstrap_servers, topic)
     try:
         with (work / "receiver.log").open("ab") as out:
             children.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -156,25 +169,23 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         receiver_cpu = cpu_seconds(children[0].pid)
         ingest = run_wrk(url, script, args.duration, args.connections, 1)
         receiver_cpu = cpu_seconds(children[0].pid) - receiver_cpu
-        backlog = depth(queue)
+        backlog = warm["accepted"] + ingest["accepted"]  # webhooks (requests in flight aside)
+        backlog_messages = depth(queue)
         forwarders = [forwarder(env, work / f"forwarder-{i}.log") for i in range(args.forwarders)]
         children += forwarders
         pids = [fwd.pid for fwd in forwarders]
         cpu_before = (cpu_of(pids), cpu_of(sqs_pids))
-        drain = drain_rate(queue, backlog, 300)
+        drain = drain_rate(on_kafka, queue, backlog, 300)
         cpu_drain = (cpu_of(pids) - cpu_before[0], cpu_of(sqs_pids) - cpu_before[1])
-        before = depth(queue)
+        before = on_kafka()
         concurrent = run_wrk(url, script, args.duration, args.connections, 1)
-        growth = depth(queue) - before
+        drained = on_kafka() - before  # webhooks that reached Kafka while both ran
         seconds = args.duration
-        drained = concurrent["accepted"] - growth
         left = depth(queue)
-        final = drain_rate(queue, max(left, 1), 300)
+        final = drain_rate(on_kafka, queue, max(concurrent["accepted"] - drained, 1), 300)
         accepted_total = sum(run["accepted"] for run in (warm, ingest, concurrent))
         wait_deadline = time.monotonic() + 30
-        while topic_records(stack.bootstrap_servers, topic) < accepted_total and (
-            time.monotonic() < wait_deadline
-        ):
+        while on_kafka() < accepted_total and time.monotonic() < wait_deadline:
             time.sleep(0.2)  # polling interval of a deadline-bound wait
         result = {
             "benchmark": "inbound rates: one receiver's ingest vs the forwarders' drain",
@@ -185,11 +196,13 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "ingest_alone": {
                 "accepted_per_s": ingest["accepted_per_s"],
                 "non_2xx": ingest["non_2xx"],
-                "backlog": backlog,
+                "backlog_webhooks": backlog,
+                "backlog_messages": backlog_messages,
+                "webhooks_per_message": round(backlog / max(backlog_messages, 1), 2),
             },
             "drain_alone": drain,
             "forwarders": args.forwarders,
-            "cpu_ms_per_message": {
+            "cpu_ms_per_webhook": {
                 "receiver_per_accepted": per_message_ms(receiver_cpu, ingest["accepted"]),
                 "forwarder_per_drained": per_message_ms(cpu_drain[0], backlog),
                 "sqs_server_per_drained": per_message_ms(cpu_drain[1], backlog)
@@ -199,16 +212,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "concurrent": {
                 "accepted_per_s": concurrent["accepted_per_s"],
                 "drained_per_s": round(drained / seconds, 1),
-                "backlog_growth": growth,
+                "backlog_growth_webhooks": concurrent["accepted"] - drained,
                 "non_2xx": concurrent["non_2xx"],
             },
             "left_after_concurrent": {
                 "messages": left,
                 "seconds_to_empty": final.get("seconds_to_empty"),
             },
-            "records_on_kafka": topic_records(stack.bootstrap_servers, topic),
+            "records_on_kafka": on_kafka(),
             "accepted_total": accepted_total,
-            "queued_minus_accepted_before_drain": backlog - warm["accepted"] - ingest["accepted"],
         }
         result["drain_alone_vs_ingest_alone"] = round(
             (drain["drained_per_s"] or 0) / max(ingest["accepted_per_s"], 1e-9), 2
@@ -220,6 +232,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         for child in children:
             child.terminate()
             child.wait(30)
+        on_kafka.close()
         delete_queue(client, queue.queue_url)
         delete_queue(client, SqsQueue.by_name(client, f"{name}-dlq").queue_url)
     return result

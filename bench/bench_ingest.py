@@ -40,7 +40,7 @@ import httpx
 from webhook_bridge.queue.sqs import SqsQueue
 
 if TYPE_CHECKING:
-    from webhook_bridge.envelope import WebhookEnvelope
+    from webhook_bridge.envelope import QueueBody
     from webhook_bridge.queue.sqs_receive import SqsJsonClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,7 +285,7 @@ class AcceptingQueue:
     """A ``QueueSender`` that accepts every batch at once and keeps nothing (the verify-only
     ceiling: what the receiver answers when enqueueing costs nothing)."""
 
-    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+    async def send_batch(self, envelopes: Sequence[QueueBody]) -> list[str | None]:
         return [None] * len(envelopes)
 
     async def ping(self) -> None:

@@ -1,9 +1,13 @@
-"""Coalesces concurrent enqueue requests into SendMessageBatch calls (up to 10 per call).
+"""Coalesces concurrent enqueue requests into packed queue messages and SendMessageBatch calls.
 
 A lone request is sent at once when nothing is in flight; under load, the next batch lingers
-until it has 10 messages or a few milliseconds passed (whichever is first), and messages that
-arrive while a batch waits for a free sending slot join it. Each caller's ``send`` returns
-only once the queue accepted *its* message, so a 202 is never answered early.
+until it has ``MAX_BATCH`` webhooks or a few milliseconds passed (whichever is first), and
+webhooks that arrive while a batch waits for a free sending slot join it. A batch goes out as
+packs (``envelope.EnvelopePack``: up to ``MAX_PACK`` webhooks in one queue message, within the
+message size limit), up to 10 packs a call: the queue stores, hands out and deletes one message
+where it would handle up to ``MAX_PACK`` (real SQS bills per request and per 64 KiB of it).
+Each caller's ``send`` returns only once the queue accepted the message holding *its* webhook,
+so a 202 is never answered early.
 
 Every caller waits at most ``timeout_s`` in all (queued behind busy sending slots included), so
 a hung queue endpoint answers 503 within that bound however many requests pile up; a message
@@ -14,12 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.config import SQS_MAX_MESSAGE_BYTES
+from webhook_bridge.envelope import EnvelopePack, WebhookEnvelope
 from webhook_bridge.queue import MAX_BATCH_ENTRIES, QueueSender, QueueUnavailable
 
-MAX_BATCH = MAX_BATCH_ENTRIES
+MAX_PACK = 20
+"""Webhooks in one queue message at most. A pack is deleted only once all its webhooks are on
+Kafka, and one the forwarder cannot forward is redriven whole: the bound keeps that unit small."""
+MAX_BATCH = MAX_BATCH_ENTRIES * MAX_PACK  # webhooks a batch waits for
 MAX_BATCH_BYTES = 256 * 1024  # SendMessageBatch's limit on the sum of the message sizes
+_T = TypeVar("_T")
 
 _Item = tuple[WebhookEnvelope, "asyncio.Future[None]"]
 
@@ -48,7 +59,8 @@ class SendBatcher:
         self.__dispatcher: asyncio.Task[None] | None = None
         self.__flushes: set[asyncio.Task[None]] = set()
         self.batches_sent = 0
-        self.messages_sent = 0
+        self.webhooks_sent = 0
+        self.messages_sent = 0  # queue messages (packs) those webhooks went in
 
     async def start(self) -> None:
         self.__dispatcher = asyncio.get_running_loop().create_task(self.__dispatch())
@@ -99,21 +111,27 @@ class SendBatcher:
                 continue
             self.__in_flight += 1
             self.batches_sent += 1
-            self.messages_sent += len(batch)
+            self.webhooks_sent += len(batch)
             task = loop.create_task(self.__flush(batch))
             self.__flushes.add(task)
             task.add_done_callback(self.__flushes.discard)
 
     async def __send_sized(self, envelopes: list[WebhookEnvelope]) -> list[str | None]:
-        """Send in as few calls as the batch byte limit allows."""
+        """Send as packs, in as few calls as the size limits allow; one result per envelope."""
+        packs = [EnvelopePack(tuple(group)) for group in
+                 _groups(envelopes, WebhookEnvelope.size_bytes, MAX_PACK, SQS_MAX_MESSAGE_BYTES)]
+        self.messages_sent += len(packs)
+        calls = _groups(packs, EnvelopePack.size_bytes, MAX_BATCH_ENTRIES, MAX_BATCH_BYTES)
         results: list[str | None] = []
-        for chunk in _chunks(envelopes):
+        for call in calls:
             try:
-                results.extend(await self.__sender.send_batch(chunk))
+                failures = await self.__sender.send_batch(call)
             except QueueUnavailable as exc:
-                if len(chunk) == len(envelopes):
+                if len(calls) == 1:
                     raise
-                results.extend([str(exc)] * len(chunk))
+                failures = [str(exc)] * len(call)
+            for pack, failure in zip(call, failures, strict=True):
+                results.extend([failure] * len(pack.envelopes))
         return results
 
     async def __linger(self, want: int) -> None:
@@ -148,15 +166,18 @@ class SendBatcher:
             self.__slots.release()
 
 
-def _chunks(envelopes: list[WebhookEnvelope]) -> list[list[WebhookEnvelope]]:
-    """Consecutive groups whose encoded sizes sum to at most ``MAX_BATCH_BYTES``."""
-    chunks: list[list[WebhookEnvelope]] = []
+def _groups(
+    items: Sequence[_T], size_of: Callable[[_T], int], max_count: int, max_bytes: int
+) -> list[list[_T]]:
+    """Consecutive groups of at most ``max_count`` items whose sizes sum to at most
+    ``max_bytes`` (an item larger than that alone is a group of its own)."""
+    groups: list[list[_T]] = []
     size = 0
-    for envelope in envelopes:
-        envelope_size = envelope.size_bytes()
-        if not chunks or size + envelope_size > MAX_BATCH_BYTES:
-            chunks.append([])
+    for item in items:
+        item_size = size_of(item)
+        if not groups or len(groups[-1]) >= max_count or size + item_size > max_bytes:
+            groups.append([])
             size = 0
-        chunks[-1].append(envelope)
-        size += envelope_size
-    return chunks
+        groups[-1].append(item)
+        size += item_size
+    return groups

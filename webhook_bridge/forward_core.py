@@ -2,13 +2,14 @@
 way to Kafka, and what to produce again, delete, keep invisible or release. Single-threaded
 (the forwarder's main thread); time from an injected clock.
 
-Invariants:
-- a message is ready to delete only once every one of its records has a successful delivery
-  report (records of events already delivered by this process are not produced again);
+Invariants (a message is a pack of one or more webhooks, ``envelope.decode_message``):
+- a message is ready to delete only once every record of every webhook in it has a successful
+  delivery report (records of events already delivered by this process are not produced again);
 - a record whose delivery failed for a transient reason is produced again after a backoff while
   the message stays held (its visibility is extended, so a Kafka outage never counts towards
-  the redrive limit); only a message that can never be forwarded (cannot be normalised, or a
-  record Kafka refuses for good) is released for redrive to the dead-letter queue;
+  the redrive limit); only a message that can never be forwarded (not a pack, a webhook in it
+  that cannot be normalised, or a record Kafka refuses for good) is released for redrive to the
+  dead-letter queue, after its other webhooks' records are delivered;
 - a producer in a fatal state, or one whose deliveries have failed without a single success for
   ``stuck_after_s``, is replaced by a new one from the factory and every undelivered record is
   produced again on it (reports from the old producer are ignored).
@@ -22,13 +23,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdcbridge.clock import Clock
-from cdcbridge.errors import InvalidError
 from cdcbridge.logs import trace_context
 from cdcbridge.metrics import Metrics
 from webhook_bridge.avro_codec import FINGERPRINT_HEADER, EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.engagement_mapping import EngagementMapping, InvalidEngagement, contact_key
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import MalformedEnvelope, WebhookEnvelope, decode_message
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord, ProducerFull
 from webhook_bridge.queue import QueueMessage
 
@@ -56,19 +56,16 @@ SinkFactory = Callable[[], RecordSink]
 
 @dataclass
 class _Held:
-    """One received SQS message not yet deleted."""
+    """One received SQS message (a pack of webhooks) not yet deleted."""
 
     message: QueueMessage
-    keys: list[str]
     waiting: dict[str, OutRecord]  # dedupe key -> record without a successful report yet
+    webhooks: list[tuple[WebhookEnvelope, int]]  # each forwardable webhook, records produced
+    unforwardable: str = ""  # why one of its webhooks never can be (released once the rest is)
     retry: dict[str, OutRecord] = field(default_factory=dict)
     retry_at: float = 0.0
     failures: int = 0
     extended_at: float = 0.0
-    source: str = ""
-    received_at_ms: int = 0
-    trace_id: str = "-"
-    produced: int = 0
 
 
 @dataclass
@@ -126,27 +123,44 @@ class ForwardCore:
         return sum(1 for held in self.__held.values() if held.waiting)
 
     def accept(self, messages: Iterable[QueueMessage]) -> None:
-        """Normalise and produce each message's records (or mark it for release)."""
+        """Normalise and produce the records of each message's webhooks. A message that is not
+        a pack of envelopes is marked for release at once; one holding a webhook that can never
+        be forwarded once its other webhooks' records are delivered (those reach Kafka once,
+        the whole message is redriven to the dead-letter queue)."""
         now = self.__clock.monotonic()
         for message in messages:
             try:
-                envelope, records = self.__records(message)
-            except InvalidError as exc:  # MalformedEnvelope, InvalidEngagement
+                envelopes = decode_message(message.body)
+            except MalformedEnvelope as exc:
                 self.__invalid(message, str(exc))
                 continue
-            held = _Held(message, [key for key, _ in records], {}, extended_at=now,
-                         source=envelope.source, received_at_ms=envelope.received_at_ms,
-                         trace_id=envelope.trace_id)  # fmt: skip
-            for key, record in records:
-                if self.__dedupe.seen(key):
-                    self.counts.skipped_duplicates += 1
-                else:
-                    held.waiting[key] = record
-            held.produced = len(held.waiting)
+            held = _Held(message, {}, [], extended_at=now)
+            for envelope in envelopes:
+                self.__add(held, envelope)
             self.__held[message.receipt_handle] = held
             for key, record in list(held.waiting.items()):
                 self.__produce(held, key, record)
             self.__settle(held)
+
+    def __add(self, held: _Held, envelope: WebhookEnvelope) -> None:
+        try:
+            records = self.__records(envelope)
+        except InvalidEngagement as exc:
+            with trace_context(envelope.trace_id):
+                log.warning(
+                    "webhook cannot be normalised",
+                    extra={"webhook_id": envelope.webhook_id, "reason": str(exc)},
+                )
+            held.unforwardable = held.unforwardable or f"webhook {envelope.webhook_id}: {exc}"
+            return
+        produced = 0
+        for key, record in records:
+            if self.__dedupe.seen(key) or key in held.waiting:
+                self.counts.skipped_duplicates += 1
+            else:
+                held.waiting[key] = record
+                produced += 1
+        held.webhooks.append((envelope, produced))
 
     def pump(self, timeout_s: float) -> None:
         """Serve delivery reports (waiting up to ``timeout_s``), produce due retries, and
@@ -197,14 +211,11 @@ class ForwardCore:
         for handle in handles:
             self.__held.pop(handle, None)
 
-    def __records(
-        self, message: QueueMessage
-    ) -> tuple[WebhookEnvelope, list[tuple[str, OutRecord]]]:
-        envelope = WebhookEnvelope.decode(message.body)
+    def __records(self, envelope: WebhookEnvelope) -> list[tuple[str, OutRecord]]:
         mapping = self.__mappings.get(envelope.source)
         if mapping is None:
             raise InvalidEngagement(f"no mapping for source {envelope.source!r}")
-        return envelope, [self.__record(envelope, event) for event in mapping.apply(envelope)]
+        return [self.__record(envelope, event) for event in mapping.apply(envelope)]
 
     def __record(
         self, envelope: WebhookEnvelope, event: Mapping[str, object]
@@ -284,24 +295,30 @@ class ForwardCore:
             )  # fmt: skip
 
     def __settle(self, held: _Held) -> None:
-        if not held.waiting and self.__held.pop(held.message.receipt_handle, None) is not None:
+        if held.waiting or self.__held.pop(held.message.receipt_handle, None) is None:
+            return
+        self.__report(held)
+        if held.unforwardable:
+            self.__invalid(held.message, held.unforwardable)
+        else:
             self.__done.append(held.message.receipt_handle)
-            self.__report(held)
 
     def __report(self, held: _Held) -> None:
-        """A log line per forwarded message, and the inbound end-to-end latency (webhook
+        """A log line per forwarded webhook, and the inbound end-to-end latency (webhook
         received -> every record of it delivered to Kafka)."""
-        with trace_context(held.trace_id):
-            log.info(
-                "webhook forwarded",
-                extra={"message_id": held.message.message_id, "source": held.source,
-                       "events": held.produced, "topic": self.__topic},
-            )  # fmt: skip
-        if held.produced and held.received_at_ms:
-            latency = max(self.__clock.time() - held.received_at_ms / 1000.0, 0.0)
-            self.__metrics.timing(
-                "cdcbridge_webhooks_end_to_end_seconds", latency, {"source": held.source}
-            )
+        for envelope, produced in held.webhooks:
+            with trace_context(envelope.trace_id):
+                log.info(
+                    "webhook forwarded",
+                    extra={"message_id": held.message.message_id, "source": envelope.source,
+                           "webhook_id": envelope.webhook_id, "events": produced,
+                           "topic": self.__topic},
+                )  # fmt: skip
+            if produced and envelope.received_at_ms:
+                latency = max(self.__clock.time() - envelope.received_at_ms / 1000.0, 0.0)
+                self.__metrics.timing(
+                    "cdcbridge_webhooks_end_to_end_seconds", latency, {"source": envelope.source}
+                )
 
     def __replace_sink(self, reason: str) -> None:
         log.error("replacing the Kafka producer", extra={"reason": reason})

@@ -119,11 +119,13 @@ class Receiver:
             yield
         finally:
             await self.__batcher.stop()
-            batches, messages = self.__batcher.batches_sent, self.__batcher.messages_sent
+            batcher = self.__batcher
+            webhooks, messages = batcher.webhooks_sent, batcher.messages_sent
             log.info(
                 "receiver stopped",
-                extra={"batches_sent": batches, "messages_sent": messages,
-                       "mean_batch_size": round(messages / batches, 2) if batches else 0.0},
+                extra={"batches_sent": batcher.batches_sent, "webhooks_sent": webhooks,
+                       "messages_sent": messages,
+                       "webhooks_per_message": round(webhooks / messages, 2) if messages else 0.0},
             )  # fmt: skip
 
     def __count(self, source: str, status: int) -> None:

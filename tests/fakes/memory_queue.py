@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import QueueBody
 from webhook_bridge.queue import MAX_BATCH_ENTRIES, QueueMessage, QueueUnavailable
 
 # The characters SQS accepts in a message body (its SendMessage reference).
@@ -56,7 +56,7 @@ class InMemoryQueue:
         if not self.available:
             raise QueueUnavailable("in-memory queue switched off")
 
-    def put(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+    def put(self, envelopes: Sequence[QueueBody]) -> list[str | None]:
         """``send_batch`` for synchronous callers that seed the queue (any number at once)."""
         with self.__lock:
             self.__check()
@@ -74,7 +74,7 @@ class InMemoryQueue:
             self.__lock.notify_all()
             return results
 
-    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
+    async def send_batch(self, envelopes: Sequence[QueueBody]) -> list[str | None]:
         if len(envelopes) > MAX_BATCH_ENTRIES:  # SQS: TooManyEntriesInBatchRequest
             raise QueueUnavailable(f"{len(envelopes)} entries in one batch")
         return self.put(envelopes)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdcbridge.errors import TransientError
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import QueueBody
 
 MAX_BATCH_ENTRIES = 10
 """SQS's limit on entries per batch call (send, delete, change visibility) and per receive."""
@@ -41,10 +41,11 @@ class QueueMessage:
 class QueueSender(Protocol):
     """The one send path (receiver and Lambda alike). Use from one event loop."""
 
-    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        """Enqueue up to ``MAX_BATCH_ENTRIES`` envelopes in one call.
+    async def send_batch(self, messages: Sequence[QueueBody]) -> list[str | None]:
+        """Enqueue up to ``MAX_BATCH_ENTRIES`` messages (an envelope or a pack of them each) in
+        one call.
 
-        Returns one entry per envelope: ``None`` when the queue accepted it durably, else a
+        Returns one entry per message: ``None`` when the queue accepted it durably, else a
         failure code. Raises ``QueueUnavailable`` when the call as a whole failed.
         """
         ...

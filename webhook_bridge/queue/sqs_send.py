@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.credentials import Credentials
 
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import QueueBody
 from webhook_bridge.queue.protocol import QueueUnavailable
 from webhook_bridge.queue.sqs_wire import (
     RequestSigner,
@@ -59,12 +59,12 @@ class SqsSender:
         self.__idle: list[_Idle] = []
         self.stale_retries = 0
 
-    async def send_batch(self, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        """Enqueue up to 10 envelopes; per entry ``None`` or its failure code. Raises
+    async def send_batch(self, messages: Sequence[QueueBody]) -> list[str | None]:
+        """Enqueue up to 10 messages; per entry ``None`` or its failure code. Raises
         ``QueueUnavailable``."""
-        entries = [{"Id": str(i), "MessageBody": e.encode()} for i, e in enumerate(envelopes)]
+        entries = [{"Id": str(i), "MessageBody": m.encode()} for i, m in enumerate(messages)]
         answer = await self.__call("SendMessageBatch", {"Entries": entries})
-        return entry_results(answer, len(envelopes))
+        return entry_results(answer, len(messages))
 
     async def ping(self) -> None:
         """Raises ``QueueUnavailable`` unless the queue answers GetQueueAttributes."""

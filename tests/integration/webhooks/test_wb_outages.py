@@ -29,7 +29,7 @@ from local_stack.processes import kill_pid, read_pid, stop_pid
 from local_stack.sqs_admin import delete_queue, ensure_queue
 from tests.fakes.processes import Child, wait_for
 from tests.integration.webhooks.webhooks_it_support import collect, start_forwarder, start_receiver
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import decode_message
 from webhook_bridge.kafka_producer import ensure_topic
 from webhook_bridge.queue.sqs import SqsQueue, sqs_client
 from webhook_bridge.signatures import sign
@@ -155,14 +155,14 @@ class Sender:
 
 
 def queued_ids(queue: SqsQueue) -> list[str]:
-    """The webhook ids of the messages in ``queue`` (each received once, then left invisible)."""
+    """The webhook ids in the messages of ``queue`` (each received once, then left invisible)."""
     ids: list[str] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         messages = queue.receive(10, 1)
         if not messages:
             break
-        ids += [WebhookEnvelope.decode(m.body).webhook_id for m in messages]
+        ids += [e.webhook_id for m in messages for e in decode_message(m.body)]
     return sorted(ids)
 
 

@@ -14,10 +14,11 @@ from tests.fakes.memory_queue import InMemoryQueue
 from webhook_bridge.avro_codec import EngagementCodec
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.engagement_mapping import EngagementMapping
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import EnvelopePack, WebhookEnvelope
 from webhook_bridge.forward_core import ForwardCore
 from webhook_bridge.forwarder import Forwarder
 from webhook_bridge.kafka_producer import DeliveryCallback, DeliveryError, OutRecord
+from webhook_bridge.queue import QueueMessage
 
 pytestmark = pytest.mark.unit
 
@@ -169,3 +170,74 @@ def test_pipeline_stops_receiving_at_max_in_flight_and_drains_when_kafka_returns
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_a_pack_is_deleted_once_every_webhook_in_it_is_on_kafka() -> None:
+    clock = MockedClock()
+    queue = InMemoryQueue(clock)
+    queue.put([EnvelopePack(tuple(envelope(i) for i in range(5)))])
+    sink = ScriptedSink("hold")
+    core = core_with([sink], clock)
+    (message,) = queue.receive(10, 0)
+    core.accept([message])
+    assert len(sink.records) == 5
+    sink.outcome = "Local: Message timed out"
+    core.pump(0)  # all five failed once: nothing is done
+    sink.outcome = None
+    clock.advance(11)
+    core.pump(0)  # all five produced again and delivered
+    core.pump(0)
+    assert core.take_done() == [message.receipt_handle]
+    assert core.take_release() == [] and core.counts.forwarded == 5
+    assert sorted(r.headers[1][1] for r in sink.records[5:]) == sorted(
+        r.headers[1][1] for r in sink.records[:5]
+    )
+
+
+def test_a_pack_with_an_unforwardable_webhook_delivers_the_rest_then_is_released() -> None:
+    clock = MockedClock()
+    queue = InMemoryQueue(clock)
+    bad = WebhookEnvelope("sandbox", "msg_bad", "trace", 1, json.dumps({"no": "identifiers"}))
+    queue.put([EnvelopePack((envelope(1), bad, envelope(2)))])
+    sink = ScriptedSink("hold")
+    core = core_with([sink], clock)
+    (message,) = queue.receive(10, 0)
+    core.accept([message])
+    assert len(sink.records) == 2
+    assert core.take_release() == []  # not before the good webhooks are on Kafka
+    sink.outcome = None
+    core.pump(0)
+    assert core.take_done() == []
+    assert core.take_release() == [message.receipt_handle]  # redriven whole after 5 receives
+    assert core.counts.forwarded == 2 and core.counts.invalid == 1
+
+
+def test_a_redelivered_pack_produces_nothing_twice() -> None:
+    clock = MockedClock()
+    queue = InMemoryQueue(clock, visibility_timeout_s=30)
+    queue.put([EnvelopePack((envelope(1), envelope(2)))])
+    sink = ScriptedSink()
+    core = core_with([sink], clock)
+    first = queue.receive(10, 0)
+    core.accept(first)
+    core.pump(0)
+    core.take_done()  # the delete was lost: the message comes back
+    clock.advance(31)
+    again = queue.receive(10, 0)
+    assert [m.message_id for m in again] == [m.message_id for m in first]
+    core.accept(again)
+    assert len(sink.records) == 2 and core.counts.skipped_duplicates == 2
+    assert core.take_done() == [again[0].receipt_handle]
+
+
+def test_a_version_1_message_is_forwarded() -> None:
+    clock = MockedClock()
+    one = envelope(7)
+    meta = {"v": 1, "source": one.source, "webhook_id": one.webhook_id,
+            "trace_id": one.trace_id, "received_at_ms": one.received_at_ms}  # fmt: skip
+    legacy = QueueMessage("m1", "r1", json.dumps(meta) + "\n" + one.body)
+    sink = ScriptedSink()
+    core = core_with([sink], clock)
+    core.accept([legacy])
+    core.pump(0)
+    assert core.take_done() == ["r1"] and len(sink.records) == 1

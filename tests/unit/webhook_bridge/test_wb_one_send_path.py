@@ -18,7 +18,7 @@ from tests.fakes.webhook_receiver import SW_SECRET, sandbox_body, sandbox_header
 from tests.unit.webhook_bridge.asgi_driver import post, running
 from webhook_bridge import lambda_handler
 from webhook_bridge.config import BridgeSettings
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import QueueBody, decode_message
 from webhook_bridge.queue.sqs_send import SqsSender
 from webhook_bridge.service import build_receiver
 
@@ -36,9 +36,11 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, list[str]]
     """Every ``SqsSender.send_batch`` call: (the sender's id, the webhook ids it carried)."""
     calls: list[tuple[int, list[str]]] = []
 
-    async def send_batch(self: SqsSender, envelopes: Sequence[WebhookEnvelope]) -> list[str | None]:
-        calls.append((id(self), [e.webhook_id for e in envelopes]))
-        return [None] * len(envelopes)
+    async def send_batch(self: SqsSender, messages: Sequence[QueueBody]) -> list[str | None]:
+        calls.append(
+            (id(self), [e.webhook_id for m in messages for e in decode_message(m.encode())])
+        )
+        return [None] * len(messages)
 
     monkeypatch.setattr(SqsSender, "send_batch", send_batch)
     monkeypatch.delenv("CDCBRIDGE_METRICS_PORT", raising=False)
@@ -98,8 +100,12 @@ def _speaks_send_message_batch(path: Path) -> list[str]:
     }  # fmt: skip
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and id(node) not in docstrings
-                and isinstance(node.value, str) and "SendMessageBatch" in node.value):
+        if (
+            isinstance(node, ast.Constant)
+            and id(node) not in docstrings
+            and isinstance(node.value, str)
+            and "SendMessageBatch" in node.value
+        ):
             found.append(f"{path.name}:{node.lineno} names SendMessageBatch")
         if isinstance(node, ast.Attribute) and node.attr in ("send_message_batch", "send_message"):
             found.append(f"{path.name}:{node.lineno} calls {node.attr}")

@@ -19,7 +19,8 @@ from tests.fakes.webhook_receiver import (
     sandbox_body,
     sandbox_headers,
 )
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.batcher import MAX_PACK
+from webhook_bridge.envelope import WebhookEnvelope, decode_message
 from webhook_bridge.signatures import sign
 
 pytestmark = pytest.mark.unit
@@ -33,7 +34,7 @@ def harness() -> Iterator[tuple[TestClient, InMemoryQueue]]:
 
 
 def received(queue: InMemoryQueue) -> list[WebhookEnvelope]:
-    return [WebhookEnvelope.decode(m.body) for m in queue.receive(10, 0)]
+    return [e for m in queue.receive(10, 0) for e in decode_message(m.body)]
 
 
 def test_valid_webhook_is_enqueued_byte_identical(
@@ -149,7 +150,7 @@ def test_health_and_openapi(harness: tuple[TestClient, InMemoryQueue]) -> None:
     }  # fmt: skip
 
 
-def test_concurrent_requests_are_batched() -> None:
+def test_concurrent_requests_are_packed_and_batched() -> None:
     receiver, queue, _, _ = build()
 
     async def burst() -> list[int]:
@@ -166,6 +167,9 @@ def test_concurrent_requests_are_batched() -> None:
         return [a.status_code for a in answers]
 
     assert asyncio.run(burst()) == [202] * 40
-    assert queue.depth() == 40
-    assert max(queue.batch_sizes) > 1
+    packs = [decode_message(m.body) for _ in range(5) for m in queue.receive(10, 0)]
+    sent = sorted(e.webhook_id for pack in packs for e in pack)
+    assert sent == sorted(f"m{i}" for i in range(40))
+    assert 1 < len(packs) < 40  # concurrent webhooks share messages
+    assert max(len(pack) for pack in packs) <= MAX_PACK
     assert max(queue.batch_sizes) <= 10
