@@ -191,7 +191,7 @@ def test_sqs_outage_answers_503_and_loses_nothing_once_back(bridge: Bridge) -> N
             results = asyncio.run(post_all(url, pending))
             pending = [r for r, status in zip(pending, results, strict=True) if status != 202]
         assert pending == []
-        wait_for(lambda: bridge.total_depth() == 20, 10, "20 messages in the queue")
+        assert 1 <= bridge.total_depth() <= 20  # the receiver packs concurrent webhooks
         bridge.forwarder()
         found = collect(bridge.stack.bootstrap_servers, bridge.topic, 20, 60)
         assert set(found) == {f"msg_out_{i}" for i in range(20)}
@@ -201,15 +201,17 @@ def test_sqs_outage_answers_503_and_loses_nothing_once_back(bridge: Bridge) -> N
 
 def test_forwarder_kill9_mid_stream_loses_nothing(bridge: Bridge) -> None:
     url = bridge.receiver()
-    total = 3000  # the pipelined forwarder drains 400 before a poll every 50 ms sees it start
+    total = 3000
     requests = [signed(f"msg_k_{i}", f"k{i}@example.com") for i in range(total)]
     for start in range(0, total, 300):  # in chunks: one gather of 3000 outwaits the pool
         assert asyncio.run(post_all(url, requests[start : start + 300])) == [202] * len(
             requests[start : start + 300]
         )
-    wait_for(lambda: bridge.total_depth() == total, 20, "all messages enqueued")
+    queued = bridge.total_depth()  # messages: each holds one or more of the webhooks
+    assert 0 < queued <= total
     first = bridge.forwarder()
-    wait_for(lambda: bridge.total_depth() < total - 20, 60, "the forwarder to make progress")
+    wait_for(lambda: bridge.total_depth() < 0.9 * queued, 60, "the forwarder to make progress",
+             interval_s=0.02)  # fmt: skip
     first.kill9()
     assert bridge.total_depth() > 0, "killed too late to be mid-stream"
     bridge.forwarder()
