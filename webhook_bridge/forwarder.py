@@ -62,8 +62,9 @@ updates each message's receive count and visibility, and each is deleted later),
 server that serves its callers in turn (the local stack's ElasticMQ with its H2 journal) the
 forwarder's share follows its calls in flight: under a receiver's full load one forwarder
 drained 114-675 of 986-1,159 messages/s accepted with 3, 600-915 of 825-953 with 8
-(bench_inbound_rates, three runs each). Idle, each waits in a long poll: 8 cost about 24
-receives a minute."""
+(bench_inbound_rates, three runs each, one webhook a message; since the receiver packs them,
+~15 a message under load, it drains all that is accepted: bench/README.md). Idle, each waits
+in a long poll: 8 cost about 24 receives a minute."""
 
 
 DELETE_LINGER_S = 0.02
