@@ -125,8 +125,8 @@ class ForwardCore:
     def accept(self, messages: Iterable[QueueMessage]) -> None:
         """Normalise and produce the records of each message's webhooks. A message that is not
         a pack of envelopes is marked for release at once; one holding a webhook that can never
-        be forwarded once its other webhooks' records are delivered (those reach Kafka once,
-        the whole message is redriven to the dead-letter queue)."""
+        be forwarded is marked once its other webhooks' records are delivered (those reach
+        Kafka once; the whole message is redriven to the dead-letter queue)."""
         now = self.__clock.monotonic()
         for message in messages:
             try:
