@@ -84,3 +84,14 @@ def test_services_read_the_variables_the_code_reads(resolved: dict[str, Any]) ->
     assert [s["source"] for s in services["webhooks"]["secrets"]] == ["webhook_sources"]
     setup = services["connector-setup"]["command"]
     assert setup[setup.index("--bootstrap-servers") + 1] == "kafka:9092"
+
+
+def test_the_queue_keeps_accepted_messages_on_a_volume(resolved: dict[str, Any]) -> None:
+    """A 202 means durable: the composed ElasticMQ journals messages to a named volume."""
+    sqs = resolved["services"]["sqs"]
+    mounts = {volume["target"]: volume for volume in sqs["volumes"]}
+    assert mounts["/data"]["type"] == "volume"
+    conf = (PROJECT_ROOT / "deploy" / "elasticmq.conf").read_text()
+    storage = next(line for line in conf.splitlines() if line.startswith("messages-storage"))
+    assert "enabled = true" in storage and '"jdbc:h2:/data/' in storage
+    assert "prune-data-on-init = false" in storage
