@@ -221,8 +221,8 @@ class Forwarder:
 
     def __extend(self) -> None:
         due = self.__core.due_for_extension()
-        for start in range(0, len(due), 10):
-            chunk = due[start : start + 10]
+        for start in range(0, len(due), MAX_BATCH_ENTRIES):  # a failed call costs one chunk
+            chunk = due[start : start + MAX_BATCH_ENTRIES]
             try:
                 refused = self.__queue.extend(chunk, int(self.__visibility_s))
             except QueueUnavailable as exc:
