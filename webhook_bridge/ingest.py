@@ -5,7 +5,8 @@
 so that a 202 is only sent once the queue has the message.
 
 Order of checks: unknown source 404, too large 413, a header we read given twice 400, bad
-signature 401, bad id header 400, nesting deeper than ``MAX_JSON_DEPTH`` 400, malformed body 400.
+signature 401, bad id header 400, nesting deeper than ``MAX_JSON_DEPTH`` 400, malformed body 400,
+a character SQS cannot carry 400 (refused here, it would fail the whole pack it is sent in).
 Every check is linear in the request and never recurses (``webhook_bridge.limits``).
 """
 
@@ -25,6 +26,7 @@ from webhook_bridge.config import SQS_MAX_MESSAGE_BYTES, SourceConfig
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_TRACEPARENT_CHARS, json_too_deep
+from webhook_bridge.queue import SQS_UNSENDABLE
 from webhook_bridge.signatures import InvalidSignature, signed_headers, verify
 
 _TRACE_IDS = random.Random(os.urandom(16))  # trace ids need uniqueness, not secrecy; urandom
@@ -156,6 +158,8 @@ class IngestCore:
             return Rejected(400, "malformed_body")
         if not isinstance(payload, dict | list):
             return Rejected(400, "malformed_body")
+        if SQS_UNSENDABLE.search(text):  # U+FFFE, U+FFFF: the queue would refuse the message
+            return Rejected(400, "unsendable_character")
         webhook_id = webhook_id_of(config, headers, payload, request.body)
         envelope = WebhookEnvelope(
             source=request.source,

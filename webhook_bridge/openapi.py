@@ -50,8 +50,9 @@ OPENAPI: dict[str, Any] = {
                     },
                     "400": _error(
                         "Body is not UTF-8 JSON (object or array), nests deeper than 64 levels, "
-                        "or a signed header is repeated (error: malformed_body, "
-                        "nesting_too_deep, duplicate_header, malformed_id_header)."
+                        "holds U+FFFE or U+FFFF (SQS refuses them), or a signed header is "
+                        "repeated (error: malformed_body, nesting_too_deep, "
+                        "unsendable_character, duplicate_header, malformed_id_header)."
                     ),
                     "401": _error(
                         "Missing or invalid signature, or timestamp out of tolerance; a signed "

@@ -13,7 +13,6 @@ waits in real time (at most ``wait_s``) for a send.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -21,10 +20,8 @@ from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
 from webhook_bridge.envelope import QueueBody
-from webhook_bridge.queue import MAX_BATCH_ENTRIES, QueueMessage, QueueUnavailable
+from webhook_bridge.queue import MAX_BATCH_ENTRIES, SQS_UNSENDABLE, QueueMessage, QueueUnavailable
 
-# The characters SQS accepts in a message body (its SendMessage reference).
-_INVALID_BODY = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _POLL_STEP_S = 0.02
 
 
@@ -64,7 +61,7 @@ class InMemoryQueue:
             results: list[str | None] = []
             for envelope in envelopes:
                 body = envelope.encode()
-                if _INVALID_BODY.search(body):
+                if SQS_UNSENDABLE.search(body):
                     results.append("InvalidMessageContents")
                     continue
                 message_id = f"m{next(self.__ids)}"

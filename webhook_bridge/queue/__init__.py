@@ -9,6 +9,7 @@ parser. Only the protocol is imported here (no botocore).
 
 from webhook_bridge.queue.protocol import (
     MAX_BATCH_ENTRIES,
+    SQS_UNSENDABLE,
     QueueMessage,
     QueueReceiver,
     QueueSender,
@@ -17,6 +18,7 @@ from webhook_bridge.queue.protocol import (
 
 __all__ = [
     "MAX_BATCH_ENTRIES",
+    "SQS_UNSENDABLE",
     "QueueMessage",
     "QueueReceiver",
     "QueueSender",

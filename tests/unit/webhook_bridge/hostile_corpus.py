@@ -194,7 +194,8 @@ def duplicates() -> Iterator[HostileCase]:
 
 
 def bad_encodings() -> Iterator[HostileCase]:
-    """Validly signed bodies that are not UTF-8 JSON containers."""
+    """Validly signed bodies that are not UTF-8 JSON containers, or hold characters SQS
+    cannot carry."""
     bodies = {
         "invalid-utf8": b'{"a":"\xff\xfe"}',
         "utf16": '{"a": 1}'.encode("utf-16"),
@@ -212,6 +213,14 @@ def bad_encodings() -> Iterator[HostileCase]:
             if base is github and len(body) > 1024:
                 continue
             yield base(body).case(f"{base.__name__}:encoding:{name}", {400}, "malformed_body")
+    unsendable = {  # valid UTF-8 JSON, but characters SQS refuses in a message body
+        "u+ffff": '{"a":"\uffff"}'.encode(),
+        "u+fffe": '["x\ufffe"]'.encode(),
+    }
+    for base in BASES:
+        for name, body in unsendable.items():
+            yield base(body).case(f"{base.__name__}:unsendable:{name}", {400},
+                                  "unsendable_character")  # fmt: skip
 
 
 def truncations() -> Iterator[HostileCase]:
