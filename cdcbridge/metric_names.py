@@ -180,7 +180,8 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
         "SQS messages that could not be normalised (left for the redrive DLQ)."),
     "cdcbridge_sqs_queue_depth": MetricSpec(
         G, "sqs.queue.depth",
-        "Visible messages in the queue and its DLQ (the forwarder samples both), by queue."),
+        "Visible messages in the queue and its DLQ (the forwarder samples both), by queue; a "
+        "message holds 1-20 webhooks (the receiver packs concurrent ones)."),
     "cdcbridge_sqs_oldest_message_age_seconds": MetricSpec(
         G, "sqs.queue.oldest_message_age",
         "Age of the oldest message the forwarder's last receive got (SentTimestamp); 0 when the "
