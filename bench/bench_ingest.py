@@ -152,16 +152,30 @@ def purge_queue(client: SqsJsonClient, queue_url: str) -> None:
     client.call("PurgeQueue", {"QueueUrl": queue_url})
 
 
+def webhooks_in(queue: SqsQueue, accepted: int, timeout_s: float = 60) -> int:
+    """The webhooks in the queue's messages (a message holds one or more: the batched receiver
+    packs them), counted by receiving each message once, until ``accepted`` are found or the
+    queue stays empty for a long poll (sends in flight when wrk stopped land meanwhile)."""
+    from webhook_bridge.envelope import decode_message
+
+    found = 0
+    deadline = time.monotonic() + timeout_s
+    while found < accepted and time.monotonic() < deadline:
+        messages = queue.receive(10, 1)
+        if not messages:
+            break
+        found += sum(len(decode_message(message.body)) for message in messages)
+    return found
+
+
 def measure(client: SqsJsonClient, queue: SqsQueue, variant: str, url: str, script: Path,
             duration_s: int, args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
-    """One wrk run; for enqueueing variants also the messages that reached the queue, which is
-    then purged (ElasticMQ keeps messages on its small heap)."""
+    """One wrk run; for enqueueing variants also the messages and webhooks that reached the
+    queue, which is then purged (ElasticMQ keeps messages on its small heap)."""
     run = run_wrk(url, script, duration_s, args.connections, args.threads)
     if variant in ENQUEUEING:
-        deadline = time.monotonic() + 10
-        while sum(queue.depth()) < run["accepted"] and time.monotonic() < deadline:
-            time.sleep(0.1)  # polling interval: in-flight sends land a moment after wrk stops
         run["messages_in_queue"] = sum(queue.depth())
+        run["webhooks_in_queue"] = webhooks_in(queue, run["accepted"])
         purge_queue(client, queue.queue_url)
         deadline = time.monotonic() + 10
         while sum(queue.depth()) > 0 and time.monotonic() < deadline:
@@ -270,8 +284,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "enqueue_check": {
             "accepted_2xx": sum(r["accepted"] for v in ENQUEUEING for r in runs[v]),
             "messages_in_queue": sum(r["messages_in_queue"] for v in ENQUEUEING for r in runs[v]),
+            "webhooks_in_queue": sum(r["webhooks_in_queue"] for v in ENQUEUEING for r in runs[v]),
             "consistent": all(
-                r["messages_in_queue"] >= r["accepted"] for v in ENQUEUEING for r in runs[v]
+                r["webhooks_in_queue"] >= r["accepted"] for v in ENQUEUEING for r in runs[v]
             ),
         },
         "batched_vs_naive": round(vs_naive, 2),
