@@ -21,6 +21,7 @@ Secrets are ``SecretStr`` and never logged.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ from webhook_bridge.signatures import Scheme, standard_webhooks_key
 
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
 """SQS's own message size limit (the receiver's default body limit)."""
+SQS_UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character SQS refuses in a message body (its SendMessage reference: #x9, #xA, #xD,
+#x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF are allowed). In UTF-8 JSON only U+FFFE and
+U+FFFF can reach it; a message holding one is refused whole (``InvalidMessageContents``)."""
 
 
 class SourceConfig(BaseModel):

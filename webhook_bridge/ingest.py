@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 
 from cdcbridge.clock import Clock
 from cdcbridge.metrics import Metrics, NoOpMetrics
-from webhook_bridge.config import SQS_MAX_MESSAGE_BYTES, SourceConfig
+from webhook_bridge.config import SQS_MAX_MESSAGE_BYTES, SQS_UNSENDABLE, SourceConfig
 from webhook_bridge.dedupe import DedupeWindow
 from webhook_bridge.envelope import WebhookEnvelope
 from webhook_bridge.limits import MAX_HEADER_CHARS, MAX_TRACEPARENT_CHARS, json_too_deep
-from webhook_bridge.queue import SQS_UNSENDABLE
 from webhook_bridge.signatures import InvalidSignature, signed_headers, verify
 
 _TRACE_IDS = random.Random(os.urandom(16))  # trace ids need uniqueness, not secrecy; urandom

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdcbridge.clock import Clock
+from webhook_bridge.config import SQS_UNSENDABLE
 from webhook_bridge.envelope import QueueBody
-from webhook_bridge.queue import MAX_BATCH_ENTRIES, SQS_UNSENDABLE, QueueMessage, QueueUnavailable
+from webhook_bridge.queue import MAX_BATCH_ENTRIES, QueueMessage, QueueUnavailable
 
 _POLL_STEP_S = 0.02
 

@@ -9,7 +9,6 @@ parser. Only the protocol is imported here (no botocore).
 
 from webhook_bridge.queue.protocol import (
     MAX_BATCH_ENTRIES,
-    SQS_UNSENDABLE,
     QueueMessage,
     QueueReceiver,
     QueueSender,
@@ -18,7 +17,6 @@ from webhook_bridge.queue.protocol import (
 
 __all__ = [
     "MAX_BATCH_ENTRIES",
-    "SQS_UNSENDABLE",
     "QueueMessage",
     "QueueReceiver",
     "QueueSender",

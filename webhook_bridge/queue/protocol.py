@@ -10,18 +10,12 @@ entries is reported per entry and never raised.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdcbridge.errors import TransientError
 from webhook_bridge.envelope import QueueBody
-
-SQS_UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""A character SQS refuses in a message body (its SendMessage reference: #x9, #xA, #xD,
-#x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF are allowed). In UTF-8 JSON only U+FFFE and
-U+FFFF can reach it; a message holding one is refused whole (``InvalidMessageContents``)."""
 
 MAX_BATCH_ENTRIES = 10
 """SQS's limit on entries per batch call (send, delete, change visibility) and per receive."""
