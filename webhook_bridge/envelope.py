@@ -63,14 +63,6 @@ class WebhookEnvelope:
     def encoded_bytes(self) -> int:
         return len(self.encoded.encode())
 
-    @classmethod
-    def decode(cls, text: str) -> WebhookEnvelope:
-        """The envelope of a message that holds exactly one. Raises ``MalformedEnvelope``."""
-        envelopes = decode_message(text)
-        if len(envelopes) != 1:
-            raise MalformedEnvelope(f"{len(envelopes)} envelopes where one was expected")
-        return envelopes[0]
-
 
 @dataclass(frozen=True)
 class EnvelopePack:

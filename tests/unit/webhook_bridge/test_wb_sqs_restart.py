@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 from cdcbridge.clock import SYSTEM_CLOCK
 from tests.fakes.webhook_receiver import SOURCES, sandbox_body, sandbox_headers
 from webhook_bridge.dedupe import DedupeWindow
-from webhook_bridge.envelope import WebhookEnvelope
+from webhook_bridge.envelope import decode_message
 from webhook_bridge.ingest import IngestCore
 from webhook_bridge.queue.sqs_send import SqsSender
 from webhook_bridge.receiver import Receiver
@@ -100,5 +100,7 @@ async def scenario() -> tuple[list[tuple[int, str | None]], list[str], int]:
 def test_receiver_refuses_while_sqs_is_away_and_accepts_again_once_back() -> None:
     answers, bodies, _ = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert answers == [(202, None)] * 3 + [(503, "3")] * 3 + [(202, None)] * 3
-    enqueued = sorted(WebhookEnvelope.decode(b).webhook_id for b in bodies)
+    packs = [decode_message(b) for b in bodies]
+    assert all(len(pack) == 1 for pack in packs)  # sequential requests are sent alone
+    enqueued = sorted(pack[0].webhook_id for pack in packs)
     assert enqueued == sorted(f"msg_{n}" for n in (0, 1, 2, 6, 7, 8))
